@@ -1,0 +1,1 @@
+"""Outbound HTTP adapters (ERP, Salesforce, Shopify) with timeouts, retries and circuit breakers."""

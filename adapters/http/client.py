@@ -1,0 +1,91 @@
+"""One remote system over httpx: timeouts, a deadline, answers sorted into expected or errors."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from typing import Any, TypeVar
+
+import httpx
+
+from adapters.http.errors import describe, http_error, transport_error
+from adapters.http.resilience import CircuitBreaker, RetryPolicy, resilient
+from ports.remote import RemoteError, RemoteUnavailable
+
+T = TypeVar("T")
+#: turns an unexpected answer into the port error it means; adapters refine the default
+Classifier = Callable[[httpx.Response, str], RemoteError]
+USER_AGENT = "orderhub"
+
+
+class RemoteClient:
+    """Talks to one remote system and hands back only the answers the caller expects.
+
+    `send` makes exactly one request: an answer whose status is in `expect` is returned, any
+    other answer or a failure on the wire leaves as `RemoteUnavailable` (later may work) or
+    `RemoteRejected` (it will not). `timeout` bounds each phase of a request (connect, write,
+    each read, pool wait); `deadline`, when set, bounds the whole request, so a remote system
+    trickling bytes cannot hold a worker. `run` puts a whole operation, which may take several
+    requests (look, then write), through the retry policy and the circuit breaker, so a retry
+    repeats the operation's own duplicate checks. An instance belongs to one event loop; the
+    breaker may be shared more widely.
+    """
+
+    def __init__(
+        self,
+        system: str,
+        *,
+        base_url: str = "",
+        headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout = 5.0,
+        deadline: float | None = None,
+        retry: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
+        classify: Classifier = http_error,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.system = system
+        self.retry = retry or RetryPolicy()
+        self.breaker = breaker or CircuitBreaker(system)
+        self._deadline = deadline
+        self._classify = classify
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})},
+            timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    async def run(self, operation: Callable[[], Awaitable[T]]) -> T:
+        return await resilient(operation, retry=self.retry, breaker=self.breaker)
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        expect: Collection[int] = (200, 201, 204),
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        request = self._client.build_request(
+            method, url, json=json, data=data, params=params, headers=headers
+        )
+        try:
+            async with asyncio.timeout(self._deadline):
+                response = await self._client.send(request)
+        except httpx.HTTPError as e:
+            raise transport_error(e, request, self.system) from e
+        except TimeoutError as e:
+            raise RemoteUnavailable(
+                f"{self.system} {describe(request)}: no answer within {self._deadline}s"
+            ) from e
+        if response.status_code in expect:
+            return response
+        raise self._classify(response, self.system)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

@@ -1,0 +1,1 @@
+"""SQLAlchemy 2 (Core) persistence: PostgreSQL through asyncpg, SQLite through aiosqlite."""

@@ -1,0 +1,115 @@
+"""Idempotency keys in SQL: claimed by an insert in a transaction of its own, completed by the
+command's transaction only if the claim is still ours."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from adapters.sql.schema import idempotency_keys
+from application.idempotency import verdict
+from ports.idempotency import Claim, ClaimLost, ClaimState, StoredResponse
+
+k = idempotency_keys.c
+
+
+class SqlIdempotencyGate:
+    def __init__(self, engine: AsyncEngine, retention: timedelta, lease: timedelta) -> None:
+        self._engine = engine
+        self._retention = retention
+        self._lease = lease
+        self._dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+
+    async def claim(self, principal: str, key: str, fingerprint: str, now: datetime) -> Claim:
+        token = str(uuid.uuid4())
+        fresh = {
+            "fingerprint": fingerprint,
+            "claim_token": token,
+            "completed": False,
+            "locked_until": now + self._lease,
+            "response_status": None,
+            "response_headers": None,
+            "response_body": None,
+            "created_at": now,
+            "expires_at": now + self._retention,
+        }
+        async with self._engine.begin() as conn:
+            inserted = await conn.execute(
+                self._dialect.insert(idempotency_keys)
+                .values(principal=principal, key=key, **fresh)
+                .on_conflict_do_nothing()
+            )
+            if inserted.rowcount == 1:
+                return Claim(ClaimState.CLAIMED, token=token)
+            taken_over = await conn.execute(
+                update(idempotency_keys)
+                .where(
+                    k.principal == principal,
+                    k.key == key,
+                    or_(k.expires_at <= now, and_(k.completed.is_(False), k.locked_until <= now)),
+                )
+                .values(fresh)
+            )
+            if taken_over.rowcount == 1:
+                return Claim(ClaimState.CLAIMED, token=token)
+            row = (
+                await conn.execute(
+                    select(idempotency_keys).where(k.principal == principal, k.key == key)
+                )
+            ).one()
+        response = (
+            StoredResponse(
+                status=row.response_status,
+                headers=dict(row.response_headers or {}),
+                body=(row.response_body or "").encode(),
+            )
+            if row.completed
+            else None
+        )
+        return verdict(row.fingerprint, fingerprint, response)
+
+    async def release(self, principal: str, key: str) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                delete(idempotency_keys).where(
+                    k.principal == principal, k.key == key, k.completed.is_(False)
+                )
+            )
+
+    async def purge_expired(self, now: datetime) -> int:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(delete(idempotency_keys).where(k.expires_at <= now))
+        return result.rowcount
+
+
+class SqlIdempotencyLog:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._conn = connection
+        self._pending: list[tuple[str, str, str, StoredResponse]] = []
+
+    def complete(self, principal: str, key: str, token: str, response: StoredResponse) -> None:
+        self._pending.append((principal, key, token, response))
+
+    async def flush(self) -> None:
+        for principal, key, token, response in self._pending:
+            result = await self._conn.execute(
+                update(idempotency_keys)
+                .where(
+                    k.principal == principal,
+                    k.key == key,
+                    k.claim_token == token,
+                    k.completed.is_(False),
+                )
+                .values(
+                    completed=True,
+                    response_status=response.status,
+                    response_headers=response.headers,
+                    response_body=response.body.decode(),
+                )
+            )
+            if result.rowcount != 1:
+                raise ClaimLost(f"idempotency key {key!r} was taken over")

@@ -1,0 +1,133 @@
+"""Orders in SQL: one row each, optimistic version check on save, lookup tables kept in step."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.sql.order_record import order_from_row, order_row
+from adapters.sql.schema import backorder_waits, order_returns, orders
+from domain.errors import OrderNotFound, ReturnNotFound
+from domain.order import Order
+from domain.order_status import OrderStatus
+from ports.unit_of_work import ConcurrencyConflict
+
+
+class SqlOrderRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._conn = connection
+        self._seen: dict[UUID, Order] = {}
+        #: id -> (version, status, return ids) as loaded; absent for new orders
+        self._loaded: dict[UUID, tuple[int, OrderStatus, frozenset[UUID]]] = {}
+
+    @property
+    def seen(self) -> list[Order]:
+        return list(self._seen.values())
+
+    def add(self, order: Order) -> None:
+        self._seen[order.id] = order
+
+    async def get(self, order_id: UUID) -> Order:
+        if order_id in self._seen:
+            return self._seen[order_id]
+        row = (await self._conn.execute(select(orders).where(orders.c.id == order_id))).first()
+        if row is None:
+            raise OrderNotFound(order_id)
+        order = order_from_row(row)
+        self._seen[order_id] = order
+        self._loaded[order_id] = (order.version, order.status, frozenset(order.returns))
+        return order
+
+    async def get_by_return(self, return_id: UUID) -> Order:
+        for order in self._seen.values():  # a return opened in this transaction
+            if return_id in order.returns:
+                return order
+        query = select(order_returns.c.order_id).where(order_returns.c.return_id == return_id)
+        order_id = (await self._conn.execute(query)).scalar()
+        if order_id is None:
+            raise ReturnNotFound(return_id)
+        return await self.get(order_id)
+
+    async def find_by_channel_ref(self, channel: str, channel_order_ref: str) -> UUID | None:
+        query = select(orders.c.id).where(
+            orders.c.channel == channel, orders.c.channel_order_ref == channel_order_ref
+        )
+        return (await self._conn.execute(query)).scalar()
+
+    async def backordered_with_sku(self, sku: str, limit: int) -> list[UUID]:
+        query = (
+            select(backorder_waits.c.order_id)
+            .where(backorder_waits.c.sku == sku)
+            .order_by(backorder_waits.c.since, backorder_waits.c.order_id)
+            .limit(limit)
+        )
+        return list((await self._conn.execute(query)).scalars())
+
+    async def with_holds_expiring_by(self, moment: datetime, limit: int) -> list[UUID]:
+        query = (
+            select(orders.c.id)
+            .where(orders.c.next_hold_expiry <= moment)
+            .order_by(orders.c.next_hold_expiry)
+            .limit(limit)
+        )
+        return list((await self._conn.execute(query)).scalars())
+
+    async def waiting_for_erp(
+        self, reserved_before: datetime, limit: int, created_before: datetime | None = None
+    ) -> list[UUID]:
+        query = select(orders.c.id).where(
+            orders.c.status == OrderStatus.RESERVED.value, orders.c.updated_at < reserved_before
+        )
+        if created_before is not None:
+            query = query.where(orders.c.created_at < created_before)
+        query = query.order_by(orders.c.created_at, orders.c.id).limit(limit)
+        return list((await self._conn.execute(query)).scalars())
+
+    async def save_all(self) -> None:
+        """Insert new orders, update changed ones if nobody changed them meanwhile."""
+        for order in self._seen.values():
+            loaded = self._loaded.get(order.id)
+            if loaded is None:
+                await self._conn.execute(insert(orders).values(order_row(order)))
+            elif order.version != loaded[0]:
+                result = await self._conn.execute(
+                    update(orders)
+                    .where(orders.c.id == order.id, orders.c.version == loaded[0])
+                    .values(order_row(order))
+                )
+                if result.rowcount != 1:
+                    raise ConcurrencyConflict(f"order {order.id} changed underneath")
+            else:
+                continue
+            await self._sync_lookups(order, loaded)
+
+    async def _sync_lookups(
+        self, order: Order, loaded: tuple[int, OrderStatus, frozenset[UUID]] | None
+    ) -> None:
+        known_returns = loaded[2] if loaded else frozenset()
+        new_returns = [rid for rid in order.returns if rid not in known_returns]
+        if new_returns:
+            await self._conn.execute(
+                insert(order_returns),
+                [{"return_id": rid, "order_id": order.id} for rid in new_returns],
+            )
+        was_waiting = loaded is not None and loaded[1] is OrderStatus.BACKORDERED
+        if was_waiting:
+            await self._conn.execute(
+                delete(backorder_waits).where(backorder_waits.c.order_id == order.id)
+            )
+        if order.status is OrderStatus.BACKORDERED:
+            missing = sorted(
+                {ln.sku for ln in order.lines if ln.unshipped > order.reserved(ln.sku)}
+            )
+            if missing:
+                await self._conn.execute(
+                    insert(backorder_waits),
+                    [
+                        {"sku": sku, "order_id": order.id, "since": order.created_at}
+                        for sku in missing
+                    ],
+                )

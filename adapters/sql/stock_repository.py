@@ -1,0 +1,134 @@
+"""Stock levels in SQL: changes are saved as deltas by conditional updates, in key order.
+
+A reservation is `reserved = reserved + q WHERE on_hand - reserved >= q` in one statement: the
+row lock it takes serializes contenders, and a contender whose read went stale matches no row and
+reruns its whole command. Levels are updated in sorted key order, so two commands never wait for
+each other's rows in opposite orders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, case, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.sql.schema import stock_levels
+from domain.inventory import StockKey, StockLevel
+from ports.unit_of_work import ConcurrencyConflict
+
+t = stock_levels.c
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    on_hand: int
+    reserved: int
+    last_sequence: int | None
+    version: int
+    exists: bool
+
+
+_NEW = _Loaded(0, 0, None, 0, exists=False)
+
+
+class SqlStockRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._conn = connection
+        self._seen: dict[StockKey, StockLevel] = {}
+        self._loaded: dict[StockKey, _Loaded] = {}
+
+    @property
+    def seen(self) -> list[StockLevel]:
+        return list(self._seen.values())
+
+    async def get_many(self, keys: Iterable[StockKey]) -> dict[StockKey, StockLevel]:
+        wanted = set(keys)
+        await self._load(wanted - self._seen.keys())
+        for key in wanted - self._seen.keys():
+            self._seen[key] = StockLevel(key.sku, key.location)
+            self._loaded[key] = _NEW
+        return {key: self._seen[key] for key in sorted(wanted)}
+
+    async def for_skus(self, skus: Iterable[str]) -> dict[StockKey, StockLevel]:
+        wanted = set(skus)
+        rows = await self._conn.execute(select(stock_levels).where(t.sku.in_(wanted)))
+        self._track(rows)
+        return {key: level for key, level in sorted(self._seen.items()) if key.sku in wanted}
+
+    async def _load(self, keys: set[StockKey]) -> None:
+        if not keys:
+            return
+        rows = await self._conn.execute(
+            select(stock_levels).where(t.sku.in_({k.sku for k in keys}))
+        )
+        self._track(rows, only=keys)
+
+    def _track(self, rows: Iterable[object], only: set[StockKey] | None = None) -> None:
+        for row in rows:
+            key = StockKey(row.sku, row.location)  # type: ignore[attr-defined]
+            if key in self._seen or (only is not None and key not in only):
+                continue
+            level = StockLevel(
+                key.sku,
+                key.location,
+                on_hand=row.on_hand,  # type: ignore[attr-defined]
+                reserved=row.reserved,  # type: ignore[attr-defined]
+                last_sequence=row.last_sequence,  # type: ignore[attr-defined]
+                version=row.version,  # type: ignore[attr-defined]
+            )
+            self._seen[key] = level
+            self._loaded[key] = _Loaded(
+                level.on_hand, level.reserved, level.last_sequence, level.version, exists=True
+            )
+
+    async def save_all(self) -> None:
+        for key in sorted(self._seen):
+            level, loaded = self._seen[key], self._loaded[key]
+            if (level.on_hand, level.reserved, level.last_sequence, level.version) == (
+                loaded.on_hand,
+                loaded.reserved,
+                loaded.last_sequence,
+                loaded.version,
+            ):
+                continue
+            if not loaded.exists:
+                await self._insert_empty(key)
+            await self._update(level, loaded)
+
+    async def _insert_empty(self, key: StockKey) -> None:
+        dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
+        await self._conn.execute(
+            dialect.insert(stock_levels)
+            .values(sku=key.sku, location=key.location, on_hand=0, reserved=0, version=0)
+            .on_conflict_do_nothing()
+        )
+
+    async def _update(self, level: StockLevel, loaded: _Loaded) -> None:
+        d_reserved = level.reserved - loaded.reserved
+        d_version = level.version - loaded.version
+        conditions = [t.sku == level.sku, t.location == level.location]
+        values: dict[str, object] = {"reserved": t.reserved + d_reserved}
+        new_on_hand: ColumnElement[int]
+        if level.last_sequence != loaded.last_sequence:  # a counted snapshot: absolute on_hand
+            values["on_hand"] = level.on_hand
+            values["last_sequence"] = level.last_sequence
+            conditions.append(or_(t.last_sequence.is_(None), t.last_sequence < level.last_sequence))
+            new_on_hand = literal(level.on_hand)
+        else:
+            d_on_hand = level.on_hand - loaded.on_hand
+            shifted = t.on_hand + d_on_hand
+            new_on_hand = case((shifted < 0, 0), else_=shifted)
+            values["on_hand"] = new_on_hand
+        if d_reserved > 0:
+            conditions.append(new_on_hand - (t.reserved + d_reserved) >= 0)
+        if d_version:
+            conditions.append(t.version == loaded.version)  # keeps the event stream gap-free
+            values["version"] = t.version + d_version
+        result = await self._conn.execute(
+            update(stock_levels).where(and_(*conditions)).values(values)
+        )
+        if result.rowcount != 1:
+            raise ConcurrencyConflict(f"stock {level.stream_id} changed underneath")

@@ -1,0 +1,114 @@
+"""The SQL unit of work: one connection, one transaction; orders, stock, outbox and the
+idempotency record are written together at commit, or not at all."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from adapters.sql.errors import translate
+from adapters.sql.idempotency import SqlIdempotencyLog
+from adapters.sql.inbox import SqlInbox
+from adapters.sql.order_repository import SqlOrderRepository
+from adapters.sql.schema import outbox
+from adapters.sql.stock_repository import SqlStockRepository
+from application.envelopes import collect_envelopes
+from ports.clock import Clock
+from ports.ids import IdGenerator
+from ports.outbox import EventEnvelope
+from ports.unit_of_work import CommandMeta
+
+
+class SqlUnitOfWork:
+    orders: SqlOrderRepository
+    stock: SqlStockRepository
+    idempotency: SqlIdempotencyLog
+    inbox: SqlInbox
+
+    def __init__(
+        self, engine: AsyncEngine, meta: CommandMeta, clock: Clock, ids: IdGenerator
+    ) -> None:
+        self._engine = engine
+        self._meta = meta
+        self._clock = clock
+        self._ids = ids
+        self._conn: AsyncConnection | None = None
+
+    async def __aenter__(self) -> Self:
+        try:
+            self._conn = await self._engine.connect()
+            await self._conn.begin()
+        except Exception as e:
+            if self._conn is not None:
+                await self._conn.close()
+            raise (translate(e) or e) from e
+        self.orders = SqlOrderRepository(self._conn)
+        self.stock = SqlStockRepository(self._conn)
+        self.idempotency = SqlIdempotencyLog(self._conn)
+        self.inbox = SqlInbox(self._conn, self._clock)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._conn is not None
+        try:
+            if self._conn.in_transaction():
+                await self._conn.rollback()
+        except Exception:  # noqa: BLE001 - the connection is gone; closing below discards it
+            pass
+        finally:
+            await self._conn.close()
+        translated = translate(exc) if exc is not None else None
+        if translated is not None:
+            raise translated from exc
+
+    async def commit(self) -> None:
+        assert self._conn is not None
+        await self.orders.save_all()
+        await self.stock.save_all()
+        envelopes = collect_envelopes(
+            [*self.orders.seen, *self.stock.seen], self._meta, self._clock.now(), self._ids.new_id
+        )
+        if envelopes:
+            await self._conn.execute(insert(outbox), [outbox_row(e) for e in envelopes])
+        await self.idempotency.flush()
+        await self.inbox.flush()
+        await self._before_commit()
+        await self._conn.commit()
+
+    async def _before_commit(self) -> None:
+        """Called inside the transaction once everything is written; does nothing here. (Tests
+        subclass it to fail at the last moment and prove that nothing is left behind.)"""
+
+
+def outbox_row(envelope: EventEnvelope) -> dict[str, object]:
+    return {
+        "event_id": envelope.event_id,
+        "event_type": envelope.event_type,
+        "schema_version": envelope.schema_version,
+        "aggregate_type": envelope.aggregate_type,
+        "aggregate_id": envelope.aggregate_id,
+        "aggregate_version": envelope.aggregate_version,
+        "occurred_at": envelope.occurred_at,
+        "correlation_id": envelope.correlation_id,
+        "causation_id": envelope.causation_id,
+        "actor": envelope.actor,
+        "payload": envelope.payload,
+    }
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, engine: AsyncEngine, clock: Clock, ids: IdGenerator) -> None:
+        self.engine = engine
+        self._clock = clock
+        self._ids = ids
+
+    def __call__(self, meta: CommandMeta) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, meta, self._clock, self._ids)

@@ -1,0 +1,1 @@
+"""The application layer: command handlers, the message bus, process managers."""

@@ -1,0 +1,33 @@
+"""Consumers of delivered events: what each subscribes to, and the errors that say what went wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import ClassVar, Protocol
+
+from ports.outbox import EventEnvelope
+
+
+class NotYet(Exception):
+    """Raised by a consumer when an event came before one it depends on (a gap in an aggregate's
+    stream, a shipment not known yet). Delivering it again later will succeed."""
+
+
+class Consumer(Protocol):
+    """Receives the events it subscribes to, at least once and possibly out of order: it must
+    make a repeated or late delivery harmless. `name` and `subscribes` are class attributes, so
+    the relay knows who gets what without building the consumers."""
+
+    name: ClassVar[str]
+    subscribes: ClassVar[frozenset[str]]
+
+    async def handle(self, envelope: EventEnvelope) -> None: ...
+
+
+def subscriptions(consumers: Iterable[type[Consumer]]) -> Callable[[str], list[str]]:
+    """event type -> names of the consumers that subscribe to it."""
+    table: dict[str, list[str]] = {}
+    for consumer in consumers:
+        for event_type in consumer.subscribes:
+            table.setdefault(event_type, []).append(consumer.name)
+    return lambda event_type: table.get(event_type, [])

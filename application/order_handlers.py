@@ -1,0 +1,113 @@
+"""Handlers of the order lifecycle: place, amend, cancel, hold, resume, ERP answers, cases."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from application.context import HandlerContext
+from domain.commands import (
+    AmendOrder,
+    BookOrder,
+    CancelOrder,
+    HoldOrder,
+    LinkCase,
+    PlaceOrder,
+    RecordCaseUpdate,
+    RejectOrder,
+    ResumeOrder,
+)
+from domain.errors import DuplicateOrder, FieldIssue, ValidationFailed
+from domain.order import Order
+from ports.unit_of_work import UnitOfWork
+
+
+async def place_order(cmd: PlaceOrder, uow: UnitOfWork, ctx: HandlerContext) -> UUID:
+    existing = await uow.orders.find_by_channel_ref(cmd.channel, cmd.channel_order_ref)
+    if existing is not None:
+        raise DuplicateOrder(cmd.channel, cmd.channel_order_ref, existing)
+    stock = await uow.stock.for_skus({line.sku for line in cmd.lines})
+    order = Order.place(
+        id=ctx.ids.new_id(),
+        channel=cmd.channel,
+        channel_order_ref=cmd.channel_order_ref,
+        customer=cmd.customer,
+        shipping_address=cmd.shipping_address,
+        currency=cmd.currency,
+        lines=cmd.lines,
+        payment_reference=cmd.payment_reference,
+        payment_amount=cmd.payment_amount,
+        allow_backorder=cmd.allow_backorder,
+        shipping_amount=cmd.shipping_amount,
+        replacement_for_return_id=cmd.replacement_for_return_id,
+        now=ctx.clock.now(),
+        stock=stock,
+        priority=ctx.settings.location_priority,
+        new_id=ctx.ids.new_id,
+    )
+    uow.orders.add(order)
+    return order.id
+
+
+async def amend_order(cmd: AmendOrder, uow: UnitOfWork, ctx: HandlerContext) -> UUID:
+    order = await uow.orders.get(cmd.order_id)
+    order.ensure_version(cmd.expected_version)
+    stock = await uow.stock.get_many(order.stock_keys())
+    order.amend(
+        now=ctx.clock.now(),
+        stock=stock,
+        shipping_address=cmd.shipping_address,
+        quantities={line.sku: line.quantity for line in cmd.lines},
+    )
+    return order.id
+
+
+async def cancel_order(cmd: CancelOrder, uow: UnitOfWork, ctx: HandlerContext) -> UUID:
+    order = await uow.orders.get(cmd.order_id)
+    order.ensure_version(cmd.expected_version)
+    stock = await uow.stock.get_many(order.stock_keys())
+    order.cancel(cmd.reason, ctx.clock.now(), stock)
+    return order.id
+
+
+async def hold_order(cmd: HoldOrder, uow: UnitOfWork, ctx: HandlerContext) -> UUID:
+    order = await uow.orders.get(cmd.order_id)
+    order.ensure_version(cmd.expected_version)
+    order.hold(cmd.reason, ctx.clock.now(), ctx.settings.reservation_ttl)
+    return order.id
+
+
+async def resume_order(cmd: ResumeOrder, uow: UnitOfWork, ctx: HandlerContext) -> UUID:
+    order = await uow.orders.get(cmd.order_id)
+    order.ensure_version(cmd.expected_version)
+    stock = await uow.stock.for_skus({line.sku for line in order.lines})
+    order.resume(ctx.clock.now(), stock, ctx.settings.location_priority, ctx.ids.new_id)
+    return order.id
+
+
+async def book_order(cmd: BookOrder, uow: UnitOfWork, ctx: HandlerContext) -> UUID:
+    order = await uow.orders.get(cmd.order_id)
+    order.book(cmd.erp_order_ref, ctx.clock.now())
+    return order.id
+
+
+async def reject_order(cmd: RejectOrder, uow: UnitOfWork, ctx: HandlerContext) -> UUID:
+    order = await uow.orders.get(cmd.order_id)
+    order.reject_by_erp(cmd.reason, ctx.clock.now(), ctx.settings.reservation_ttl)
+    return order.id
+
+
+async def record_case_update(cmd: RecordCaseUpdate, uow: UnitOfWork, ctx: HandlerContext) -> UUID:
+    if cmd.order_id is not None:
+        order = await uow.orders.get(cmd.order_id)
+    elif cmd.return_id is not None:
+        order = await uow.orders.get_by_return(cmd.return_id)
+    else:
+        raise ValidationFailed([FieldIssue("order_id", "a case update names an order or a return")])
+    order.record_case_update(cmd.case_id, cmd.status, cmd.note, ctx.clock.now(), cmd.return_id)
+    return order.id
+
+
+async def link_case(cmd: LinkCase, uow: UnitOfWork, ctx: HandlerContext) -> UUID:
+    order = await uow.orders.get(cmd.order_id)
+    order.link_case(cmd.case_id, ctx.clock.now())
+    return order.id

@@ -1,0 +1,209 @@
+"""Order fulfilment (PRODUCT.md §3.1 and §3.3): ERP booking, status pushes, capture on shipment.
+
+Degraded mode: when the ERP cannot be reached an order simply stays `reserved`; nothing is lost.
+The catch-up job (`submit_waiting`) books waiting orders oldest first once the ERP answers, and a
+new order does not overtake older ones that are still waiting.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from application.process_managers.context import ProcessContext
+from domain import events as e
+from domain.commands import BookOrder, CapturePayment, RejectOrder
+from domain.errors import InvalidTransition
+from domain.order import Order
+from domain.order_status import OrderStatus
+from ports.commerce import CommerceStatus
+from ports.erp import ErpLine, ErpOrder
+from ports.outbox import EventEnvelope
+from ports.remote import RemoteUnavailable
+from ports.unit_of_work import CommandMeta
+
+ACTOR = "pm:fulfilment"
+_READ = CommandMeta(actor=ACTOR, correlation_id="read")
+
+_SUBSCRIBED = frozenset(
+    cls.__name__
+    for cls in (
+        e.InventoryReserved, e.OrderResumed, e.OrderAmended, e.OrderBooked, e.OrderRejectedByErp,
+        e.ShipmentDispatched, e.ShipmentDelivered, e.OrderCancelled,
+    )
+)  # fmt: skip
+
+
+def erp_order(order: Order) -> ErpOrder:
+    """The order as the ERP gets it: lines with the location that holds them."""
+    location = {r.sku: r.location for r in order.reservations if r.is_active}
+    return ErpOrder(
+        order_id=order.id,
+        channel=order.channel,
+        channel_order_ref=order.channel_order_ref,
+        customer_email=order.customer.email,
+        shipping_address=order.shipping_address,
+        currency=order.currency,
+        lines=tuple(
+            ErpLine(
+                sku=ln.sku,
+                quantity=ln.quantity,
+                unit_price=ln.unit_price.amount,
+                location=location.get(ln.sku),
+            )
+            for ln in order.lines
+        ),
+        total=order.total.amount,
+    )
+
+
+class Fulfilment:
+    name = "fulfilment"
+    subscribes = _SUBSCRIBED
+
+    def __init__(self, ctx: ProcessContext) -> None:
+        self._ctx = ctx
+
+    async def handle(self, envelope: EventEnvelope) -> None:
+        event = envelope.payload
+        match event:
+            case e.InventoryReserved() | e.OrderResumed() if (
+                event.order_status == OrderStatus.RESERVED
+            ):
+                await self.submit(event.order_id, envelope)
+            case e.OrderAmended():
+                await self._amended(event, envelope)
+            case e.OrderBooked():
+                await self._push(event.order_id, envelope, "booked")
+            case e.OrderRejectedByErp():
+                await self._push(event.order_id, envelope, "on_hold", note=event.reason)
+            case e.ShipmentDispatched():
+                await self._capture_once(event.order_id, envelope)
+                await self._push(
+                    event.order_id, envelope, event.order_status,
+                    carrier=event.carrier, tracking_number=event.tracking_number,
+                )  # fmt: skip
+            case e.ShipmentDelivered():
+                await self._push(event.order_id, envelope, event.order_status)
+            case e.OrderCancelled():
+                await self._cancelled(event, envelope)
+
+    # -- the ERP -----------------------------------------------------------------------------
+
+    async def submit(self, order_id: UUID, cause: EventEnvelope) -> bool:
+        """Book a reserved order with the ERP unless older orders are still waiting for it.
+        Returns whether the ERP answered."""
+        order = await self._ctx.order(order_id)
+        if order.status is not OrderStatus.RESERVED:
+            return True
+        if await self._older_orders_wait(order):
+            return False
+        return await self._book(order, cause)
+
+    async def submit_waiting(self, limit: int = 100) -> int:
+        """The catch-up job: book orders that waited for the ERP, oldest first; stop at the first
+        that cannot reach it. Returns how many the ERP answered."""
+        answered = 0
+        for order_id in await self._waiting(limit):
+            order = await self._ctx.order(order_id)
+            if order.status is not OrderStatus.RESERVED:
+                continue
+            if not await self._book(order, None):
+                break
+            answered += 1
+        return answered
+
+    async def _book(self, order: Order, cause: EventEnvelope | None) -> bool:
+        try:
+            decision = await self._ctx.erp.submit_order(erp_order(order))
+        except RemoteUnavailable:
+            return False  # the order waits, reserved; the catch-up job books it in its turn
+        try:
+            if decision.erp_order_ref is not None:
+                await self._ctx.run(
+                    BookOrder(order_id=order.id, erp_order_ref=decision.erp_order_ref), cause, ACTOR
+                )
+            else:
+                reason = decision.rejection_reason or "rejected by the ERP"
+                await self._ctx.run(RejectOrder(order_id=order.id, reason=reason), cause, ACTOR)
+        except InvalidTransition:
+            await self._cancel_if_cancelled_meanwhile(order.id, decision.erp_order_ref)
+        return True
+
+    async def _cancel_if_cancelled_meanwhile(
+        self, order_id: UUID, erp_order_ref: str | None
+    ) -> None:
+        order = await self._ctx.order(order_id)
+        if order.status is OrderStatus.CANCELLED and erp_order_ref is not None:
+            await self._ctx.erp.cancel_order(
+                order_id, erp_order_ref, "cancelled while being booked"
+            )
+
+    async def _older_orders_wait(self, order: Order) -> bool:
+        async with self._ctx.uow_factory(_READ) as uow:
+            older = await uow.orders.waiting_for_erp(
+                reserved_before=self._ctx.clock.now() - self._ctx.erp_grace,
+                created_before=order.created_at,
+                limit=1,
+            )
+        return bool(older)
+
+    async def _waiting(self, limit: int) -> list[UUID]:
+        async with self._ctx.uow_factory(_READ) as uow:
+            return await uow.orders.waiting_for_erp(
+                reserved_before=self._ctx.clock.now() - self._ctx.erp_grace, limit=limit
+            )
+
+    async def _amended(self, event: e.OrderAmended, cause: EventEnvelope) -> None:
+        order = await self._ctx.order(event.order_id)
+        if order.erp_order_ref is not None and order.status is not OrderStatus.CANCELLED:
+            await self._ctx.erp.amend_order(erp_order(order), order.erp_order_ref)
+        elif event.order_status == OrderStatus.RESERVED:
+            await self.submit(event.order_id, cause)
+
+    async def _cancelled(self, event: e.OrderCancelled, cause: EventEnvelope) -> None:
+        order = await self._ctx.order(event.order_id)
+        if order.erp_order_ref is not None:
+            await self._ctx.erp.cancel_order(order.id, order.erp_order_ref, event.reason)
+        await self._push(order.id, cause, "cancelled", note=event.reason)
+
+    # -- payment and the commerce platform -----------------------------------------------------
+
+    async def _capture_once(self, order_id: UUID, cause: EventEnvelope) -> None:
+        order = await self._ctx.order(order_id)
+        if not order.payment.can_capture():
+            return
+        amount = order.total
+        await self._ctx.payment.capture(
+            order.payment.reference,
+            amount.amount,
+            amount.currency,
+            idempotency_key=f"capture:{order.id}",
+        )
+        await self._ctx.run(CapturePayment(order_id=order.id, amount=amount.amount), cause, ACTOR)
+
+    async def _push(
+        self,
+        order_id: UUID,
+        cause: EventEnvelope,
+        status: str,
+        *,
+        carrier: str | None = None,
+        tracking_number: str | None = None,
+        note: str | None = None,
+    ) -> None:
+        order = await self._ctx.order(order_id)
+        update = CommerceStatus(
+            channel=order.channel,
+            channel_order_ref=order.channel_order_ref,
+            status=status,
+            carrier=carrier,
+            tracking_number=tracking_number,
+            note=note,
+        )
+        await self._ctx.commerce.push_status(update, idempotency_key=f"{cause.event_id}:commerce")
+        for case_id in order.case_ids:
+            await self._ctx.crm.add_case_comment(
+                case_id,
+                f"Order {order.channel_order_ref}: {status}",
+                external_id=f"{cause.event_id}:{case_id}",
+            )

@@ -1,0 +1,226 @@
+"""Commands: what channels, agents, back-office systems and jobs ask the hub to do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from domain.customer import Address, Customer
+from domain.order_lines import LineSpec
+from domain.returns import Disposition, ReturnLineSpec
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Command:
+    """Base of every command."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SkuCount:
+    sku: str
+    quantity: int
+
+
+# -- channels and agents -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlaceOrder(Command):
+    channel: str
+    channel_order_ref: str
+    customer: Customer
+    shipping_address: Address
+    currency: str
+    lines: tuple[LineSpec, ...]
+    payment_reference: str
+    payment_amount: Decimal
+    allow_backorder: bool = False
+    shipping_amount: Decimal = Decimal(0)
+    replacement_for_return_id: UUID | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AmendOrder(Command):
+    """Quantities are the new quantities of the named lines (0 removes a line)."""
+
+    order_id: UUID
+    expected_version: int | None = None
+    shipping_address: Address | None = None
+    lines: tuple[SkuCount, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelOrder(Command):
+    order_id: UUID
+    reason: str = "cancelled by the channel"
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HoldOrder(Command):
+    order_id: UUID
+    reason: str
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResumeOrder(Command):
+    order_id: UUID
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinkCase(Command):
+    order_id: UUID
+    case_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordCaseUpdate(Command):
+    """From the CRM: a case about an order (or about one of its returns) changed."""
+
+    case_id: str
+    status: str
+    note: str = ""
+    order_id: UUID | None = None
+    return_id: UUID | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestReturn(Command):
+    order_id: UUID
+    lines: tuple[ReturnLineSpec, ...]
+    case_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthorizeReturn(Command):
+    return_id: UUID
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RejectReturn(Command):
+    return_id: UUID
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelReturn(Command):
+    return_id: UUID
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReleaseReturnHold(Command):
+    return_id: UUID
+
+
+# -- back-office systems -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BookOrder(Command):
+    order_id: UUID
+    erp_order_ref: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RejectOrder(Command):
+    order_id: UUID
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordShipment(Command):
+    order_id: UUID
+    shipment_id: str
+    location: str
+    carrier: str
+    tracking_number: str
+    lines: tuple[SkuCount, ...]
+    dispatched_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordDelivery(Command):
+    order_id: UUID
+    shipment_id: str
+    delivered_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CapturePayment(Command):
+    """`amount` None captures what the order costs now."""
+
+    order_id: UUID
+    amount: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FailPayment(Command):
+    order_id: UUID
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReceiveReturn(Command):
+    return_id: UUID
+    lines: tuple[SkuCount, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InspectedSku:
+    sku: str
+    disposition: Disposition
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InspectReturn(Command):
+    return_id: UUID
+    lines: tuple[InspectedSku, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PostCreditMemo(Command):
+    return_id: UUID
+    credit_memo_ref: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CloseReturn(Command):
+    return_id: UUID
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApplyStockSnapshot(Command):
+    sku: str
+    location: str
+    on_hand: int
+    sequence: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AdjustStock(Command):
+    sku: str
+    location: str
+    delta: int
+    reason: str
+
+
+# -- the hub's own jobs ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FillBackorders(Command):
+    """Stock of `sku` went up: offer it to backordered orders, oldest first."""
+
+    sku: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpireReservations(Command):
+    """Release the holds of orders that sat on hold past the reservation TTL."""
+
+    limit: int = 500

@@ -1,0 +1,304 @@
+"""Domain events: past-tense facts recorded by aggregates and written to the outbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import ClassVar
+from uuid import UUID
+
+from domain.customer import Address, Customer
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DomainEvent:
+    """Base of every event. `schema_version` is bumped when a payload changes shape."""
+
+    schema_version: ClassVar[int] = 1
+
+
+# -- small value shapes carried inside events --------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LineItem:
+    sku: str
+    quantity: int
+    unit_price: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SkuQuantity:
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReservedUnits:
+    reservation_id: UUID
+    sku: str
+    location: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MissingUnits:
+    sku: str
+    missing: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReturnLineItem:
+    sku: str
+    quantity: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InspectedLine:
+    sku: str
+    disposition: str
+    quantity: int
+    restocked_at: str | None
+
+
+# -- order -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderEvent(DomainEvent):
+    order_id: UUID
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderPlaced(OrderEvent):
+    channel: str
+    channel_order_ref: str
+    customer: Customer
+    shipping_address: Address
+    currency: str
+    lines: tuple[LineItem, ...]
+    shipping_amount: Decimal
+    total: Decimal
+    payment_reference: str
+    payment_amount: Decimal
+    allow_backorder: bool
+    replacement_for_return_id: UUID | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InventoryReserved(OrderEvent):
+    reservations: tuple[ReservedUnits, ...]
+    order_status: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderBackordered(OrderEvent):
+    missing: tuple[MissingUnits, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderBooked(OrderEvent):
+    erp_order_ref: str
+    order_status: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderRejectedByErp(OrderEvent):
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderHeld(OrderEvent):
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderResumed(OrderEvent):
+    order_status: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderAmended(OrderEvent):
+    shipping_address: Address | None
+    lines: tuple[SkuQuantity, ...]
+    released: tuple[ReservedUnits, ...]
+    total: Decimal
+    order_status: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderCancelled(OrderEvent):
+    reason: str
+    released: tuple[ReservedUnits, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReservationExpired(OrderEvent):
+    expired: tuple[ReservedUnits, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShipmentDispatched(OrderEvent):
+    shipment_id: str
+    location: str
+    carrier: str
+    tracking_number: str
+    lines: tuple[SkuQuantity, ...]
+    dispatched_at: datetime
+    order_status: str
+    #: Holds at other locations that this shipment made unnecessary (it left from elsewhere).
+    released: tuple[ReservedUnits, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShipmentDelivered(OrderEvent):
+    shipment_id: str
+    delivered_at: datetime
+    order_status: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PaymentCaptured(OrderEvent):
+    amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PaymentFailed(OrderEvent):
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PaymentVoided(OrderEvent):
+    amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaseLinked(OrderEvent):
+    case_id: str
+    return_id: UUID | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaseUpdated(OrderEvent):
+    """The CRM reported a change of a case about this order (for the agent's timeline)."""
+
+    case_id: str
+    return_id: UUID | None
+    status: str
+    note: str
+
+
+# -- returns (entities of the order aggregate, so they share its event stream) ------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReturnEvent(OrderEvent):
+    return_id: UUID
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReturnRequested(ReturnEvent):
+    lines: tuple[ReturnLineItem, ...]
+    case_id: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReturnAuthorized(ReturnEvent):
+    rma_number: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReturnRejected(ReturnEvent):
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReturnCancelled(ReturnEvent):
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReturnReceived(ReturnEvent):
+    lines: tuple[SkuQuantity, ...]
+    refund_amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReturnInspected(ReturnEvent):
+    lines: tuple[InspectedLine, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReturnHeld(ReturnEvent):
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReturnHoldReleased(ReturnEvent):
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefundIssued(ReturnEvent):
+    amount: Decimal
+    currency: str
+    credit_memo_ref: str
+    payment_status: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReturnClosed(ReturnEvent):
+    pass
+
+
+# -- stock -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StockEvent(DomainEvent):
+    sku: str
+    location: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StockSnapshotApplied(StockEvent):
+    on_hand: int
+    previous_on_hand: int
+    sequence: int
+    available: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StockAdjusted(StockEvent):
+    delta: int
+    applied_delta: int
+    on_hand: int
+    reason: str
+    available: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StockShortfallDetected(StockEvent):
+    """On-hand fell below what is already reserved (shrinkage): those units are oversold."""
+
+    on_hand: int
+    reserved: int
+
+
+EVENT_TYPES: dict[str, type[DomainEvent]] = {
+    cls.__name__: cls
+    for cls in (
+        OrderPlaced, InventoryReserved, OrderBackordered, OrderBooked, OrderRejectedByErp,
+        OrderHeld, OrderResumed, OrderAmended, OrderCancelled, ReservationExpired,
+        ShipmentDispatched, ShipmentDelivered, PaymentCaptured, PaymentFailed, PaymentVoided,
+        CaseLinked, CaseUpdated, ReturnRequested, ReturnAuthorized, ReturnRejected, ReturnCancelled,
+        ReturnReceived, ReturnInspected, ReturnHeld, ReturnHoldReleased, RefundIssued,
+        ReturnClosed, StockSnapshotApplied, StockAdjusted, StockShortfallDetected,
+    )
+}  # fmt: skip
+"""Every concrete event by its `event_type` name, for decoding envelopes."""

@@ -1,0 +1,106 @@
+"""Order lines and the field rules a new order must meet before anything is reserved."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Final
+
+from domain.errors import FieldIssue, ValidationFailed
+from domain.money import Money, is_known_currency
+
+MAX_LINES: Final = 500
+MAX_QUANTITY: Final = 1_000_000
+MAX_SKU_LENGTH: Final = 64
+MAX_REF_LENGTH: Final = 100
+
+
+@dataclass(slots=True, kw_only=True)
+class OrderLine:
+    """`quantity` is what the customer currently wants (amendments reduce it); `shipped` left."""
+
+    sku: str
+    quantity: int
+    unit_price: Money
+    shipped: int = 0
+
+    @property
+    def amount(self) -> Money:
+        return self.unit_price * self.quantity
+
+    @property
+    def unshipped(self) -> int:
+        return self.quantity - self.shipped
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LineSpec:
+    """A line as a channel sends it."""
+
+    sku: str
+    quantity: int
+    unit_price: Decimal
+
+
+def build_lines(currency: str, specs: Sequence[LineSpec]) -> list[OrderLine]:
+    """Validate the lines of a new order: known currency, quantity ≥ 1, price ≥ 0, unique SKUs."""
+    issues: list[FieldIssue] = []
+    if not is_known_currency(currency):
+        raise ValidationFailed([FieldIssue("currency", f"unknown currency {currency!r}")])
+    if not specs:
+        issues.append(FieldIssue("lines", "an order needs at least one line"))
+    if len(specs) > MAX_LINES:
+        issues.append(FieldIssue("lines", f"at most {MAX_LINES} lines"))
+    seen: set[str] = set()
+    lines: list[OrderLine] = []
+    for i, spec in enumerate(specs):
+        where = f"lines[{i}]"
+        issues += sku_issues(f"{where}.sku", spec.sku)
+        if spec.sku in seen:
+            issues.append(FieldIssue(f"{where}.sku", f"duplicate SKU {spec.sku!r}"))
+        seen.add(spec.sku)
+        if not 1 <= spec.quantity <= MAX_QUANTITY:
+            issues.append(FieldIssue(f"{where}.quantity", f"must be between 1 and {MAX_QUANTITY}"))
+        price = money_or_issue(spec.unit_price, currency, f"{where}.unit_price", issues)
+        lines.append(OrderLine(sku=spec.sku, quantity=spec.quantity, unit_price=price))
+    if issues:
+        raise ValidationFailed(issues)
+    return lines
+
+
+def sku_issues(field: str, sku: str) -> list[FieldIssue]:
+    if "\x00" in sku:
+        return [FieldIssue(field, "must not contain NUL characters")]
+    if not sku.strip():
+        return [FieldIssue(field, "must not be blank")]
+    if len(sku) > MAX_SKU_LENGTH:
+        return [FieldIssue(field, f"at most {MAX_SKU_LENGTH} characters")]
+    return []
+
+
+def text_issues(field: str, value: str, max_length: int = MAX_REF_LENGTH) -> list[FieldIssue]:
+    if "\x00" in value:
+        return [FieldIssue(field, "must not contain NUL characters")]
+    if not value.strip():
+        return [FieldIssue(field, "must not be blank")]
+    if len(value) > max_length:
+        return [FieldIssue(field, f"at most {max_length} characters")]
+    return []
+
+
+def ensure_no_issues(issues: list[FieldIssue]) -> None:
+    if issues:
+        raise ValidationFailed(issues)
+
+
+def money_or_issue(amount: Decimal, currency: str, field: str, issues: list[FieldIssue]) -> Money:
+    """Parse `amount`, collecting a problem in `issues` (and returning zero) instead of raising."""
+    try:
+        value = Money.of(amount, currency, field=field)
+    except ValidationFailed as e:
+        issues += e.issues
+        return Money.zero(currency)
+    if value.is_negative:
+        issues.append(FieldIssue(field, "must not be negative"))
+    return value

@@ -1,0 +1,316 @@
+"""A return (RMA): an entity of its order, with its own state machine and refund computation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Final
+from uuid import UUID
+
+from domain.errors import FieldIssue, ReceiptExceedsReturn, ValidationFailed
+from domain.events import (
+    InspectedLine,
+    RefundIssued,
+    ReturnAuthorized,
+    ReturnCancelled,
+    ReturnClosed,
+    ReturnEvent,
+    ReturnHeld,
+    ReturnHoldReleased,
+    ReturnInspected,
+    ReturnLineItem,
+    ReturnReceived,
+    ReturnRejected,
+    ReturnRequested,
+    SkuQuantity,
+)
+from domain.money import Money
+from domain.state_machine import TransitionTable
+
+
+class ReturnStatus(StrEnum):
+    REQUESTED = "requested"
+    AUTHORIZED = "authorized"
+    REJECTED = "rejected"
+    RECEIVED = "received"
+    INSPECTED = "inspected"
+    ON_HOLD = "on_hold"
+    REFUNDED = "refunded"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class ReturnCommand(StrEnum):
+    AUTHORIZE = "authorize"
+    REJECT = "reject"
+    CANCEL = "cancel"
+    RECEIVE = "receive"
+    INSPECT = "inspect"
+    POST_CREDIT_MEMO = "post_credit_memo"
+    RELEASE_HOLD = "release_hold"
+    CLOSE = "close"
+
+
+class Disposition(StrEnum):
+    RESTOCK = "restock"
+    REFURBISH = "refurbish"
+    SCRAP = "scrap"
+
+
+_S, _C = ReturnStatus, ReturnCommand
+
+#: `on_hold` is where a credit memo that does not match the computed refund waits for an agent.
+RETURN_TRANSITIONS: Final = TransitionTable[ReturnStatus, ReturnCommand](
+    "return",
+    {
+        _S.REQUESTED: {
+            _C.AUTHORIZE: frozenset({_S.AUTHORIZED}),
+            _C.REJECT: frozenset({_S.REJECTED}),
+            _C.CANCEL: frozenset({_S.CANCELLED}),
+        },
+        _S.AUTHORIZED: {
+            _C.RECEIVE: frozenset({_S.RECEIVED}),
+            _C.REJECT: frozenset({_S.REJECTED}),
+            _C.CANCEL: frozenset({_S.CANCELLED}),
+        },
+        _S.RECEIVED: {_C.INSPECT: frozenset({_S.INSPECTED})},
+        _S.INSPECTED: {_C.POST_CREDIT_MEMO: frozenset({_S.REFUNDED, _S.ON_HOLD})},
+        _S.ON_HOLD: {_C.RELEASE_HOLD: frozenset({_S.INSPECTED})},
+        _S.REFUNDED: {_C.CLOSE: frozenset({_S.CLOSED})},
+        _S.CLOSED: {},
+        _S.REJECTED: {},
+        _S.CANCELLED: {},
+    },
+)
+
+#: States in which the warehouse has counted what came back.
+RECEIVED_OR_LATER: Final = frozenset(
+    {
+        ReturnStatus.RECEIVED,
+        ReturnStatus.INSPECTED,
+        ReturnStatus.ON_HOLD,
+        ReturnStatus.REFUNDED,
+        ReturnStatus.CLOSED,
+    }
+)
+
+#: Returns in these states still hold their quantities against the order's returnable units.
+OPEN_OR_DONE: Final = frozenset(set(ReturnStatus) - {_S.REJECTED, _S.CANCELLED})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReturnLineSpec:
+    """A line of a return request as the channel or agent sends it."""
+
+    sku: str
+    quantity: int
+    reason: str
+
+
+@dataclass(slots=True, kw_only=True)
+class ReturnLine:
+    sku: str
+    quantity: int
+    reason: str
+    unit_price: Money
+    received: int = 0
+    disposition: Disposition | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class Return:
+    """Refund = Σ unit price × received − restocking fee (+ shipping when the policy says so).
+
+    The fee percent is copied from the policy when the return is requested: a later policy change
+    does not alter a return already open.
+    """
+
+    id: UUID
+    order_id: UUID
+    lines: list[ReturnLine]
+    restocking_fee_percent: Decimal
+    refunds_shipping: bool = False
+    case_id: str | None = None
+    status: ReturnStatus = ReturnStatus.REQUESTED
+    rma_number: str | None = None
+    refund_amount: Money | None = None
+    shipping_refund: Money | None = None
+    credit_memo_ref: str | None = None
+    hold_reason: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    _by_sku: dict[str, ReturnLine] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._by_sku = {line.sku: line for line in self.lines}
+
+    @property
+    def holds_quantity(self) -> bool:
+        return self.status in OPEN_OR_DONE
+
+    @property
+    def is_received(self) -> bool:
+        """The warehouse counted what came back (received or any later state)."""
+        return self.status in RECEIVED_OR_LATER
+
+    def line(self, sku: str) -> ReturnLine:
+        return self._by_sku[sku]
+
+    def requested(self) -> ReturnRequested:
+        return ReturnRequested(
+            order_id=self.order_id,
+            return_id=self.id,
+            lines=tuple(
+                ReturnLineItem(sku=ln.sku, quantity=ln.quantity, reason=ln.reason)
+                for ln in self.lines
+            ),
+            case_id=self.case_id,
+        )
+
+    def authorize(self, rma_number: str, now: datetime) -> ReturnEvent:
+        self._move(_C.AUTHORIZE, _S.AUTHORIZED, now)
+        self.rma_number = rma_number
+        return ReturnAuthorized(order_id=self.order_id, return_id=self.id, rma_number=rma_number)
+
+    def reject(self, reason: str, now: datetime) -> ReturnEvent:
+        self._move(_C.REJECT, _S.REJECTED, now)
+        return ReturnRejected(order_id=self.order_id, return_id=self.id, reason=reason)
+
+    def cancel(self, now: datetime) -> ReturnEvent:
+        self._move(_C.CANCEL, _S.CANCELLED, now)
+        return ReturnCancelled(order_id=self.order_id, return_id=self.id)
+
+    def receive(
+        self, received: Sequence[tuple[str, int]], shipping_refund: Money, now: datetime
+    ) -> ReturnEvent:
+        """Record the warehouse receipt and compute the refund the ERP's credit memo must match."""
+        RETURN_TRANSITIONS.ensure_allowed(self.status, _C.RECEIVE)
+        self._ensure_receipt_fits(received)
+        for sku, quantity in received:
+            self._by_sku[sku].received = quantity
+        self.shipping_refund = shipping_refund
+        goods = Money.zero(shipping_refund.currency)
+        for line in self.lines:
+            goods = goods + line.unit_price * line.received
+        self.refund_amount = goods - goods.percent(self.restocking_fee_percent) + shipping_refund
+        self._move(_C.RECEIVE, _S.RECEIVED, now)
+        return ReturnReceived(
+            order_id=self.order_id,
+            return_id=self.id,
+            lines=tuple(SkuQuantity(sku=ln.sku, quantity=ln.received) for ln in self.lines),
+            refund_amount=self.refund_amount.amount,
+            currency=self.refund_amount.currency,
+        )
+
+    def inspect(
+        self,
+        dispositions: Mapping[str, Disposition],
+        restock_location: Mapping[str, str],
+        now: datetime,
+    ) -> ReturnEvent:
+        """Record a disposition for every received line; `restock` lines go back on the shelf."""
+        RETURN_TRANSITIONS.ensure_allowed(self.status, _C.INSPECT)
+        issues = [
+            FieldIssue("lines", f"{sku} is not on this return")
+            for sku in dispositions
+            if sku not in self._by_sku
+        ] + [
+            FieldIssue("lines", f"{line.sku} needs a disposition")
+            for line in self.lines
+            if line.received and line.sku not in dispositions
+        ]
+        if issues:
+            raise ValidationFailed(issues)
+        for sku, disposition in dispositions.items():
+            self._by_sku[sku].disposition = disposition
+        self._move(_C.INSPECT, _S.INSPECTED, now)
+        return ReturnInspected(
+            order_id=self.order_id,
+            return_id=self.id,
+            lines=tuple(
+                InspectedLine(
+                    sku=ln.sku,
+                    disposition=ln.disposition.value,
+                    quantity=ln.received,
+                    restocked_at=restock_location.get(ln.sku)
+                    if ln.disposition is Disposition.RESTOCK
+                    else None,
+                )
+                for ln in self.lines
+                if ln.disposition is not None
+            ),
+        )
+
+    def restock_quantities(self) -> dict[str, int]:
+        """Units per SKU that inspection sends back to stock."""
+        return {
+            ln.sku: ln.received
+            for ln in self.lines
+            if ln.disposition is Disposition.RESTOCK and ln.received
+        }
+
+    def post_credit_memo(self, credit_memo_ref: str, amount: Money, now: datetime) -> bool:
+        """Accept the ERP's credit memo when it matches the computed refund; hold it otherwise.
+
+        Returns whether the refund may be issued.
+        """
+        RETURN_TRANSITIONS.ensure_allowed(self.status, _C.POST_CREDIT_MEMO)
+        self.credit_memo_ref = credit_memo_ref
+        if amount != self.refund_amount:
+            self.hold_reason = (
+                f"credit memo {credit_memo_ref} is for {amount}, the refund is {self.refund_amount}"
+            )
+            self._move(_C.POST_CREDIT_MEMO, _S.ON_HOLD, now)
+            return False
+        self._move(_C.POST_CREDIT_MEMO, _S.REFUNDED, now)
+        return True
+
+    def held(self) -> ReturnEvent:
+        return ReturnHeld(order_id=self.order_id, return_id=self.id, reason=self.hold_reason or "")
+
+    def refund_issued(self, payment_status: str) -> ReturnEvent:
+        assert self.refund_amount is not None
+        assert self.credit_memo_ref is not None
+        return RefundIssued(
+            order_id=self.order_id,
+            return_id=self.id,
+            amount=self.refund_amount.amount,
+            currency=self.refund_amount.currency,
+            credit_memo_ref=self.credit_memo_ref,
+            payment_status=payment_status,
+        )
+
+    def release_hold(self, now: datetime) -> ReturnEvent:
+        """An agent sorted out the credit memo: the return waits for a matching one again."""
+        self._move(_C.RELEASE_HOLD, _S.INSPECTED, now)
+        self.hold_reason = None
+        self.credit_memo_ref = None
+        return ReturnHoldReleased(order_id=self.order_id, return_id=self.id)
+
+    def close(self, now: datetime) -> ReturnEvent:
+        self._move(_C.CLOSE, _S.CLOSED, now)
+        return ReturnClosed(order_id=self.order_id, return_id=self.id)
+
+    def _move(self, command: ReturnCommand, target: ReturnStatus, now: datetime) -> None:
+        self.status = RETURN_TRANSITIONS.move(self.status, command, target)
+        self.updated_at = now
+
+    def _ensure_receipt_fits(self, received: Sequence[tuple[str, int]]) -> None:
+        issues = []
+        seen = set()
+        for sku, quantity in received:
+            if sku not in self._by_sku:
+                issues.append(FieldIssue("lines", f"{sku} is not on this return"))
+            elif sku in seen:
+                issues.append(FieldIssue("lines", f"{sku} appears twice"))
+            elif quantity < 0:
+                issues.append(FieldIssue("lines", f"{sku}: quantity must not be negative"))
+            seen.add(sku)
+        if issues:
+            raise ValidationFailed(issues)
+        for sku, quantity in received:
+            if quantity > self._by_sku[sku].quantity:
+                raise ReceiptExceedsReturn(sku, self._by_sku[sku].quantity, quantity)

@@ -1,0 +1,170 @@
+"""The `orderhub` command: serve, relay, worker, migrate, keys create."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from adapters.sql.migrate import migrate
+from entrypoints.container import build_container
+from entrypoints.relay_process import run_relay
+from entrypoints.settings import Settings, SettingsError
+from entrypoints.worker_process import run_worker
+from ports.api_keys import Role
+from read_models.projector import rebuild
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    command = COMMANDS.get(args.command or "")
+    if command is None:
+        parser.print_help()
+        return 2
+    try:
+        settings = Settings.from_env()
+    except SettingsError as e:
+        print(f"orderhub: configuration error: {e}", file=sys.stderr)
+        return 2
+    return command(settings, args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="orderhub", description="Order operations hub")
+    sub = parser.add_subparsers(dest="command")
+    serve = sub.add_parser("serve", help="run the HTTP API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    sub.add_parser("migrate", help="bring the database schema up to date (safe to repeat)")
+    sub.add_parser("relay", help="publish outbox events to the broker; run the periodic jobs")
+    demo = sub.add_parser("demo", help="a simulated day through the whole hub, then serve the API")
+    demo.add_argument("--orders", type=int, default=300)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--no-serve", action="store_true", help="exit after the summary")
+    demo.add_argument(
+        "--fresh", action="store_true", help="start from an empty SQLite database file"
+    )
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    worker = sub.add_parser("worker", help="deliver events to their consumers (Dramatiq)")
+    worker.add_argument("--threads", type=int, default=8)
+    projections = sub.add_parser("projections", help="read models").add_subparsers(
+        dest="projections_command", required=True
+    )
+    projections.add_parser(
+        "rebuild", help="recreate every order view and timeline from the stored events"
+    )
+    keys = sub.add_parser("keys", help="API keys").add_subparsers(
+        dest="keys_command", required=True
+    )
+    create = keys.add_parser("create", help="create a key; prints it once, on the last line")
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--channel", help="the channel a channel key acts for")
+    create.add_argument("--label", help="a note on who holds the key")
+    return parser
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn  # noqa: PLC0415 - only the serve command needs the server
+
+    uvicorn.run(
+        "entrypoints.asgi:app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="warning",
+        access_log=False,
+    )
+    return 0
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    async def upgrade() -> None:
+        engine = build_container(settings).engine()
+        try:
+            await migrate(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(upgrade())
+    print("orderhub: database schema is up to date")
+    return 0
+
+
+def _relay(settings: Settings, args: argparse.Namespace) -> int:
+    asyncio.run(run_relay(build_container(settings)))
+    return 0
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    return run_worker(build_container(settings), threads=args.threads)
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from entrypoints.demo.runner import run_demo  # noqa: PLC0415 - the simulators load only here
+
+    if args.fresh:
+        url = make_url(settings.database_url)
+        if url.get_backend_name() != "sqlite" or not url.database:
+            print("orderhub: --fresh only empties a SQLite database file", file=sys.stderr)
+            return 2
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(url.database + suffix).unlink(missing_ok=True)
+    return run_demo(
+        settings, args.orders, args.seed, serve=not args.no_serve, host=args.host, port=args.port
+    )
+
+
+def _projections(settings: Settings, args: argparse.Namespace) -> int:
+    async def run() -> int:
+        engine = build_container(settings).engine()
+        try:
+            return await rebuild(engine)
+        finally:
+            await engine.dispose()
+
+    orders = asyncio.run(run())
+    print(f"orderhub: rebuilt the order views and timelines of {orders} orders from the outbox")
+    return 0
+
+
+def _keys(settings: Settings, args: argparse.Namespace) -> int:
+    return asyncio.run(_create_key(settings, args))
+
+
+async def _create_key(settings: Settings, args: argparse.Namespace) -> int:
+    container = build_container(settings)
+    try:
+        principal, secret = await container.api_keys().create(
+            Role(args.role), args.channel, args.label
+        )
+    except ValueError as e:
+        print(f"orderhub: {e}", file=sys.stderr)
+        return 2
+    finally:
+        await container.engine().dispose()
+    scope = f" for channel {principal.channel}" if principal.channel else ""
+    print(f"created {principal.role} key {principal.key_id}{scope}; it is shown only once:")
+    print(secret)
+    return 0
+
+
+COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "serve": _serve,
+    "migrate": _migrate,
+    "relay": _relay,
+    "worker": _worker,
+    "keys": _keys,
+    "demo": _demo,
+    "projections": _projections,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""The composition root: every process (HTTP, relay, worker, CLI, tests) builds from here."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, cast
+
+from dependency_injector import containers, providers
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.clock import SystemClock
+from adapters.guarded_erp import GuardedErp
+from adapters.http.erp_rest import RestErp
+from adapters.http.resilience import CircuitBreaker
+from adapters.http.salesforce import SalesforceCrm
+from adapters.http.shopify import ShopifyCommerce
+from adapters.ids import RandomIds
+from adapters.simulators.back_office import SimulatedBackOffice
+from adapters.sql.api_keys import SqlApiKeys
+from adapters.sql.deferred_inbound import SqlDeferredInbound
+from adapters.sql.engine import create_engine
+from adapters.sql.idempotency import SqlIdempotencyGate
+from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from application.bus import MessageBus
+from application.consumers import Consumer, subscriptions
+from application.context import HandlerContext
+from application.inbound import Inbound
+from application.process_managers.context import ProcessContext
+from application.process_managers.fulfilment import Fulfilment
+from application.process_managers.hub_reactions import HubReactions
+from application.process_managers.returns import Returns
+from entrypoints.http.commands import CommandRunner
+from entrypoints.http.rate_limit import rate_limit_storage
+from entrypoints.metrics import observe_command
+from entrypoints.settings import Settings
+from outbox.actors import declare_actors
+from outbox.broker import make_broker
+from outbox.dead_letters import DeadLetters
+from outbox.deliveries import Deliveries
+from outbox.delivery import Delivery, DeliveryPolicy
+from outbox.publisher import DramatiqPublisher
+from outbox.relay import Relay, RelaySettings
+from ports.commerce import CommercePort
+from ports.crm import CrmPort
+from ports.erp import ErpPort
+from read_models.operations import Operations
+from read_models.order_lookup import OrderLookup
+from read_models.projector import OrderProjection
+from read_models.queries import ReadModels
+
+#: Every consumer of delivered events; each gets its own queue and its own delivery records.
+CONSUMERS = cast(tuple[type[Consumer], ...], (HubReactions, Fulfilment, Returns, OrderProjection))
+
+
+def _erp(settings: Settings, office: SimulatedBackOffice, breaker: CircuitBreaker) -> ErpPort:
+    if settings.erp_url:
+        return RestErp(base_url=settings.erp_url, api_key=settings.erp_api_key, breaker=breaker)
+    return GuardedErp(office.erp, breaker)
+
+
+def _crm(settings: Settings, office: SimulatedBackOffice) -> CrmPort:
+    if settings.crm_url:
+        assert settings.salesforce_client_id
+        assert settings.salesforce_client_secret
+        return SalesforceCrm(
+            login_url=settings.crm_url,
+            client_id=settings.salesforce_client_id,
+            client_secret=settings.salesforce_client_secret,
+        )
+    return office.crm
+
+
+def _commerce(settings: Settings, office: SimulatedBackOffice) -> CommercePort:
+    if settings.commerce_url:
+        assert settings.shopify_access_token
+        return ShopifyCommerce(
+            shop_url=settings.commerce_url, access_token=settings.shopify_access_token
+        )
+    return office.commerce
+
+
+def _consumers(
+    bus: MessageBus, process: ProcessContext, engine: AsyncEngine
+) -> dict[str, Consumer]:
+    built: list[Any] = [
+        HubReactions(bus),
+        Fulfilment(process),
+        Returns(process),
+        OrderProjection(engine),
+    ]
+    return {consumer.name: consumer for consumer in built}
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+
+    clock = providers.Singleton(SystemClock)
+    ids = providers.Singleton(RandomIds)
+
+    engine = providers.Singleton(
+        create_engine, settings.provided.database_url, pool_size=settings.provided.db_pool_size
+    )
+    read_engine = providers.Singleton(
+        create_engine,
+        settings.provided.database_url,
+        pool_size=settings.provided.db_pool_size,
+        for_writes=False,
+    )
+
+    # -- the write side ----------------------------------------------------------------------
+    uow_factory = providers.Singleton(SqlUnitOfWorkFactory, engine, clock, ids)
+    handler_context = providers.Singleton(
+        HandlerContext, clock=clock, ids=ids, settings=settings.provided.hub.call()
+    )
+    bus = providers.Singleton(MessageBus, uow_factory, handler_context, observer=observe_command)
+
+    idempotency_gate = providers.Singleton(
+        SqlIdempotencyGate,
+        engine,
+        retention=providers.Factory(
+            timedelta, seconds=settings.provided.idempotency_retention_seconds
+        ),
+        lease=providers.Factory(timedelta, seconds=settings.provided.idempotency_lease_seconds),
+    )
+    command_runner = providers.Singleton(CommandRunner, bus, idempotency_gate, clock)
+    deferred_inbound = providers.Singleton(SqlDeferredInbound, engine)
+    inbound = providers.Singleton(Inbound, bus, deferred_inbound, clock)
+    api_keys = providers.Singleton(SqlApiKeys, engine, clock)
+    lookup = providers.Singleton(OrderLookup, read_engine)
+    read_models = providers.Singleton(ReadModels, read_engine)
+    operations = providers.Singleton(Operations, read_engine, clock, settings.provided.slas.call())
+    rate_limit_storage = providers.Singleton(
+        rate_limit_storage, settings.provided.rate_limit_storage
+    )
+
+    # -- the back office: simulators unless a URL names the real system -------------------------
+    back_office = providers.Singleton(
+        SimulatedBackOffice, clock=clock, seed=settings.provided.simulator_seed
+    )
+    #: Degraded mode: after 5 failures in a row the ERP is called no more for 30 s, then probed.
+    erp_breaker = providers.Singleton(
+        CircuitBreaker, "erp", failure_threshold=5, reset_timeout=30.0
+    )
+    erp = providers.Singleton(_erp, settings, back_office, erp_breaker)
+    crm = providers.Singleton(_crm, settings, back_office)
+    commerce = providers.Singleton(_commerce, settings, back_office)
+    payment = providers.Singleton(lambda office: office.payments, back_office)
+    process_context = providers.Singleton(
+        ProcessContext,
+        bus=bus,
+        uow_factory=uow_factory,
+        clock=clock,
+        erp=erp,
+        crm=crm,
+        commerce=commerce,
+        payment=payment,
+        erp_grace=providers.Factory(timedelta, seconds=settings.provided.erp_grace_seconds),
+    )
+    consumers = providers.Singleton(_consumers, bus, process_context, engine)
+
+    # -- event delivery ----------------------------------------------------------------------
+    broker = providers.Singleton(make_broker, settings.provided.broker_url)
+    deliveries = providers.Singleton(Deliveries, engine)
+    delivery_timeout = providers.Factory(
+        timedelta, seconds=settings.provided.delivery_timeout_seconds
+    )
+    delivery_policy = providers.Singleton(DeliveryPolicy, redelivery_timeout=delivery_timeout)
+    delivery = providers.Singleton(Delivery, consumers, deliveries, clock, delivery_policy)
+    actors = providers.Singleton(
+        declare_actors, broker, [c.name for c in CONSUMERS], delivery.provider
+    )
+    publisher = providers.Singleton(DramatiqPublisher, broker, actors)
+    dead_letters = providers.Singleton(DeadLetters, engine, deliveries, deferred_inbound, clock)
+    relay_settings = providers.Singleton(RelaySettings, redelivery_timeout=delivery_timeout)
+    relay = providers.Singleton(
+        Relay,
+        engine,
+        publisher,
+        providers.Object(subscriptions(CONSUMERS)),
+        deliveries,
+        clock,
+        relay_settings,
+    )
+
+
+def build_container(settings: Settings) -> Container:
+    return Container(settings=settings)

@@ -1,0 +1,161 @@
+"""Running the demo: the simulated back office wired into the hub, a day played through the
+in-process broker and a Dramatiq worker, a printed summary, then the API until interrupted."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Coroutine
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from dependency_injector import providers
+from dramatiq.asyncio import get_event_loop_thread
+
+from adapters.guarded_erp import GuardedErp
+from adapters.http.resilience import CircuitBreaker
+from adapters.ids import SeededIds
+from adapters.simulators.agenda import Redelivery
+from adapters.simulators.back_office import SimulatedBackOffice
+from adapters.simulators.erp import ErpBehaviour
+from adapters.simulators.faults import FaultProfile, Outage
+from adapters.simulators.warehouse import WarehouseBehaviour
+from adapters.sql.engine import create_engine
+from adapters.sql.migrate import migrate
+from entrypoints.container import Container, build_container
+from entrypoints.demo.clock import DemoClock
+from entrypoints.demo.summary import Summary
+from entrypoints.demo.traffic import DISCONTINUED
+from entrypoints.demo.world import DemoDay
+from entrypoints.settings import Settings
+from entrypoints.worker_process import start_worker
+
+
+async def _no_wait(_: float) -> None:
+    """Simulated latency costs no real time in the demo."""
+
+
+def simulated_back_office(clock: DemoClock, start: datetime, seed: int) -> SimulatedBackOffice:
+    """The ERP is down from 12:00 to 12:45 on the demo day; a discontinued item is refused;
+    1 credit memo in 20 does not match the refund; one card is declined at capture; 1 event in 20
+    comes twice and 1 pair in 20 in the wrong order; some consignments ship in two parcels."""
+    outage = Outage(start.replace(hour=12, minute=0), start.replace(hour=12, minute=45))
+    return SimulatedBackOffice(
+        clock=clock,
+        seed=seed,
+        sleep=_no_wait,
+        faults={"erp": FaultProfile(outages=(outage,))},
+        erp_behaviour=ErpBehaviour(
+            rejected_skus=frozenset({DISCONTINUED}),
+            credit_memo_mismatch_rate=0.05,
+            redelivery=Redelivery(rate=0.05),
+        ),
+        warehouse_behaviour=WarehouseBehaviour(
+            split_rate=0.15,
+            transit=(timedelta(hours=6), timedelta(days=2)),
+            out_of_order_rate=0.05,
+            redelivery=Redelivery(rate=0.05),
+            return_transit=(timedelta(hours=12), timedelta(days=2)),
+            inspection_delay=(timedelta(hours=1), timedelta(hours=12)),
+        ),
+        declined_references=("pay_web_00007",),
+    )
+
+
+def wire(container: Container, clock: DemoClock, office: SimulatedBackOffice, seed: int) -> None:
+    container.clock.override(providers.Object(clock))
+    container.ids.override(providers.Object(SeededIds(seed)))
+    # The ERP's circuit breaker cools down in demo time, like the outage it guards against.
+    breaker = CircuitBreaker("erp", clock=lambda: clock.now().timestamp())
+    container.erp_breaker.override(providers.Object(breaker))
+    container.erp.override(providers.Object(GuardedErp(office.erp, breaker)))
+    container.crm.override(providers.Object(office.crm))
+    container.commerce.override(providers.Object(office.commerce))
+    container.payment.override(providers.Object(office.payments))
+
+
+def run_demo(settings: Settings, orders: int, seed: int, serve: bool, host: str, port: int) -> int:
+    start = (datetime.now(UTC) - timedelta(days=7)).replace(
+        hour=8, minute=0, second=0, microsecond=0
+    )
+    clock = DemoClock(start)
+    office = simulated_back_office(clock, start, seed)
+    container = build_container(settings)
+    wire(container, clock, office, seed)
+    asyncio.run(_migrated(settings.database_url))
+    worker = start_worker(container, threads=4)
+    event_loop = get_event_loop_thread()
+    assert event_loop is not None
+    loop = event_loop.loop
+    try:
+        day = DemoDay(container, office, clock, seed)
+        summary: Summary = _on(loop, day.run(orders, start))
+        print(summary.render(), flush=True)
+        if serve:
+            clock.run_in_real_time()
+            _serve(settings, container, office, loop, host, port)
+    finally:
+        worker.stop(timeout=10_000)
+    return 0 if summary.reconciles else 1
+
+
+def _on(loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, Any]) -> Any:
+    return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
+
+
+async def _migrated(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        await migrate(engine)
+    finally:
+        await engine.dispose()
+
+
+def _serve(
+    settings: Settings,
+    container: Container,
+    office: SimulatedBackOffice,
+    loop: asyncio.AbstractEventLoop,
+    host: str,
+    port: int,
+) -> None:
+    """Keep the hub alive (relay, jobs, the simulated back office) and serve the API."""
+    import uvicorn  # noqa: PLC0415 - only needed once the day is played
+
+    from entrypoints.http.app import create_app  # noqa: PLC0415
+
+    stop = _on(loop, _event())
+    background = asyncio.run_coroutine_threadsafe(_keep_alive(container, office, stop), loop)
+    api = build_container(settings)
+    api.erp.override(providers.Object(office.erp))
+    print(f"orderhub demo: serving the API on http://{host}:{port} (Ctrl-C to stop)", flush=True)
+    try:
+        uvicorn.run(create_app(api), host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        with contextlib.suppress(Exception):
+            background.result(timeout=10)
+
+
+async def _event() -> asyncio.Event:
+    return asyncio.Event()
+
+
+async def _keep_alive(
+    container: Container, office: SimulatedBackOffice, stop: asyncio.Event
+) -> None:
+    from entrypoints.jobs import run_jobs  # noqa: PLC0415
+
+    await asyncio.gather(
+        container.relay().run(stop), run_jobs(container, stop), _feed(container, office, stop)
+    )
+
+
+async def _feed(container: Container, office: SimulatedBackOffice, stop: asyncio.Event) -> None:
+    """The simulated back office keeps reporting in real time while the API serves."""
+    from entrypoints.demo.world import feed_back_office  # noqa: PLC0415
+
+    while not stop.is_set():
+        await feed_back_office(container, office)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=1.0)

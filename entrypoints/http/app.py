@@ -1,0 +1,90 @@
+"""The Litestar application factory: routes, auth, limits, errors, OpenAPI at /schema."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from entrypoints.container import Container
+from entrypoints.http.auth import ApiKeyAuthentication
+from entrypoints.http.console import console_router
+from entrypoints.http.health import HealthController
+from entrypoints.http.inbound import InboundController
+from entrypoints.http.inventory import InventoryController
+from entrypoints.http.metrics import MetricsController
+from entrypoints.http.ops import OpsController
+from entrypoints.http.orders import OrderController
+from entrypoints.http.problems import EXCEPTION_HANDLERS
+from entrypoints.http.rate_limit import RateLimit
+from entrypoints.http.returns import ReturnController
+from entrypoints.http.shopify import ShopifyWebhookController
+from entrypoints.http.strict_body import strict_json_body
+
+#: The OpenAPI document and its viewers need no key (anchored: Litestar's patterns are regexes).
+PUBLIC_PATHS = ["^/schema(/|$)"]
+
+
+def _provide(value: Any) -> Provide:
+    return Provide(lambda: value, use_cache=True, sync_to_thread=False)
+
+
+def create_app(container: Container) -> Litestar:
+    settings = container.settings()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    engine, read_engine = container.engine(), container.read_engine()
+
+    async def dispose() -> None:
+        await engine.dispose()
+        await read_engine.dispose()
+
+    return Litestar(
+        route_handlers=[
+            OrderController,
+            ReturnController,
+            InventoryController,
+            InboundController,
+            HealthController,
+            ShopifyWebhookController,
+            OpsController,
+            MetricsController,
+            console_router(container.api_keys()),
+        ],
+        dependencies={
+            "runner": _provide(container.command_runner()),
+            "inbound": _provide(container.inbound()),
+            "dead_letter_store": _provide(container.dead_letters()),
+            "bus": _provide(container.bus()),
+            "shopify_secret": _provide(settings.shopify_webhook_secret),
+            "lookup": _provide(container.lookup()),
+            "read_models": _provide(container.read_models()),
+            "operations": _provide(container.operations()),
+            "engine": _provide(read_engine),
+            "write_engine": _provide(engine),
+        },
+        middleware=[
+            DefineMiddleware(ApiKeyAuthentication, keys=container.api_keys(), exclude=PUBLIC_PATHS),
+            RateLimit(settings.rate_limit, container.rate_limit_storage()),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        before_request=strict_json_body,
+        openapi_config=OpenAPIConfig(
+            title="orderhub",
+            version="0.1.0",
+            description="Order operations hub: orders, reservations and returns (PRODUCT.md §5).",
+            path="/schema",
+            components=Components(
+                security_schemes={"ApiKey": SecurityScheme(type="http", scheme="bearer")}
+            ),
+            security=[{"ApiKey": []}],
+        ),
+        on_shutdown=[dispose],
+    )

@@ -1,0 +1,60 @@
+"""Bearer API keys: authentication (401), role guards (403), and channel scoping (404)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.types import ASGIApp
+
+from ports.api_keys import ApiKeyStore, Principal, Role
+
+#: Route opt key that makes a route public (health, metrics, schema). Per route, never by path
+#: pattern: Litestar's `exclude` patterns are unanchored regular expressions.
+PUBLIC = "public"
+
+
+class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
+    def __init__(self, app: ASGIApp, keys: ApiKeyStore, exclude: list[str] | None = None) -> None:
+        super().__init__(app, exclude=exclude, exclude_from_auth_key=PUBLIC)
+        self._keys = keys
+
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        scheme, _, secret = connection.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise NotAuthorizedException(
+                "send an API key as `Authorization: Bearer <key>`",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        principal = await self._keys.authenticate(secret.strip())
+        if principal is None:
+            raise NotAuthorizedException(
+                "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"}
+            )
+        return AuthenticationResult(user=principal, auth=None)
+
+
+def roles(*allowed: Role) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
+    """A guard admitting only keys of the given roles."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        principal: Principal = connection.user
+        if principal.role not in allowed:
+            raise PermissionDeniedException(
+                f"a {principal.role} key may not do this; needs {' or '.join(sorted(allowed))}"
+            )
+
+    return guard
+
+
+def may_see_channel(principal: Principal, channel: str | None) -> bool:
+    """Channel keys see only their own channel's orders; everyone else who may read sees all."""
+    if channel is None:
+        return False
+    return principal.role is not Role.CHANNEL or principal.channel == channel

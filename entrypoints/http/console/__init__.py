@@ -1,0 +1,67 @@
+"""The agent console (PRODUCT.md §5): server-rendered pages at /console for a service desk.
+
+Its routes are public to the API-key middleware and enforce their own sign-in: a person signs in
+once with an agent or ops key and then holds a session cookie, not the key.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response, Router
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
+
+from entrypoints.http.auth import PUBLIC
+from entrypoints.http.console.controller import ConsoleController
+from entrypoints.http.console.pages import STATIC, Pages
+from entrypoints.http.console.session import (
+    NotSignedIn,
+    current_agent,
+    session_config,
+    signed_in_agent,
+)
+from ports.api_keys import ApiKeyStore
+
+logger = logging.getLogger("orderhub.console")
+
+
+def console_router(keys: ApiKeyStore) -> Router:
+    """Everything under /console; needs the app's `read_models` and `lookup` dependencies."""
+    pages = Pages()
+
+    def to_sign_in(_: Request[Any, Any, Any], __: NotSignedIn) -> Response[Any]:
+        return Redirect("/console", status_code=303)
+
+    def refused(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+        reason = exc.detail
+        if exc.status_code >= 500:
+            logger.error("console: %s %s failed", request.method, request.url.path, exc_info=exc)
+            reason = "The console could not show this page. Try again in a moment."
+        return pages.render(
+            "refused.html",
+            exc.status_code,
+            agent=current_agent(request),
+            status=exc.status_code,
+            reason=reason,
+        )
+
+    static = create_static_files_router(
+        path="/static", directories=[STATIC], opt={"skip_session": True}, include_in_schema=False
+    )
+    return Router(
+        path="/console",
+        route_handlers=[ConsoleController, static],
+        opt={PUBLIC: True},
+        middleware=[session_config().middleware],
+        dependencies={
+            "pages": Provide(lambda: pages, use_cache=True, sync_to_thread=False),
+            "api_keys": Provide(lambda: keys, use_cache=True, sync_to_thread=False),
+            "agent": Provide(signed_in_agent, sync_to_thread=False),
+        },
+        exception_handlers={NotSignedIn: to_sign_in, HTTPException: refused},
+        include_in_schema=False,
+    )

@@ -1,0 +1,121 @@
+"""The agent console's pages: sign in with an agent key, search orders, read an order's story."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, SkipValidation
+from litestar.response import Redirect
+
+from entrypoints.http.console.forgery import ensure_csrf_token, ensure_same_origin
+from entrypoints.http.console.order_sheet import order_sheet
+from entrypoints.http.console.pages import Pages
+from entrypoints.http.console.search import MAX_QUERY_LENGTH, find_orders, order_id_in
+from entrypoints.http.console.session import (
+    CONSOLE_ROLES,
+    Agent,
+    current_agent,
+    sign_in,
+    sign_out,
+)
+from ports.api_keys import ApiKeyStore
+from read_models.order_lookup import OrderLookup
+from read_models.queries import BadCursor, ReadModels
+
+Req = Request[Any, Any, Any]
+#: A Protocol cannot be checked at run time: Litestar is told not to try.
+Keys = NamedDependency[SkipValidation[ApiKeyStore]]
+#: An API key is `ohk_` and 43 characters; anything much longer is not one.
+_MAX_KEY_LENGTH = 200
+
+
+def _home() -> Redirect:
+    return Redirect("/console", status_code=303)
+
+
+class ConsoleController(Controller):
+    path = "/"
+    include_in_schema = False
+
+    @get("/")
+    async def home(self, request: Req, pages: NamedDependency[Pages]) -> Response[str]:
+        """The sign-in form, or the search box once signed in."""
+        agent = current_agent(request)
+        if agent is None:
+            return pages.render("sign_in.html", agent=None)
+        return pages.render("search.html", agent=agent, query="", found=None)
+
+    @get("/login")
+    async def login_page(self) -> Redirect:
+        """A reload after a failed sign-in lands on the form again."""
+        return _home()
+
+    @post("/login", status_code=303)
+    async def login(
+        self, request: Req, pages: NamedDependency[Pages], api_keys: Keys
+    ) -> Response[Any]:
+        """Sign in with an agent or ops key, posted in the form body (never in a URL)."""
+        ensure_same_origin(request)
+        key = (await request.form()).get("key")
+        secret = key.strip() if isinstance(key, str) else ""
+        principal = None
+        if secret and len(secret) <= _MAX_KEY_LENGTH:
+            principal = await api_keys.authenticate(secret)
+        if principal is None:
+            error = "That key is not known, or it has been revoked."
+            return pages.render("sign_in.html", 401, agent=None, error=error)
+        if principal.role not in CONSOLE_ROLES:
+            error = f"A {principal.role} key cannot sign in here; use an agent or ops key."
+            return pages.render("sign_in.html", 403, agent=None, error=error)
+        sign_in(request, principal)
+        return _home()
+
+    @post("/logout", status_code=303)
+    async def logout(self, request: Req, agent: NamedDependency[Agent]) -> Redirect:
+        ensure_same_origin(request)
+        ensure_csrf_token(agent, (await request.form()).get("csrf"))
+        sign_out(request)
+        return _home()
+
+    @get("/orders")
+    async def search(
+        self,
+        agent: NamedDependency[Agent],
+        pages: NamedDependency[Pages],
+        read_models: NamedDependency[ReadModels],
+        q: FromQuery[str] = "",
+        cursor: FromQuery[str] = "",
+    ) -> Response[Any]:
+        """Orders by customer email, channel order ref, ERP ref or case id; an order id opens it."""
+        query = q.strip()
+        if not query:
+            return _home()
+        if len(query) > MAX_QUERY_LENGTH:
+            error = f"Search for at most {MAX_QUERY_LENGTH} characters."
+            return pages.render("search.html", 400, agent=agent, query="", found=None, error=error)
+        if (order_id := order_id_in(query)) is not None:
+            return Redirect(f"/console/orders/{order_id}", status_code=303)
+        try:
+            found = await find_orders(read_models, query, cursor or None)
+        except BadCursor:
+            error = "That page of results is not one this console made; search again."
+            return pages.render("search.html", 400, agent=agent, query=query, found=None, error=error)  # fmt: skip
+        return pages.render("search.html", agent=agent, query=query, found=found)
+
+    @get("/orders/{order_id:str}")
+    async def order(
+        self,
+        order_id: FromPath[str],
+        agent: NamedDependency[Agent],
+        pages: NamedDependency[Pages],
+        lookup: NamedDependency[OrderLookup],
+        read_models: NamedDependency[ReadModels],
+    ) -> Response[str]:
+        """The order as it stands, its returns and refunds, and its timeline top to bottom."""
+        wanted = order_id_in(order_id)
+        sheet = await order_sheet(lookup, read_models, wanted) if wanted else None
+        if sheet is None:
+            return pages.render("not_found.html", 404, agent=agent, order_id=order_id)
+        return pages.render("order.html", agent=agent, sheet=sheet)

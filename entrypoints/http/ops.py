@@ -1,0 +1,147 @@
+"""Operations: dead letters with replay (the ops views of the read-side issue join them here)."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from entrypoints.http.auth import roles
+from entrypoints.http.problems import ApiError
+from outbox.dead_letters import DeadLetters, Replay
+from outbox.deliveries import DeadLetter
+from ports.api_keys import Role
+from read_models.operations import Operations, OutboxStatus
+from read_models.projector import rebuild
+
+
+class DeadLetterResource(msgspec.Struct, kw_only=True):
+    id: UUID
+    message_id: str
+    consumer: str
+    event_type: str
+    aggregate_id: str
+    attempts: int
+    reason: str
+    error: str
+    died_at: datetime
+    replayed_at: datetime | None
+
+
+class DeadLetterPage(msgspec.Struct, kw_only=True):
+    items: list[DeadLetterResource]
+    next_cursor: str | None
+
+
+class StuckResource(msgspec.Struct, kw_only=True):
+    kind: str
+    order_id: UUID
+    channel_order_ref: str
+    status: str
+    since: datetime
+    age_seconds: float
+    return_id: str | None
+
+
+class StuckPage(msgspec.Struct, kw_only=True):
+    items: list[StuckResource]
+    next_cursor: str | None
+
+
+class RebuildResult(msgspec.Struct, kw_only=True):
+    orders: int
+
+
+class ReplayResult(msgspec.Struct, kw_only=True):
+    id: UUID
+    status: str
+
+
+Limit = Annotated[int, QueryParameter(ge=1, le=500)]
+Cursor = Annotated[str | None, QueryParameter(max_length=200)]
+
+
+def encode_cursor(letter: DeadLetter) -> str:
+    return base64.urlsafe_b64encode(f"{letter.died_at.isoformat()}|{letter.id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        died_at, _, letter_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(died_at), UUID(letter_id)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ApiError(400, "invalid_cursor", "the cursor is not one this API handed out") from e
+
+
+class OpsController(Controller):
+    path = "/v1/ops"
+    tags = ["operations"]
+    guards = [roles(Role.OPS)]
+
+    @get("/dead-letters")
+    async def dead_letters(
+        self,
+        dead_letter_store: NamedDependency[DeadLetters],
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> DeadLetterPage:
+        """Messages a consumer gave up on, newest first."""
+        after = decode_cursor(cursor) if cursor else None
+        letters = await dead_letter_store.page(limit + 1, after)
+        page = letters[:limit]
+        return DeadLetterPage(
+            items=[
+                DeadLetterResource(
+                    **{f: getattr(x, f) for f in DeadLetterResource.__struct_fields__}
+                )
+                for x in page
+            ],
+            next_cursor=encode_cursor(page[-1]) if len(letters) > limit else None,
+        )
+
+    @get("/outbox")
+    async def outbox(self, operations: NamedDependency[Operations]) -> OutboxStatus:
+        """How far the relay is behind: unpublished events, the oldest one's age, and the pace."""
+        return await operations.outbox(operations.now())
+
+    @get("/stuck")
+    async def stuck(
+        self,
+        operations: NamedDependency[Operations],
+        limit: Limit = 100,
+    ) -> StuckPage:
+        """Workflows past their SLA: not booked, not delivered, received but not refunded."""
+        found = await operations.stuck(operations.now(), limit)
+        return StuckPage(items=[StuckResource(**asdict(s)) for s in found], next_cursor=None)
+
+    @post("/projections/rebuild", status_code=200)
+    async def rebuild_projections(
+        self, write_engine: NamedDependency[AsyncEngine]
+    ) -> RebuildResult:
+        """Recreate every order view and timeline from the stored events (live delivery goes on;
+        events that arrive during the rebuild are caught up by the next delivery)."""
+        return RebuildResult(orders=await rebuild(write_engine))
+
+    @post("/dead-letters/{dead_letter_id:uuid}/replay", status_code=202)
+    async def replay(
+        self, dead_letter_id: FromPath[UUID], dead_letter_store: NamedDependency[DeadLetters]
+    ) -> Response[Any]:
+        """Deliver a dead letter again once its cause is fixed; its attempts count anew."""
+        outcome = await dead_letter_store.replay(dead_letter_id)
+        if outcome is Replay.NOT_FOUND:
+            raise ApiError(404, "dead_letter_not_found", f"no dead letter {dead_letter_id}")
+        if outcome is Replay.ALREADY_REPLAYED:
+            raise ApiError(
+                409,
+                "already_replayed",
+                "this dead letter was replayed; a new failure is a new dead letter",
+            )
+        return Response(ReplayResult(id=dead_letter_id, status=outcome.value), status_code=202)

@@ -1,0 +1,308 @@
+"""Order commands and the order read: thin, each builds a command and hands it to the bus."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+
+from domain import commands as c
+from domain.errors import OrderNotFound
+from entrypoints.http.auth import may_see_channel, roles
+from entrypoints.http.commands import CommandRunner, Render
+from entrypoints.http.problems import ApiError
+from entrypoints.http.rendering import etag, order_rendered, return_rendered
+from entrypoints.http.resources import OrderResource, ReturnResource, order_resource
+from entrypoints.http.schemas import (
+    AmendOrderBody,
+    CancelOrderBody,
+    HoldOrderBody,
+    LinkCaseBody,
+    PlaceOrderBody,
+    RequestReturnBody,
+)
+from ports.api_keys import Principal, Role
+from read_models.order_lookup import OrderLookup
+from read_models.queries import BadCursor, OrderFilter, ReadModels
+
+Req = Request[Principal, Any, Any]
+IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)]
+IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False)]
+Query = Annotated[str | None, QueryParameter(max_length=200)]
+Limit = Annotated[int, QueryParameter(ge=1, le=500)]
+
+
+class OrderPage(msgspec.Struct, kw_only=True):
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class TimelineEntry(msgspec.Struct, kw_only=True):
+    at: datetime
+    source: str
+    kind: str
+    title: str
+    detail: dict[str, Any]
+    correlation_id: str
+
+
+class TimelinePage(msgspec.Struct, kw_only=True):
+    items: list[TimelineEntry]
+    next_cursor: str | None
+
+
+ORDER = {200: ResponseSpec(OrderResource, description="the order as it now stands")}
+#: Route options shared by the commands on one order (channel and agent keys; the order back).
+ORDER_COMMAND: dict[str, Any] = {
+    "guards": [roles(Role.CHANNEL, Role.AGENT)],
+    "status_code": 200,
+    "responses": ORDER,
+}
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """`If-Match: 3`, `"3"` or `W/"3"` → 3."""
+    if if_match is None or if_match.strip() == "*":
+        return None  # `*`: any current version will do
+    text = if_match.strip().removeprefix("W/").strip('"')
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+        raise ApiError(
+            400, "invalid_if_match", 'If-Match must carry the order\'s version, e.g. "3"'
+        )
+    return int(text)
+
+
+async def ensure_visible(lookup: OrderLookup, principal: Principal, order_id: UUID) -> None:
+    """Another channel's order does not exist, as far as a channel key can tell."""
+    if not may_see_channel(principal, await lookup.channel_of_order(order_id)):
+        raise OrderNotFound(order_id)
+
+
+async def on_order(
+    request: Req,
+    order_id: UUID,
+    command: c.Command,
+    runner: CommandRunner,
+    lookup: OrderLookup,
+    key: str | None,
+    render: Render | None = None,
+) -> Response[bytes]:
+    """Run a command on an order the caller may see; answer with the order as it now stands."""
+    await ensure_visible(lookup, request.user, order_id)
+    return await runner.run(request, command, render or order_rendered(), idempotency_key=key)
+
+
+class OrderController(Controller):
+    path = "/v1/orders"
+    tags = ["orders"]
+
+    @post(
+        "/",
+        guards=[roles(Role.CHANNEL, Role.AGENT)],
+        status_code=201,
+        responses={
+            201: ResponseSpec(OrderResource, description="the order, reserved or backordered")
+        },
+    )
+    async def place_order(
+        self,
+        request: Req,
+        data: JSONBody[PlaceOrderBody],
+        runner: NamedDependency[CommandRunner],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[bytes]:
+        """Place an order. `Idempotency-Key` is required: a retry gets the first answer back."""
+        if not idempotency_key:
+            raise ApiError(
+                400,
+                "idempotency_key_required",
+                "send an Idempotency-Key header with every new order",
+            )
+        principal = request.user
+        if principal.role is Role.CHANNEL:
+            if data.channel not in (None, principal.channel):
+                raise ApiError(
+                    403, "forbidden", "a channel key places orders for its own channel only"
+                )
+            channel = principal.channel
+        else:
+            if data.channel is None:
+                raise ApiError(422, "validation_error", "an agent key must name the order's channel",
+                               errors=[{"field": "channel", "message": "required for agent keys"}])  # fmt: skip
+            channel = data.channel
+        assert channel is not None
+        return await runner.run(
+            request, data.to_command(channel), order_rendered(201), idempotency_key=idempotency_key
+        )
+
+    @get("/", guards=[roles(Role.CHANNEL, Role.AGENT, Role.OPS)])
+    async def list_orders(
+        self,
+        request: Req,
+        read_models: NamedDependency[ReadModels],
+        customer_email: Query = None,
+        channel: Query = None,
+        channel_order_ref: Query = None,
+        erp_order_ref: Query = None,
+        case_id: Query = None,
+        status: Query = None,
+        limit: Limit = 50,
+        cursor: Query = None,
+    ) -> OrderPage:
+        """Orders newest first, from the read model; a channel key sees its own channel's only."""
+        principal = request.user
+        if principal.role is Role.CHANNEL:
+            if channel not in (None, principal.channel):
+                return OrderPage(items=[], next_cursor=None)
+            channel = principal.channel
+        where = OrderFilter(
+            customer_email=customer_email, channel=channel, channel_order_ref=channel_order_ref,
+            erp_order_ref=erp_order_ref, case_id=case_id, status=status,
+        )  # fmt: skip
+        try:
+            page = await read_models.orders(where, limit, cursor)
+        except BadCursor:
+            raise ApiError(
+                400, "invalid_cursor", "the cursor is not one this API handed out"
+            ) from None
+        return OrderPage(items=page.items, next_cursor=page.next_cursor)
+
+    @get("/{order_id:uuid}/timeline", guards=[roles(Role.CHANNEL, Role.AGENT, Role.OPS)])
+    async def timeline(
+        self,
+        request: Req,
+        order_id: FromPath[UUID],
+        read_models: NamedDependency[ReadModels],
+        limit: Limit = 100,
+        cursor: Query = None,
+    ) -> TimelinePage:
+        """The order's story across every system, oldest first."""
+        if not may_see_channel(request.user, await read_models.channel_of(order_id)):
+            raise OrderNotFound(order_id)
+        try:
+            page = await read_models.timeline(order_id, limit, cursor)
+        except BadCursor:
+            raise ApiError(
+                400, "invalid_cursor", "the cursor is not one this API handed out"
+            ) from None
+        return TimelinePage(items=page.items, next_cursor=page.next_cursor)
+
+    @get("/{order_id:uuid}", guards=[roles(Role.CHANNEL, Role.AGENT, Role.OPS)], responses=ORDER)
+    async def get_order(
+        self, request: Req, order_id: FromPath[UUID], lookup: NamedDependency[OrderLookup]
+    ) -> Response[bytes]:
+        order = await lookup.order(order_id)
+        if order is None or not may_see_channel(request.user, order.channel):
+            raise OrderNotFound(order_id)
+        return Response(
+            content=msgspec.json.encode(order_resource(order)),
+            media_type="application/json",
+            headers={"ETag": etag(order.version)},
+        )
+
+    @post("/{order_id:uuid}/amend", **ORDER_COMMAND)
+    async def amend_order(
+        self,
+        request: Req,
+        order_id: FromPath[UUID],
+        data: JSONBody[AmendOrderBody],
+        runner: NamedDependency[CommandRunner],
+        lookup: NamedDependency[OrderLookup],
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[bytes]:
+        """Reduce lines or change the address before shipping; `If-Match` guards a stale read."""
+        command = data.to_command(order_id, expected_version(if_match))
+        return await on_order(request, order_id, command, runner, lookup, idempotency_key)
+
+    @post("/{order_id:uuid}/cancel", **ORDER_COMMAND)
+    async def cancel_order(
+        self,
+        request: Req,
+        order_id: FromPath[UUID],
+        runner: NamedDependency[CommandRunner],
+        lookup: NamedDependency[OrderLookup],
+        data: JSONBody[CancelOrderBody | None] = None,
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[bytes]:
+        """Cancel before the first shipment: the stock goes back to sale."""
+        reason = (data or CancelOrderBody()).reason
+        command = c.CancelOrder(
+            order_id=order_id, reason=reason, expected_version=expected_version(if_match)
+        )
+        return await on_order(request, order_id, command, runner, lookup, idempotency_key)
+
+    @post("/{order_id:uuid}/hold", **ORDER_COMMAND)
+    async def hold_order(
+        self,
+        request: Req,
+        order_id: FromPath[UUID],
+        data: JSONBody[HoldOrderBody],
+        runner: NamedDependency[CommandRunner],
+        lookup: NamedDependency[OrderLookup],
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[bytes]:
+        """Stop the order where it is, with a reason; its unconfirmed holds expire after the TTL."""
+        command = c.HoldOrder(
+            order_id=order_id, reason=data.reason, expected_version=expected_version(if_match)
+        )
+        return await on_order(request, order_id, command, runner, lookup, idempotency_key)
+
+    @post("/{order_id:uuid}/resume", **ORDER_COMMAND)
+    async def resume_order(
+        self,
+        request: Req,
+        order_id: FromPath[UUID],
+        runner: NamedDependency[CommandRunner],
+        lookup: NamedDependency[OrderLookup],
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[bytes]:
+        """Take the order off hold; expired holds are reserved again (or it waits backordered)."""
+        command = c.ResumeOrder(order_id=order_id, expected_version=expected_version(if_match))
+        return await on_order(request, order_id, command, runner, lookup, idempotency_key)
+
+    @post(
+        "/{order_id:uuid}/returns",
+        guards=[roles(Role.CHANNEL, Role.AGENT)],
+        status_code=201,
+        responses={
+            201: ResponseSpec(ReturnResource, description="the return, authorized or requested")
+        },
+    )
+    async def request_return(
+        self,
+        request: Req,
+        order_id: FromPath[UUID],
+        data: JSONBody[RequestReturnBody],
+        runner: NamedDependency[CommandRunner],
+        lookup: NamedDependency[OrderLookup],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[bytes]:
+        """Open a return; a request that breaks the channel's return policy is refused (422)."""
+        command = data.to_command(order_id)
+        return await on_order(
+            request, order_id, command, runner, lookup, idempotency_key, return_rendered(201)
+        )
+
+    @post("/{order_id:uuid}/case", **ORDER_COMMAND)
+    async def link_case(
+        self,
+        request: Req,
+        order_id: FromPath[UUID],
+        data: JSONBody[LinkCaseBody],
+        runner: NamedDependency[CommandRunner],
+        lookup: NamedDependency[OrderLookup],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[bytes]:
+        """Link a CRM case to the order (linking it again changes nothing)."""
+        command = c.LinkCase(order_id=order_id, case_id=data.case_id)
+        return await on_order(request, order_id, command, runner, lookup, idempotency_key)

@@ -1,0 +1,191 @@
+"""Response shapes (PRODUCT.md §5.1) and their rendering from the domain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from msgspec import Struct
+
+from domain.order import Order
+from domain.returns import Return
+from read_models.order_lookup import LocationStock
+
+
+class CustomerResource(Struct, kw_only=True):
+    id: str | None
+    email: str
+    name: str
+
+
+class AddressResource(Struct, kw_only=True):
+    name: str
+    line1: str
+    line2: str | None
+    city: str
+    postal_code: str
+    country: str
+
+
+class LineResource(Struct, kw_only=True):
+    sku: str
+    quantity: int
+    unit_price: str
+    reserved: int
+    shipped: int
+    returned: int
+
+
+class PaymentResource(Struct, kw_only=True):
+    status: str
+    reference: str
+    authorized: str
+    captured: str
+    refunded: str
+
+
+class ReturnRef(Struct, kw_only=True):
+    id: UUID
+    status: str
+
+
+class OrderResource(Struct, kw_only=True):
+    id: UUID
+    channel: str
+    channel_order_ref: str
+    status: str
+    version: int
+    currency: str
+    total: str
+    customer: CustomerResource
+    shipping_address: AddressResource
+    allow_backorder: bool
+    lines: list[LineResource]
+    payment: PaymentResource
+    erp_order_ref: str | None
+    returns: list[ReturnRef]
+    case_ids: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ReturnLineResource(Struct, kw_only=True):
+    sku: str
+    quantity: int
+    reason: str
+    received: int
+    disposition: str | None
+
+
+class ReturnResource(Struct, kw_only=True):
+    id: UUID
+    order_id: UUID
+    status: str
+    rma_number: str | None
+    lines: list[ReturnLineResource]
+    refund_amount: str | None
+    credit_memo_ref: str | None
+    case_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class LocationResource(Struct, kw_only=True):
+    location: str
+    on_hand: int
+    reserved: int
+    available: int
+
+
+class InventoryResource(Struct, kw_only=True):
+    sku: str
+    available: int
+    locations: list[LocationResource]
+
+
+def order_resource(order: Order) -> OrderResource:
+    a, p = order.shipping_address, order.payment
+    return OrderResource(
+        id=order.id,
+        channel=order.channel,
+        channel_order_ref=order.channel_order_ref,
+        status=order.status.value,
+        version=order.version,
+        currency=order.currency,
+        total=str(order.total.amount),
+        customer=CustomerResource(
+            id=order.customer.id, email=order.customer.email, name=order.customer.name
+        ),
+        shipping_address=AddressResource(
+            name=a.name,
+            line1=a.line1,
+            line2=a.line2,
+            city=a.city,
+            postal_code=a.postal_code,
+            country=a.country,
+        ),
+        allow_backorder=order.allow_backorder,
+        lines=[
+            LineResource(
+                sku=ln.sku,
+                quantity=ln.quantity,
+                unit_price=str(ln.unit_price.amount),
+                reserved=order.reserved(ln.sku),
+                shipped=ln.shipped,
+                returned=order.returned(ln.sku),
+            )
+            for ln in order.lines
+        ],
+        payment=PaymentResource(
+            status=p.status.value,
+            reference=p.reference,
+            authorized=str(p.authorized.amount),
+            captured=str(p.captured.amount),
+            refunded=str(p.refunded.amount),
+        ),
+        erp_order_ref=order.erp_order_ref,
+        returns=[ReturnRef(id=r.id, status=r.status.value) for r in order.returns.values()],
+        case_ids=list(order.case_ids),
+        created_at=order.created_at,
+        updated_at=order.updated_at,
+    )
+
+
+def return_resource(ret: Return) -> ReturnResource:
+    return ReturnResource(
+        id=ret.id,
+        order_id=ret.order_id,
+        status=ret.status.value,
+        rma_number=ret.rma_number,
+        lines=[
+            ReturnLineResource(
+                sku=ln.sku,
+                quantity=ln.quantity,
+                reason=ln.reason,
+                received=ln.received,
+                disposition=ln.disposition.value if ln.disposition else None,
+            )
+            for ln in ret.lines
+        ],
+        refund_amount=str(ret.refund_amount.amount) if ret.refund_amount else None,
+        credit_memo_ref=ret.credit_memo_ref,
+        case_id=ret.case_id,
+        created_at=ret.created_at,
+        updated_at=ret.updated_at,
+    )
+
+
+def inventory_resource(sku: str, levels: list[LocationStock]) -> InventoryResource:
+    return InventoryResource(
+        sku=sku,
+        available=sum(level.available for level in levels),
+        locations=[
+            LocationResource(
+                location=level.location,
+                on_hand=level.on_hand,
+                reserved=level.reserved,
+                available=level.available,
+            )
+            for level in levels
+        ],
+    )

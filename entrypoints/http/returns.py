@@ -1,0 +1,71 @@
+"""Return reads and the channel's own return command (cancel)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
+from litestar.params import FromPath
+
+from domain import commands as c
+from domain.errors import ReturnNotFound
+from entrypoints.http.auth import may_see_channel, roles
+from entrypoints.http.commands import CommandRunner
+from entrypoints.http.orders import IdempotencyKey
+from entrypoints.http.rendering import etag, return_rendered
+from entrypoints.http.resources import ReturnResource, return_resource
+from ports.api_keys import Principal, Role
+from read_models.order_lookup import OrderLookup
+
+Req = Request[Principal, Any, Any]
+RETURN = {200: ResponseSpec(ReturnResource, description="the return as it now stands")}
+
+
+async def ensure_visible(lookup: OrderLookup, principal: Principal, return_id: UUID) -> None:
+    owner = await lookup.owner_of_return(return_id)
+    if owner is None or not may_see_channel(principal, owner[1]):
+        raise ReturnNotFound(return_id)
+
+
+class ReturnController(Controller):
+    path = "/v1/returns"
+    tags = ["returns"]
+
+    @get("/{return_id:uuid}", guards=[roles(Role.CHANNEL, Role.AGENT, Role.OPS)], responses=RETURN)
+    async def get_return(
+        self, request: Req, return_id: FromPath[UUID], lookup: NamedDependency[OrderLookup]
+    ) -> Response[bytes]:
+        owner = await lookup.owner_of_return(return_id)
+        order = await lookup.order(owner[0]) if owner else None
+        if order is None or not may_see_channel(request.user, order.channel):
+            raise ReturnNotFound(return_id)
+        return Response(
+            content=msgspec.json.encode(return_resource(order.get_return(return_id))),
+            media_type="application/json",
+            headers={"ETag": etag(order.version)},
+        )
+
+    @post(
+        "/{return_id:uuid}/cancel",
+        guards=[roles(Role.CHANNEL, Role.AGENT)],
+        status_code=200,
+        responses=RETURN,
+    )
+    async def cancel_return(
+        self,
+        request: Req,
+        return_id: FromPath[UUID],
+        runner: NamedDependency[CommandRunner],
+        lookup: NamedDependency[OrderLookup],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[bytes]:
+        """Withdraw a return before the warehouse received it."""
+        await ensure_visible(lookup, request.user, return_id)
+        command = c.CancelReturn(return_id=return_id)
+        return await runner.run(
+            request, command, return_rendered(), idempotency_key=idempotency_key
+        )

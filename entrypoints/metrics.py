@@ -1,0 +1,64 @@
+"""Prometheus metrics: commands by type and outcome with their latency (this process), and the
+hub's state read from the database at each scrape (outbox lag, deliveries, dead letters, stuck
+workflows)."""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from read_models.operations import Operations
+
+REGISTRY = CollectorRegistry()
+
+COMMANDS = Counter(
+    "orderhub_commands", "Commands handled", ["command", "outcome"], registry=REGISTRY
+)
+COMMAND_SECONDS = Histogram(
+    "orderhub_command_seconds",
+    "Time to handle a command, retries included",
+    ["command"],
+    buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+    registry=REGISTRY,
+)
+OUTBOX_UNPUBLISHED = Gauge(
+    "orderhub_outbox_unpublished", "Events not yet relayed", registry=REGISTRY
+)
+OUTBOX_LAG = Gauge(
+    "orderhub_outbox_lag_seconds", "Age of the oldest unrelayed event", registry=REGISTRY
+)
+RELAYED_LAST_MINUTE = Gauge(
+    "orderhub_events_relayed_last_minute", "Events relayed in the last minute", registry=REGISTRY
+)
+DELIVERIES_PENDING = Gauge(
+    "orderhub_deliveries_pending", "Deliveries published, not processed yet", registry=REGISTRY
+)
+CONSUMER_FAILURES = Gauge(
+    "orderhub_deliveries_failing", "Pending deliveries whose last attempt failed", registry=REGISTRY
+)
+DEAD_LETTERS = Gauge(
+    "orderhub_dead_letters", "Messages in the dead-letter store", registry=REGISTRY
+)
+STUCK = Gauge("orderhub_stuck_workflows", "Workflows past their SLA", ["kind"], registry=REGISTRY)
+
+
+def observe_command(command: str, outcome: str, seconds: float) -> None:
+    COMMANDS.labels(command, outcome).inc()
+    COMMAND_SECONDS.labels(command).observe(seconds)
+
+
+async def scrape(operations: Operations, now: datetime) -> bytes:
+    outbox = await operations.outbox(now)
+    OUTBOX_UNPUBLISHED.set(outbox.unpublished)
+    OUTBOX_LAG.set(outbox.oldest_unpublished_age_seconds)
+    RELAYED_LAST_MINUTE.set(outbox.published_last_minute)
+    counts = await operations.counts()
+    DELIVERIES_PENDING.set(counts["deliveries_pending"])
+    CONSUMER_FAILURES.set(counts["deliveries_failing"])
+    DEAD_LETTERS.set(counts["dead_letters"])
+    stuck = Tally(s.kind for s in await operations.stuck(now))
+    for kind in ("not_booked", "not_delivered", "not_refunded"):
+        STUCK.labels(kind).set(stuck[kind])
+    return generate_latest(REGISTRY)

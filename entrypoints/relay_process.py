@@ -1,0 +1,25 @@
+"""`orderhub relay`: the outbox relay, and the hub's periodic jobs beside it."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from entrypoints.container import Container
+from entrypoints.jobs import run_jobs
+from outbox.notify import outbox_notifications
+
+
+async def run_relay(container: Container, stop: asyncio.Event | None = None) -> None:
+    """Relay until SIGINT/SIGTERM (or `stop`)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    wake = asyncio.Event()
+    settings = container.settings()
+    try:
+        async with outbox_notifications(settings.database_url, wake):
+            await asyncio.gather(container.relay().run(stop, wake), run_jobs(container, stop))
+    finally:
+        await container.engine().dispose()

@@ -1,0 +1,202 @@
+"""Configuration from environment variables, read and validated once, at start."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+
+from application.settings import HubSettings
+from domain.allocation import LocationPriority
+from domain.return_policy import ReturnPolicies, ReturnPolicy
+from read_models.operations import Slas
+
+
+class SettingsError(Exception):
+    """Raised at start for a missing or malformed environment variable, naming it."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    database_url: str = "sqlite+aiosqlite:///./orderhub.db"
+    broker_url: str = "memory://"
+    erp_url: str = ""
+    crm_url: str = ""
+    commerce_url: str = ""
+    erp_api_key: str | None = None
+    salesforce_client_id: str | None = None
+    salesforce_client_secret: str | None = None
+    shopify_access_token: str | None = None
+    shopify_webhook_secret: str | None = None
+    location_priority: tuple[str, ...] = ()
+    reservation_ttl_seconds: int = 1800
+    return_window_days: int = 30
+    restocking_fee_percent: Decimal = Decimal(0)
+    refund_shipping: bool = False
+    log_level: str = "INFO"
+    otel_exporter_otlp_endpoint: str | None = None
+    idempotency_retention_seconds: int = 86_400
+    idempotency_lease_seconds: int = 30
+    #: Requests per key: `<count>/<second|minute|hour>`.
+    rate_limit: str = "200/second"
+    #: Where rate-limit counters live: `memory://` or a `redis://` URL.
+    rate_limit_storage: str = "memory://"
+    db_pool_size: int = 10
+    #: A delivery not processed this long after publishing is published again (lost messages).
+    delivery_timeout_seconds: int = 30
+    #: How long an order sits `reserved` before the ERP catch-up job treats it as waiting.
+    erp_grace_seconds: int = 10
+    #: SLAs of GET /v1/ops/stuck: not booked after placement, not delivered after shipping, a
+    #: received return not refunded.
+    stuck_not_booked_minutes: int = 15
+    stuck_not_delivered_days: int = 10
+    stuck_not_refunded_hours: int = 48
+    #: Seed of the simulated back office (used where ERP_URL, CRM_URL, COMMERCE_URL are empty).
+    simulator_seed: int = 0
+    max_body_bytes: int = 1024 * 1024
+    channel_policies: Mapping[str, ReturnPolicy] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read every variable; raise `SettingsError` naming the first bad one."""
+        env = os.environ if env is None else env
+        defaults = cls()
+
+        def text(name: str, default: str) -> str:
+            return env.get(name, default).strip() or default
+
+        settings = cls(
+            database_url=text("DATABASE_URL", defaults.database_url),
+            broker_url=text("BROKER_URL", defaults.broker_url),
+            erp_url=env.get("ERP_URL", "").strip(),
+            crm_url=env.get("CRM_URL", "").strip(),
+            commerce_url=env.get("COMMERCE_URL", "").strip(),
+            erp_api_key=env.get("ERP_API_KEY") or None,
+            salesforce_client_id=env.get("SALESFORCE_CLIENT_ID") or None,
+            salesforce_client_secret=env.get("SALESFORCE_CLIENT_SECRET") or None,
+            shopify_access_token=env.get("SHOPIFY_ACCESS_TOKEN") or None,
+            shopify_webhook_secret=env.get("SHOPIFY_WEBHOOK_SECRET") or None,
+            location_priority=LocationPriority.parse(env.get("LOCATION_PRIORITY", "")).order,
+            reservation_ttl_seconds=_int(env, "RESERVATION_TTL_SECONDS", 1800, minimum=1),
+            return_window_days=_int(env, "RETURN_WINDOW_DAYS", 30, minimum=0),
+            restocking_fee_percent=_percent(env, "RESTOCKING_FEE_PERCENT"),
+            refund_shipping=_bool(env, "REFUND_SHIPPING", False),
+            log_level=_choice(env, "LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"}),
+            otel_exporter_otlp_endpoint=env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None,
+            idempotency_retention_seconds=_int(
+                env, "IDEMPOTENCY_RETENTION_SECONDS", 86_400, minimum=60
+            ),
+            idempotency_lease_seconds=_int(env, "IDEMPOTENCY_LEASE_SECONDS", 30, minimum=1),
+            rate_limit=_rate(env, "RATE_LIMIT", defaults.rate_limit),
+            rate_limit_storage=text("RATE_LIMIT_STORAGE", defaults.rate_limit_storage),
+            db_pool_size=_int(env, "DB_POOL_SIZE", 10, minimum=1),
+            delivery_timeout_seconds=_int(env, "DELIVERY_TIMEOUT_SECONDS", 30, minimum=1),
+            erp_grace_seconds=_int(env, "ERP_GRACE_SECONDS", 10, minimum=0),
+            simulator_seed=_int(env, "SIMULATOR_SEED", 0, minimum=0),
+            stuck_not_booked_minutes=_int(env, "STUCK_NOT_BOOKED_MINUTES", 15, minimum=1),
+            stuck_not_delivered_days=_int(env, "STUCK_NOT_DELIVERED_DAYS", 10, minimum=1),
+            stuck_not_refunded_hours=_int(env, "STUCK_NOT_REFUNDED_HOURS", 48, minimum=1),
+        )
+        _check_urls(settings)
+        _check_credentials(settings)
+        return settings
+
+    def hub(self) -> HubSettings:
+        default = ReturnPolicy(
+            window_days=self.return_window_days,
+            restocking_fee_percent=self.restocking_fee_percent,
+            refund_shipping=self.refund_shipping,
+        )
+        return HubSettings(
+            location_priority=LocationPriority(self.location_priority),
+            reservation_ttl=timedelta(seconds=self.reservation_ttl_seconds),
+            return_policies=ReturnPolicies(default=default, by_channel=dict(self.channel_policies)),
+        )
+
+    def slas(self) -> Slas:
+        return Slas(
+            booking=timedelta(minutes=self.stuck_not_booked_minutes),
+            delivery=timedelta(days=self.stuck_not_delivered_days),
+            refund=timedelta(hours=self.stuck_not_refunded_hours),
+        )
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith("postgresql")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _percent(env: Mapping[str, str], name: str) -> Decimal:
+    raw = env.get(name, "").strip() or "0"
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if not 0 <= value <= 100:
+        raise SettingsError(f"{name} must be between 0 and 100, got {raw}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: set[str]) -> str:
+    raw = env.get(name, "").strip().upper() or default
+    if raw not in allowed:
+        raise SettingsError(f"{name} must be one of {', '.join(sorted(allowed))}, got {raw!r}")
+    return raw
+
+
+def _rate(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name, "").strip() or default
+    if not re.fullmatch(r"\d+/(second|minute|hour)", raw):
+        raise SettingsError(f"{name} must look like 200/second, got {raw!r}")
+    return raw
+
+
+def _check_credentials(settings: Settings) -> None:
+    if settings.crm_url and not (
+        settings.salesforce_client_id and settings.salesforce_client_secret
+    ):
+        raise SettingsError("CRM_URL needs SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET")
+    if settings.commerce_url and not settings.shopify_access_token:
+        raise SettingsError("COMMERCE_URL needs SHOPIFY_ACCESS_TOKEN")
+
+
+def _check_urls(settings: Settings) -> None:
+    if not settings.database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise SettingsError(
+            "DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://, "
+            f"got {settings.database_url!r}"
+        )
+    if not settings.broker_url.startswith(("memory://", "redis://", "rediss://", "amqp://")):
+        raise SettingsError(
+            f"BROKER_URL must be memory://, redis://… or amqp://…, got {settings.broker_url!r}"
+        )
+    if not settings.rate_limit_storage.startswith(("memory://", "redis://", "rediss://")):
+        raise SettingsError(
+            f"RATE_LIMIT_STORAGE must be memory:// or redis://…, got {settings.rate_limit_storage!r}"
+        )

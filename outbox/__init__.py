@@ -1,0 +1,1 @@
+"""The transactional outbox: envelope encoding, the relay and the Dramatiq actors that deliver."""

@@ -1,0 +1,191 @@
+"""Delivery bookkeeping in SQL: one row per (event, consumer), our own count of attempts, and the
+dead-letter store of record."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import and_, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from adapters.sql.schema import dead_letters, deliveries, outbox
+from outbox.messages import message_from_row
+
+d = deliveries.c
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    number: int
+    finished: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    id: UUID
+    message_id: str
+    consumer: str
+    event_type: str
+    aggregate_id: str
+    attempts: int
+    reason: str
+    error: str
+    payload: dict[str, Any] | None
+    died_at: datetime
+    replayed_at: datetime | None
+
+
+class Deliveries:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+
+    async def record_published(
+        self, conn: AsyncConnection, pairs: Sequence[tuple[UUID, str]], due_at: datetime
+    ) -> None:
+        """In the relay's transaction: each (event, consumer) now expects processing by `due_at`."""
+        if pairs:
+            await conn.execute(
+                self._dialect.insert(deliveries).on_conflict_do_nothing(),
+                [{"event_id": e, "consumer": c, "due_at": due_at} for e, c in pairs],
+            )
+
+    async def start(self, event_id: UUID, consumer: str) -> Attempt:
+        """Count an attempt before it runs, in its own transaction: a message that kills its worker
+        is still counted, and parked once it has crashed too often."""
+        async with self._engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    update(deliveries)
+                    .where(d.event_id == event_id, d.consumer == consumer)
+                    .values(attempts=d.attempts + 1)
+                    .returning(d.attempts, d.processed_at, d.dead_at)
+                )
+            ).first()
+        if row is None:  # published before this table existed, or replayed by hand: count anew
+            return Attempt(1, finished=False)
+        return Attempt(
+            row.attempts, finished=row.processed_at is not None or row.dead_at is not None
+        )
+
+    async def finish(self, event_id: UUID, consumer: str, now: datetime) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(deliveries)
+                .where(d.event_id == event_id, d.consumer == consumer)
+                .values(processed_at=now, last_error=None)
+            )
+
+    async def postpone(self, event_id: UUID, consumer: str, due_at: datetime, error: str) -> None:
+        """A retry is scheduled: the relay must not publish again before `due_at`."""
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(deliveries)
+                .where(d.event_id == event_id, d.consumer == consumer)
+                .values(due_at=due_at, last_error=error[:4000])
+            )
+
+    async def bury(
+        self,
+        message: dict[str, Any],
+        consumer: str,
+        attempts: int,
+        reason: str,
+        error: str,
+        now: datetime,
+    ) -> None:
+        """Park a message in the dead-letter store; the delivery stops being retried."""
+        try:
+            event_id = UUID(str(message.get("event_id")))
+        except ValueError:
+            event_id = UUID(int=0)  # not even an id: kept under the nil id for inspection
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                insert(dead_letters).values(
+                    id=uuid.uuid4(),
+                    message_id=str(event_id),
+                    consumer=consumer,
+                    event_type=str(message.get("event_type", "?"))[:64],
+                    aggregate_id=str(message.get("aggregate_id", "?"))[:200],
+                    attempts=attempts,
+                    reason=reason,
+                    error=error[:4000],
+                    died_at=now,
+                )
+            )
+            await conn.execute(
+                update(deliveries)
+                .where(d.event_id == event_id, d.consumer == consumer)
+                .values(dead_at=now, last_error=error[:4000])
+            )
+
+    async def due(
+        self, conn: AsyncConnection, now: datetime, limit: int, skip_locked: bool
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Deliveries not processed by their due time (lost by the broker, or their worker died),
+        locked for republishing: (consumer, message)."""
+        query = (
+            select(d.event_id, d.consumer, outbox)
+            .join(outbox, outbox.c.event_id == d.event_id)
+            .where(d.processed_at.is_(None), d.dead_at.is_(None), d.due_at < now)
+            .order_by(d.due_at)
+            .limit(limit)
+        )
+        if skip_locked:
+            query = query.with_for_update(of=deliveries, skip_locked=True)
+        rows = (await conn.execute(query)).all()
+        return [(row.consumer, message_from_row(row)) for row in rows]
+
+    async def republished(
+        self, conn: AsyncConnection, pairs: Iterable[tuple[str, UUID]], due_at: datetime
+    ) -> None:
+        for consumer, event_id in pairs:
+            await conn.execute(
+                update(deliveries)
+                .where(d.event_id == event_id, d.consumer == consumer)
+                .values(due_at=due_at, publications=d.publications + 1)
+            )
+
+    # -- the ops view ------------------------------------------------------------------------
+
+    async def dead_letters(
+        self, limit: int, after: tuple[datetime, UUID] | None
+    ) -> list[DeadLetter]:
+        t = dead_letters.c
+        query = select(dead_letters).order_by(t.died_at.desc(), t.id.desc()).limit(limit)
+        if after is not None:
+            query = query.where(
+                (t.died_at < after[0]) | and_(t.died_at == after[0], t.id < after[1])
+            )
+        async with self._engine.connect() as conn:
+            return [DeadLetter(**row._mapping) for row in await conn.execute(query)]
+
+    async def dead_letter(self, dead_letter_id: UUID) -> DeadLetter | None:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(select(dead_letters).where(dead_letters.c.id == dead_letter_id))
+            ).first()
+        return DeadLetter(**row._mapping) if row else None
+
+    async def revive(
+        self, dead_letter_id: UUID, event_id: UUID, consumer: str, now: datetime, due_at: datetime
+    ) -> None:
+        """Make a dead delivery live again, counting its attempts anew."""
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(dead_letters)
+                .where(dead_letters.c.id == dead_letter_id)
+                .values(replayed_at=now)
+            )
+            await conn.execute(
+                update(deliveries)
+                .where(d.event_id == event_id, d.consumer == consumer)
+                .values(attempts=0, dead_at=None, processed_at=None, due_at=due_at,
+                        publications=d.publications + 1)
+            )  # fmt: skip

@@ -1,0 +1,141 @@
+"""Delivering one message to one consumer: count the attempt, skip what is done, run the consumer,
+and decide between done, retry later and the dead-letter store."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from application.consumers import Consumer, NotYet
+from domain.errors import DomainError
+from outbox.codec import UnknownEventType
+from outbox.deliveries import Deliveries
+from outbox.messages import envelope_from_message
+from ports.clock import Clock
+from ports.outbox import EventEnvelope
+from ports.remote import RemoteRejected, RemoteUnavailable
+from ports.unit_of_work import ConcurrencyConflict, DatabaseUnavailable
+
+logger = logging.getLogger("orderhub.delivery")
+
+#: Failures that a later attempt can cure.
+TRANSIENT = (
+    RemoteUnavailable,
+    DatabaseUnavailable,
+    ConcurrencyConflict,
+    NotYet,
+    TimeoutError,
+    OSError,
+)
+#: Failures that no retry cures: the message goes to the dead-letter store at once.
+PERMANENT = (RemoteRejected, DomainError)
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    DUPLICATE = "duplicate"  #: already processed or parked: nothing done
+    RETRY = "retry"
+    DEAD = "dead"
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    outcome: Outcome
+    delay_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryPolicy:
+    """Attempts per (event, consumer), crashes of the worker included; then the dead-letter store."""
+
+    max_attempts: int = 8
+    min_backoff_ms: int = 200
+    max_backoff_ms: int = 60_000
+    #: Beyond its retry delay, how long a delivery may take before the relay publishes it again.
+    redelivery_timeout: timedelta = timedelta(seconds=30)
+
+    def backoff_ms(self, attempt: int, rng: random.Random) -> int:
+        """Exponential with full jitter: uniform in [min, min·2^(attempt-1)], capped."""
+        ceiling = min(self.max_backoff_ms, self.min_backoff_ms * 2 ** max(attempt - 1, 0))
+        return rng.randint(self.min_backoff_ms, max(ceiling, self.min_backoff_ms))
+
+
+class Delivery:
+    def __init__(
+        self,
+        consumers: Mapping[str, Consumer],
+        deliveries: Deliveries,
+        clock: Clock,
+        policy: DeliveryPolicy | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._consumers = consumers
+        self._deliveries = deliveries
+        self._clock = clock
+        self._policy = policy or DeliveryPolicy()
+        self._rng = rng or random.Random()
+
+    async def deliver(self, consumer_name: str, message: dict[str, Any]) -> Result:
+        """Deliver one message; the outcome says whether the broker should retry it later."""
+        try:
+            envelope = envelope_from_message(message)
+        except (KeyError, ValueError, TypeError, UnknownEventType) as e:
+            await self._bury(message, consumer_name, 1, "undecodable", repr(e))
+            return Result(Outcome.DEAD)
+        attempt = await self._deliveries.start(envelope.event_id, consumer_name)
+        if attempt.finished:
+            return Result(Outcome.DUPLICATE)
+        if attempt.number > self._policy.max_attempts:
+            # Earlier attempts never finished: they crashed their worker or timed out.
+            await self._bury(message, consumer_name, attempt.number - 1, "too_many_attempts",
+                             "attempts never finished (did the message crash its worker?)")  # fmt: skip
+            return Result(Outcome.DEAD)
+        return await self._run(self._consumers[consumer_name], envelope, message, attempt.number)
+
+    async def _run(
+        self, consumer: Consumer, envelope: EventEnvelope, message: dict[str, Any], attempt: int
+    ) -> Result:
+        try:
+            await consumer.handle(envelope)
+        except PERMANENT as e:
+            await self._bury(message, consumer.name, attempt, "permanent", _describe(e))
+            return Result(Outcome.DEAD)
+        except TRANSIENT as e:
+            return await self._retry_or_bury(message, consumer.name, attempt, _describe(e))
+        except Exception as e:
+            logger.exception("consumer %s failed on %s", consumer.name, envelope.event_type)
+            return await self._retry_or_bury(message, consumer.name, attempt, _describe(e))
+        await self._deliveries.finish(envelope.event_id, consumer.name, self._clock.now())
+        return Result(Outcome.DONE)
+
+    async def _retry_or_bury(
+        self, message: dict[str, Any], consumer: str, attempt: int, error: str
+    ) -> Result:
+        if attempt >= self._policy.max_attempts:
+            await self._bury(message, consumer, attempt, "retries_exhausted", error)
+            return Result(Outcome.DEAD)
+        delay = self._policy.backoff_ms(attempt, self._rng)
+        due = self._clock.now() + timedelta(milliseconds=delay) + self._policy.redelivery_timeout
+        await self._deliveries.postpone(_event_id(message), consumer, due, error)
+        return Result(Outcome.RETRY, delay)
+
+    async def _bury(
+        self, message: dict[str, Any], consumer: str, attempts: int, reason: str, error: str
+    ) -> None:
+        logger.warning("dead letter: %s for %s after %d attempts (%s): %s",
+                       message.get("event_type"), consumer, attempts, reason, error)  # fmt: skip
+        await self._deliveries.bury(message, consumer, attempts, reason, error, self._clock.now())
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def _event_id(message: dict[str, Any]) -> UUID:
+    return UUID(message["event_id"])

@@ -1,0 +1,139 @@
+"""The outbox relay: claims unpublished events in batches, publishes one message per subscribed
+consumer, and marks them published in the same transaction; it also publishes again what was
+published but not processed in time (the broker may lose messages: Redis keeps nothing on disk).
+
+It selects `WHERE published_at IS NULL`, never "id greater than the last seen": ids are handed out
+before commit, and a high-water mark would skip rows that commit late. Several relays may run at
+once: `FOR UPDATE SKIP LOCKED` gives each its own rows (consumers tolerate the reordering that
+can cause between relays, see `application/consumers.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+from uuid import UUID
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.sql.schema import outbox
+from outbox.deliveries import Deliveries
+from outbox.messages import message_from_row
+from ports.clock import Clock
+
+logger = logging.getLogger("orderhub.relay")
+
+
+class Publisher(Protocol):
+    def publish(self, outgoing: Sequence[tuple[str, dict[str, Any]]]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RelaySettings:
+    batch_size: int = 500
+    #: How long to sleep when the outbox is empty (PostgreSQL also wakes the relay by NOTIFY).
+    idle_poll: float = 0.05
+    redelivery_timeout: timedelta = timedelta(seconds=30)
+
+
+class Relay:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        publisher: Publisher,
+        consumers_of: Callable[[str], list[str]],
+        deliveries: Deliveries,
+        clock: Clock,
+        settings: RelaySettings | None = None,
+    ) -> None:
+        self._engine = engine
+        self._publisher = publisher
+        self._consumers_of = consumers_of
+        self._deliveries = deliveries
+        self._clock = clock
+        self._settings = settings or RelaySettings()
+        self._skip_locked = engine.dialect.name == "postgresql"
+        self.relayed = 0
+        self.republished = 0
+
+    async def relay_once(self) -> int:
+        """Publish one batch of unpublished events; returns how many events it took."""
+        t = outbox.c
+        query = (
+            select(outbox)
+            .where(t.published_at.is_(None))
+            .order_by(t.id)
+            .limit(self._settings.batch_size)
+        )
+        if self._skip_locked:
+            query = query.with_for_update(skip_locked=True)
+        async with self._engine.begin() as conn:
+            rows = (await conn.execute(query)).all()
+            if not rows:
+                return 0
+            outgoing: list[tuple[str, dict[str, Any]]] = []
+            pairs: list[tuple[UUID, str]] = []
+            for row in rows:
+                message = message_from_row(row)
+                for consumer in self._consumers_of(row.event_type):
+                    outgoing.append((consumer, message))
+                    pairs.append((row.event_id, consumer))
+            now = self._clock.now()
+            await self._deliveries.record_published(
+                conn, pairs, now + self._settings.redelivery_timeout
+            )
+            await asyncio.to_thread(self._publisher.publish, outgoing)
+            await conn.execute(
+                update(outbox).where(t.id.in_([row.id for row in rows])).values(published_at=now)
+            )
+        self.relayed += len(rows)
+        return len(rows)
+
+    async def republish_due(self) -> int:
+        """Publish again deliveries that were not processed by their due time."""
+        now = self._clock.now()
+        async with self._engine.begin() as conn:
+            due = await self._deliveries.due(
+                conn, now, self._settings.batch_size, self._skip_locked
+            )
+            if not due:
+                return 0
+            await asyncio.to_thread(self._publisher.publish, due)
+            await self._deliveries.republished(
+                conn,
+                [(consumer, UUID(message["event_id"])) for consumer, message in due],
+                now + self._settings.redelivery_timeout,
+            )
+        self.republished += len(due)
+        logger.info("published %d deliveries again (not processed in time)", len(due))
+        return len(due)
+
+    async def run(self, stop: asyncio.Event, wake: asyncio.Event | None = None) -> None:
+        """Relay until `stop` is set; `wake` (set by a NOTIFY listener) cuts an idle sleep short."""
+        last_sweep = 0.0
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            try:
+                taken = await self.relay_once()
+                if loop.time() - last_sweep >= 1.0:
+                    last_sweep = loop.time()
+                    await self.republish_due()
+            except Exception:
+                logger.exception("relay pass failed; retrying")
+                taken = 0
+                await _sleep_or(stop, 1.0)
+            if taken < self._settings.batch_size:
+                await _sleep_or(wake or stop, self._settings.idle_poll)
+                if wake is not None:
+                    wake.clear()
+
+
+async def _sleep_or(event: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), timeout=seconds)

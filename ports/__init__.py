@@ -1,0 +1,1 @@
+"""Ports: the interfaces the application needs from the world, in domain types."""

@@ -1,0 +1,17 @@
+"""Errors every remote-system port raises, so callers know whether a retry can help."""
+
+from __future__ import annotations
+
+
+class RemoteError(Exception):
+    """Base of failures talking to the ERP, CRM, commerce platform or payment provider."""
+
+
+class RemoteUnavailable(RemoteError):
+    """Raised when the remote system could not be reached or answered with a transient failure
+    (timeout, 429, 5xx, open circuit). The same call may succeed later."""
+
+
+class RemoteRejected(RemoteError):
+    """Raised when the remote system refused the request for good (4xx other than 429).
+    Retrying the same call will not help."""

@@ -1,0 +1,210 @@
+"""Projecting order events into the order view and the timeline, live and from scratch.
+
+Live, an event is delivered to the `projection` consumer at least once and in any order. The
+projector never applies an aggregate's events out of order: whatever event arrives, it catches
+the view up from the outbox (the store of every event) to that event's version in one
+transaction, and ignores anything at or below the version it already has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from sqlalchemy import and_, delete, insert, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from adapters.sql.errors import translate
+from adapters.sql.schema import order_view_cases, order_views, outbox, timeline_entries
+from application.consumers import NotYet
+from domain.events import EVENT_TYPES, OrderEvent
+from outbox.messages import envelope_from_message, message_from_row
+from ports.outbox import EventEnvelope
+from ports.unit_of_work import ConcurrencyConflict
+from read_models.order_view import Document, fold
+from read_models.timeline import entry
+
+ORDER_EVENTS = frozenset(name for name, cls in EVENT_TYPES.items() if issubclass(cls, OrderEvent))
+_BATCH = 1000
+
+
+class OrderProjection:
+    """The consumer that keeps `order_views`, `order_view_cases` and `timeline_entries`."""
+
+    name = "projection"
+    subscribes = ORDER_EVENTS
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._lock_rows = engine.dialect.name == "postgresql"
+
+    async def handle(self, envelope: EventEnvelope) -> None:
+        try:
+            await self._project(envelope)
+        except DBAPIError as e:
+            raise (translate(e) or e) from e
+
+    async def _project(self, envelope: EventEnvelope) -> None:
+        order_id = UUID(envelope.aggregate_id)
+        async with self._engine.begin() as conn:
+            if self._lock_rows:
+                # One projector at a time per order, even before its view row exists (two of an
+                # order's first events often arrive together).
+                key = int.from_bytes(order_id.bytes[:8], "big", signed=True)
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+            query = select(order_views.c.version, order_views.c.document).where(
+                order_views.c.order_id == order_id
+            )
+            row = (await conn.execute(query)).first()
+            current = row.version if row else 0
+            if envelope.aggregate_version <= current:
+                return  # applied already: a duplicate or a late copy
+            missed = await _events(conn, envelope.aggregate_id, current, envelope.aggregate_version)
+            if len(missed) != envelope.aggregate_version - current:
+                raise NotYet(
+                    f"order {order_id}: events {current + 1}..{envelope.aggregate_version} not all visible"
+                )
+            document = row.document if row else None
+            entries = []
+            for event in missed:
+                document = fold(document, event)
+                entries.append(_entry_row(event))
+            assert document is not None
+            await write_view(conn, order_id, current, document)
+            await _insert_entries(conn, [e for e in entries if e is not None])
+
+
+async def rebuild(engine: AsyncEngine, page_size: int = 5000) -> int:
+    """Recreate every order view and timeline from the outbox; returns how many orders. Events
+    are read `page_size` at a time, so memory stays flat however long the history."""
+    async with engine.begin() as conn:
+        for table in (timeline_entries, order_view_cases, order_views):
+            await conn.execute(delete(table))
+        orders = 0
+        current: str | None = None
+        document: Document | None = None
+        entries: list[dict[str, Any]] = []
+        async for row in _all_order_events(conn, page_size):
+            if row.aggregate_id != current:
+                if current is not None and document is not None:
+                    await write_view(conn, UUID(current), 0, document)
+                    orders += 1
+                current, document = row.aggregate_id, None
+            event = envelope_from_message(message_from_row(row))
+            document = fold(document, event)
+            if (timeline_row := _entry_row(event)) is not None:
+                entries.append(timeline_row)
+            if len(entries) >= _BATCH:
+                await _insert_entries(conn, entries)
+                entries = []
+        if current is not None and document is not None:
+            await write_view(conn, UUID(current), 0, document)
+            orders += 1
+        await _insert_entries(conn, entries)
+    return orders
+
+
+async def _all_order_events(conn: AsyncConnection, page_size: int) -> AsyncIterator[Any]:
+    """Every order event in (order, version) order, a page at a time (memory stays flat)."""
+    o = outbox.c
+    after: tuple[str, int] = ("", 0)
+    while True:
+        page = (
+            await conn.execute(
+                select(outbox)
+                .where(
+                    o.aggregate_type == "order",
+                    or_(
+                        o.aggregate_id > after[0],
+                        and_(o.aggregate_id == after[0], o.aggregate_version > after[1]),
+                    ),
+                )
+                .order_by(o.aggregate_id, o.aggregate_version)
+                .limit(page_size)
+            )
+        ).all()
+        for row in page:
+            yield row
+        if len(page) < page_size:
+            return
+        after = (page[-1].aggregate_id, page[-1].aggregate_version)
+
+
+async def write_view(
+    conn: AsyncConnection, order_id: UUID, previous: int, document: Document
+) -> None:
+    """Insert the view (previous version 0) or move it on from `previous`, and index its cases."""
+    values = {
+        "version": document["version"],
+        "channel": document["channel"],
+        "channel_order_ref": document["channel_order_ref"],
+        "status": document["status"],
+        "customer_email": document["customer"]["email"].lower(),
+        "erp_order_ref": document["erp_order_ref"],
+        "created_at": datetime.fromisoformat(document["created_at"]),
+        "last_event_at": datetime.fromisoformat(document["updated_at"]),
+        "document": document,
+    }
+    if previous == 0:
+        await conn.execute(insert(order_views).values(order_id=order_id, **values))
+    else:
+        done = await conn.execute(
+            update(order_views)
+            .where(order_views.c.order_id == order_id, order_views.c.version == previous)
+            .values(values)
+        )
+        if done.rowcount != 1:
+            raise ConcurrencyConflict(f"order view {order_id} moved on meanwhile")
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    if document["case_ids"]:
+        await conn.execute(
+            dialect.insert(order_view_cases).on_conflict_do_nothing(),
+            [{"case_id": case_id, "order_id": order_id} for case_id in document["case_ids"]],
+        )
+
+
+async def _events(
+    conn: AsyncConnection, aggregate_id: str, after: int, upto: int
+) -> list[EventEnvelope]:
+    query = (
+        select(outbox)
+        .where(
+            outbox.c.aggregate_type == "order",
+            outbox.c.aggregate_id == aggregate_id,
+            outbox.c.aggregate_version > after,
+            outbox.c.aggregate_version <= upto,
+        )
+        .order_by(outbox.c.aggregate_version)
+    )
+    return [
+        envelope_from_message(message_from_row(row)) for row in (await conn.execute(query)).all()
+    ]
+
+
+def _entry_row(event: EventEnvelope) -> dict[str, Any] | None:
+    data = msgspec.to_builtins(event.payload)
+    found = entry(event, data)
+    if found is None:
+        return None
+    return {
+        "order_id": UUID(event.aggregate_id),
+        "aggregate_version": event.aggregate_version,
+        "event_id": event.event_id,
+        "at": found.at,
+        "source": found.source,
+        "kind": found.kind,
+        "title": found.title,
+        "detail": found.detail,
+        "correlation_id": event.correlation_id,
+    }
+
+
+async def _insert_entries(conn: AsyncConnection, rows: Iterable[dict[str, Any]]) -> None:
+    rows = list(rows)
+    if rows:
+        await conn.execute(insert(timeline_entries), rows)

@@ -1,0 +1,92 @@
+"""Timeline entries: one per meaningful event, with its source, a stable kind, and a title a
+service agent can read aloud to a customer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ports.outbox import EventEnvelope
+
+SOURCES = ("channel", "hub", "erp", "warehouse", "payment", "crm", "agent")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    at: datetime
+    source: str
+    kind: str
+    title: str
+    detail: dict[str, Any]
+
+
+def _lines(lines: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{ln['quantity']} × {ln['sku']}" for ln in lines)
+
+
+#: event type -> (kind, default source, title from the event's data)
+_ENTRIES: dict[str, tuple[str, str, Any]] = {
+    "OrderPlaced": ("order.placed", "channel", lambda e: f"Order {e['channel_order_ref']} placed on {e['channel']}: {_lines(e['lines'])}, {e['total']} {e['currency']}"),
+    "InventoryReserved": ("inventory.reserved", "hub", lambda e: "Stock reserved: " + ", ".join(f"{u['quantity']} × {u['sku']} at {u['location']}" for u in e["reservations"])),
+    "OrderBackordered": ("order.backordered", "hub", lambda e: "Waiting for stock: " + ", ".join(f"{m['missing']} × {m['sku']}" for m in e["missing"])),
+    "OrderBooked": ("order.booked", "erp", lambda e: f"Booked in the ERP as {e['erp_order_ref']}"),
+    "OrderRejectedByErp": ("order.rejected", "erp", lambda e: f"The ERP refused the order: {e['reason']}"),
+    "OrderHeld": ("order.held", "agent", lambda e: f"Put on hold: {e['reason']}"),
+    "OrderResumed": ("order.resumed", "agent", lambda e: f"Taken off hold ({e['order_status']})"),
+    "OrderAmended": ("order.amended", "channel", lambda e: "Order changed" + (": " + _lines(e["lines"]) if e["lines"] else ": new shipping address") + f"; total now {e['total']}"),
+    "OrderCancelled": ("order.cancelled", "channel", lambda e: f"Order cancelled: {e['reason']}"),
+    "ReservationExpired": ("reservation.expired", "hub", lambda e: "Reserved stock released after the order sat on hold too long"),
+    "ShipmentDispatched": ("shipment.dispatched", "warehouse", lambda e: f"Shipped {_lines(e['lines'])} from {e['location']} with {e['carrier']}, tracking {e['tracking_number']}"),
+    "ShipmentDelivered": ("shipment.delivered", "warehouse", lambda e: f"Parcel {e['shipment_id']} delivered"),
+    "PaymentCaptured": ("payment.captured", "payment", lambda e: f"Payment of {e['amount']} {e['currency']} captured"),
+    "PaymentFailed": ("payment.failed", "payment", lambda e: f"Payment failed: {e['reason']}"),
+    "PaymentVoided": ("payment.voided", "payment", lambda e: f"Payment authorization of {e['amount']} {e['currency']} released"),
+    "CaseLinked": ("case.linked", "agent", lambda e: f"Linked to CRM case {e['case_id']}"),
+    "CaseUpdated": ("case.updated", "crm", lambda e: f"Case {e['case_id']} is {e['status']}" + (f": {e['note']}" if e["note"] else "")),
+    "ReturnRequested": ("return.requested", "channel", lambda e: "Return requested: " + ", ".join(f"{ln['quantity']} × {ln['sku']} ({ln['reason']})" for ln in e["lines"])),
+    "ReturnAuthorized": ("return.authorized", "hub", lambda e: f"Return authorized as {e['rma_number']}"),
+    "ReturnRejected": ("return.rejected", "agent", lambda e: f"Return refused: {e['reason']}"),
+    "ReturnCancelled": ("return.cancelled", "channel", lambda e: "Return withdrawn"),
+    "ReturnReceived": ("return.received", "warehouse", lambda e: f"Return received: {_lines(e['lines'])}; refund due {e['refund_amount']} {e['currency']}"),
+    "ReturnInspected": ("return.inspected", "warehouse", lambda e: "Return inspected: " + ", ".join(f"{ln['sku']} {ln['disposition']}" for ln in e["lines"])),
+    "ReturnHeld": ("return.held", "hub", lambda e: f"Refund held for an agent: {e['reason']}"),
+    "ReturnHoldReleased": ("return.released", "agent", lambda e: "Refund hold released"),
+    "RefundIssued": ("refund.issued", "payment", lambda e: f"Refund of {e['amount']} {e['currency']} issued (credit memo {e['credit_memo_ref']})"),
+    "ReturnClosed": ("return.closed", "hub", lambda e: "Return closed"),
+}  # fmt: skip
+
+#: When the event records when it happened out there, that is the entry's time.
+_WHEN = {"ShipmentDispatched": "dispatched_at", "ShipmentDelivered": "delivered_at"}
+
+
+def entry(envelope: EventEnvelope, data: dict[str, Any]) -> Entry | None:
+    """The timeline entry of an order event, or None for an event agents need not see."""
+    known = _ENTRIES.get(envelope.event_type)
+    if known is None:
+        return None
+    kind, default_source, title = known
+    at = getattr(envelope.payload, _WHEN.get(envelope.event_type, ""), None) or envelope.occurred_at
+    detail = {k: v for k, v in data.items() if k != "order_id"}
+    return Entry(
+        at=at,
+        source=source_of(envelope.actor, default_source)
+        if default_source in _ASKED
+        else default_source,
+        kind=kind,
+        title=title(data),
+        detail=detail,
+    )
+
+
+#: Events someone asked for (a channel or an agent, or a system on their behalf): their source is
+#: whoever asked. Every other event has the source of the system whose fact it records.
+_ASKED = frozenset({"channel", "agent"})
+
+
+def source_of(actor: str, default: str) -> str:
+    """Who asked: the actor's role when it is a person or an outside system, else `default`."""
+    role = actor.split(":", 1)[0]
+    if role in ("channel", "agent", "erp", "warehouse", "payment", "crm"):
+        return role
+    return default

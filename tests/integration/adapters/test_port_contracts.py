@@ -1,0 +1,158 @@
+"""One contract per remote port, run against the in-memory fake and the HTTP adapter on its fake
+server, so the fakes the unit tests use promise no more than the real adapters keep."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Generic, TypeVar
+
+import pytest
+
+from adapters.memory.remote import InMemoryCommerce, InMemoryCrm, InMemoryErp
+from ports.commerce import CommercePort, CommerceStatus
+from ports.crm import CrmPort
+from ports.erp import ErpLine, ErpPort, ErpReturn
+from ports.remote import RemoteUnavailable
+from tests.integration.adapters.builders import an_order
+from tests.integration.adapters.fake_erp import FakeErp
+from tests.integration.adapters.fake_salesforce import FakeSalesforce
+from tests.integration.adapters.fake_shopify import FakeShopify
+from tests.integration.adapters.scripted import Fault
+
+IMPLEMENTATIONS = ["memory", "http"]
+P = TypeVar("P")
+
+
+@dataclass
+class Subject(Generic[P]):
+    """A port implementation and the means to look at (and break) the system behind it."""
+
+    port: P
+    effects: Callable[[], int]
+    go_down: Callable[[], None]
+
+
+@pytest.fixture(params=IMPLEMENTATIONS)
+def erp(request: pytest.FixtureRequest) -> Subject[ErpPort]:
+    if request.param == "memory":
+        memory = InMemoryErp(rejected_skus={"SKU-X"})
+        return Subject[ErpPort](
+            memory,
+            lambda: sum(d.booked for d in memory.decisions.values()),
+            lambda: setattr(memory, "down", True),
+        )
+    fake: FakeErp = request.getfixturevalue("fake_erp")
+    fake.rejected_skus = {"SKU-X"}
+    port = request.getfixturevalue("make_erp")(attempts=1)
+    return Subject(port, lambda: len(fake.booked()), lambda: fake.fail_always(Fault(503)))
+
+
+@pytest.fixture(params=IMPLEMENTATIONS)
+def crm(request: pytest.FixtureRequest) -> Subject[CrmPort]:
+    if request.param == "memory":
+        memory = InMemoryCrm()
+        return Subject(memory, lambda: len(memory.comments), lambda: setattr(memory, "down", True))
+    fake: FakeSalesforce = request.getfixturevalue("fake_salesforce")
+    port = request.getfixturevalue("make_crm")(attempts=1)
+    return Subject(port, lambda: len(fake.comments), lambda: fake.fail_always(Fault(503)))
+
+
+@pytest.fixture(params=IMPLEMENTATIONS)
+def commerce(request: pytest.FixtureRequest) -> Subject[CommercePort]:
+    if request.param == "memory":
+        memory = InMemoryCommerce()
+        return Subject(memory, lambda: len(memory.updates), lambda: setattr(memory, "down", True))
+    fake: FakeShopify = request.getfixturevalue("fake_shopify")
+    fake.add_order(1001)
+    port = request.getfixturevalue("make_shop")(attempts=1)
+    return Subject(port, lambda: len(fake.fulfillments[1001]), lambda: fake.fail_always(Fault(503)))
+
+
+async def test_erp_a_resubmitted_order_gets_the_same_decision_and_one_booking(
+    erp: Subject[ErpPort],
+) -> None:
+    port = erp.port
+    order = an_order()
+    first = await port.submit_order(order)
+    assert first.booked
+    assert await port.submit_order(order) == first
+    assert erp.effects() == 1
+
+
+async def test_erp_an_order_with_an_item_it_does_not_know_is_rejected_with_a_reason(
+    erp: Subject[ErpPort],
+) -> None:
+    port = erp.port
+    decision = await port.submit_order(an_order("SKU-1", "SKU-X"))
+    assert not decision.booked
+    assert "SKU-X" in (decision.rejection_reason or "")
+    assert erp.effects() == 0
+
+
+async def test_erp_cancellation_and_credit_memo_may_be_repeated(erp: Subject[ErpPort]) -> None:
+    port = erp.port
+    order = an_order()
+    ref = (await port.submit_order(order)).erp_order_ref or ""
+    for _ in range(2):
+        await port.cancel_order(order.order_id, ref, "customer request")
+    ret = ErpReturn(
+        return_id=order.order_id, order_id=order.order_id, erp_order_ref=ref,
+        rma_number="RMA-1", lines=(ErpLine(sku="SKU-1", quantity=1, unit_price=Decimal("1")),),
+    )  # fmt: skip
+    for _ in range(2):
+        await port.authorize_return(ret)
+        await port.request_credit_memo(ret.return_id, Decimal("1.00"), "EUR")
+
+
+async def test_erp_an_outage_is_reported_as_unavailable(erp: Subject[ErpPort]) -> None:
+    port = erp.port
+    erp.go_down()
+    with pytest.raises(RemoteUnavailable):
+        await port.submit_order(an_order())
+
+
+async def test_crm_a_case_is_opened_once_per_external_id(crm: Subject[CrmPort]) -> None:
+    port = crm.port
+    first = await port.open_case("Return needs review", "mismatch", "return-held:1")
+    assert await port.open_case("Return needs review", "mismatch", "return-held:1") == first
+    assert await port.open_case("Another", "other", "return-held:2") != first
+
+
+async def test_crm_a_comment_is_added_once_per_external_id(crm: Subject[CrmPort]) -> None:
+    port = crm.port
+    case_id = await port.open_case("Subject", "d", "ext-1")
+    await port.add_case_comment(case_id, "Refund issued", "evt-1:crm")
+    await port.add_case_comment(case_id, "Refund issued", "evt-1:crm")
+    await port.add_case_comment(case_id, "Closed", "evt-2:crm")
+    assert crm.effects() == 2
+
+
+async def test_crm_an_outage_is_reported_as_unavailable(crm: Subject[CrmPort]) -> None:
+    port = crm.port
+    crm.go_down()
+    with pytest.raises(RemoteUnavailable):
+        await port.open_case("Subject", "d", "ext-1")
+
+
+async def test_commerce_a_repeated_push_takes_effect_once(commerce: Subject[CommercePort]) -> None:
+    port = commerce.port
+    shipped = CommerceStatus(
+        channel="shopify", channel_order_ref="1001", status="shipped",
+        carrier="UPS", tracking_number="1Z1",
+    )  # fmt: skip
+    await port.push_status(shipped, "evt-1:commerce")
+    await port.push_status(shipped, "evt-1:commerce")
+    assert commerce.effects() == 1
+
+
+async def test_commerce_an_outage_is_reported_as_unavailable(
+    commerce: Subject[CommercePort],
+) -> None:
+    port = commerce.port
+    commerce.go_down()
+    with pytest.raises(RemoteUnavailable):
+        await port.push_status(
+            CommerceStatus(channel="shopify", channel_order_ref="1001", status="booked"), "k"
+        )

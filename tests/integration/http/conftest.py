@@ -1,0 +1,62 @@
+"""The HTTP app built from the real container, on a throwaway database, driven by httpx."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+
+import pytest
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.clock import FixedClock
+from entrypoints.container import Container, build_container
+from entrypoints.http.app import create_app
+from entrypoints.settings import Settings
+from ports.api_keys import Role
+
+
+@dataclass
+class Api:
+    client: AsyncClient
+    container: Container
+    clock: FixedClock
+    keys: dict[str, str]
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[who]}"}
+
+
+async def make_api(engine: AsyncEngine, **settings: object) -> AsyncIterator[Api]:
+    url = engine.url.render_as_string(hide_password=False)
+    container = build_container(replace(Settings(), database_url=url, **settings))  # type: ignore[arg-type]
+    clock = FixedClock()
+    container.clock.override(clock)
+    app = create_app(container)
+    keys = {}
+    for who, role, channel in [
+        ("web", Role.CHANNEL, "web"),
+        ("pos", Role.CHANNEL, "pos"),
+        ("agent", Role.AGENT, None),
+        ("system", Role.SYSTEM, None),
+        ("ops", Role.OPS, None),
+    ]:
+        _, keys[who] = await container.api_keys().create(role, channel, who)
+    async with AsyncClient(
+        transport=ASGITransport(app=app), base_url="http://orderhub.test"
+    ) as client:
+        yield Api(client, container, clock, keys)
+    await container.engine().dispose()
+    await container.read_engine().dispose()
+
+
+@pytest.fixture
+async def api(sqlite_engine: AsyncEngine) -> AsyncIterator[Api]:
+    async for built in make_api(sqlite_engine):
+        yield built
+
+
+@pytest.fixture
+async def pg_api(postgres_engine: AsyncEngine) -> AsyncIterator[Api]:
+    async for built in make_api(postgres_engine, db_pool_size=30):
+        yield built

@@ -1,0 +1,129 @@
+"""The order list and the timeline over HTTP, served from the read models."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from adapters.sql.schema import outbox
+from outbox.messages import envelope_from_message, message_from_row
+from read_models.projector import OrderProjection
+from tests.integration.http.channel import order_body, place, stock
+from tests.integration.http.conftest import Api
+
+
+async def project(api: Api) -> None:
+    """What the projection worker does, inline: deliver every order event."""
+    engine = api.container.engine()
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(outbox).where(outbox.c.aggregate_type == "order").order_by(outbox.c.id)
+            )
+        ).all()
+    projection = OrderProjection(engine)
+    for row in rows:
+        await projection.handle(envelope_from_message(message_from_row(row)))
+
+
+def with_customer(body: dict[str, Any], email: str) -> dict[str, Any]:
+    return {**body, "customer": {**body["customer"], "email": email}}
+
+
+async def test_agents_find_orders_by_customer_and_page_through_them(api: Api) -> None:
+    await stock(api, "MUG-1", "dc-east", 50)
+    ids = []
+    for n in range(3):
+        api.clock.advance(timedelta(minutes=1))
+        placed = await place(
+            api, with_customer(order_body(f"W-{n}"), "Zoe@Example.com"), key=f"k-{n}"
+        )
+        ids.append(placed.json()["id"])
+    await place(api, with_customer(order_body("W-other"), "ben@example.com"), key="k-o")
+    await project(api)
+
+    first = (
+        await api.client.get(
+            "/v1/orders?customer_email=zoe@example.com&limit=2", headers=api.auth("agent")
+        )
+    ).json()
+    assert [o["id"] for o in first["items"]] == [ids[2], ids[1]]
+    rest = (await api.client.get(f"/v1/orders?customer_email=zoe@example.com&limit=2&cursor={first['next_cursor']}",
+                                 headers=api.auth("agent"))).json()  # fmt: skip
+    assert ([o["id"] for o in rest["items"]], rest["next_cursor"]) == ([ids[0]], None)
+    by_ref = (
+        await api.client.get(
+            "/v1/orders?channel=web&channel_order_ref=W-1", headers=api.auth("agent")
+        )
+    ).json()
+    assert [o["id"] for o in by_ref["items"]] == [ids[1]]
+    assert (await api.client.get("/v1/orders?cursor=nonsense", headers=api.auth("agent"))).json()[
+        "code"
+    ] == "invalid_cursor"
+
+
+async def test_a_channel_lists_only_its_own_orders(api: Api) -> None:
+    await stock(api, "MUG-1", "dc-east", 50)
+    await place(api, order_body("W-1"), key="k-1")
+    await project(api)
+    assert len((await api.client.get("/v1/orders", headers=api.auth("web"))).json()["items"]) == 1
+    assert (await api.client.get("/v1/orders", headers=api.auth("pos"))).json()["items"] == []
+    assert (await api.client.get("/v1/orders?channel=web", headers=api.auth("pos"))).json()[
+        "items"
+    ] == []
+
+
+async def test_the_timeline_tells_the_order_s_story_oldest_first(api: Api) -> None:
+    await stock(api, "MUG-1", "dc-east", 50)
+    oid = (await place(api, order_body("W-9"), key="k-9")).json()["id"]
+    await api.client.post(
+        f"/v1/orders/{oid}/case", headers=api.auth("agent"), json={"case_id": "500Q"}
+    )
+    await api.client.post(
+        f"/v1/orders/{oid}/cancel", headers=api.auth("web"), json={"reason": "changed mind"}
+    )
+    await project(api)
+
+    timeline = (
+        await api.client.get(f"/v1/orders/{oid}/timeline", headers=api.auth("agent"))
+    ).json()
+    assert [(e["source"], e["kind"]) for e in timeline["items"]] == [
+        ("channel", "order.placed"), ("hub", "inventory.reserved"), ("agent", "case.linked"),
+        ("channel", "order.cancelled"), ("payment", "payment.voided"),
+    ]  # fmt: skip
+    assert timeline["items"][0]["title"] == "Order W-9 placed on web: 2 × MUG-1, 25.00 EUR"
+    assert timeline["next_cursor"] is None
+    paged = (
+        await api.client.get(f"/v1/orders/{oid}/timeline?limit=2", headers=api.auth("agent"))
+    ).json()
+    more = (
+        await api.client.get(
+            f"/v1/orders/{oid}/timeline?limit=10&cursor={paged['next_cursor']}",
+            headers=api.auth("agent"),
+        )
+    ).json()
+    assert [e["kind"] for e in paged["items"] + more["items"]] == [
+        e["kind"] for e in timeline["items"]
+    ]
+    assert (
+        await api.client.get(f"/v1/orders/{oid}/timeline", headers=api.auth("pos"))
+    ).status_code == 404
+    by_case = (await api.client.get("/v1/orders?case_id=500Q", headers=api.auth("agent"))).json()
+    assert [o["id"] for o in by_case["items"]] == [oid]
+
+
+async def test_ops_rebuild_the_read_models_to_what_live_projection_made(api: Api) -> None:
+    await stock(api, "MUG-1", "dc-east", 50)
+    oid = (await place(api, order_body("W-7"), key="k-7")).json()["id"]
+    await project(api)
+    before = (await api.client.get(f"/v1/orders/{oid}/timeline", headers=api.auth("agent"))).json()
+    rebuilt = await api.client.post("/v1/ops/projections/rebuild", headers=api.auth("ops"))
+    assert rebuilt.json() == {"orders": 1}
+    assert (
+        await api.client.get(f"/v1/orders/{oid}/timeline", headers=api.auth("agent"))
+    ).json() == before
+    assert (
+        await api.client.post("/v1/ops/projections/rebuild", headers=api.auth("agent"))
+    ).status_code == 403

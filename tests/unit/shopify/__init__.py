@@ -1,0 +1,1 @@
+"""Tests of the Shopify orders/create translation and webhook signatures."""
