@@ -20,6 +20,11 @@ class Consumer(Protocol):
 
     name: ClassVar[str]
     subscribes: ClassVar[frozenset[str]]
+    #: True: an aggregate's events reach this consumer in stream order. An event waits while an
+    #: earlier event of the same aggregate that this consumer subscribes to is neither processed
+    #: nor dead (a process manager must not request a credit memo before the return it refers to
+    #: was authorized, nor push "booked" after "shipped").
+    in_order: ClassVar[bool]
 
     async def handle(self, envelope: EventEnvelope) -> None: ...
 

@@ -35,7 +35,7 @@ def declare_actors(
 def _deliverer(consumer: str, delivery: Callable[[], Delivery]) -> Callable[[dict[str, Any]], Any]:
     async def deliver(message: dict[str, Any]) -> None:
         result = await delivery().deliver(consumer, message)
-        if result.outcome is Outcome.RETRY:
+        if result.outcome in (Outcome.RETRY, Outcome.WAIT):
             raise Retry(delay=result.delay_ms)
 
     deliver.__name__ = f"deliver_to_{consumer}"

@@ -27,6 +27,14 @@ class Attempt:
 
 
 @dataclass(frozen=True, slots=True)
+class Predecessor:
+    """An earlier event of the same aggregate that a consumer has not finished yet."""
+
+    attempts: int  #: 0: published with this one and not started yet
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class DeadLetter:
     id: UUID
     message_id: str
@@ -73,6 +81,43 @@ class Deliveries:
         return Attempt(
             row.attempts, finished=row.processed_at is not None or row.dead_at is not None
         )
+
+    async def unfinished_predecessor(self, event_id: UUID, consumer: str) -> Predecessor | None:
+        """The earliest event of the same aggregate, before this one, that `consumer` has neither
+        processed nor parked (through the stream's unique index and the deliveries' key)."""
+        this, earlier = outbox.alias("this"), outbox.alias("earlier")
+        query = (
+            select(d.attempts, d.due_at)
+            .select_from(deliveries.join(earlier, earlier.c.event_id == d.event_id))
+            .join(
+                this,
+                and_(
+                    this.c.aggregate_type == earlier.c.aggregate_type,
+                    this.c.aggregate_id == earlier.c.aggregate_id,
+                    earlier.c.aggregate_version < this.c.aggregate_version,
+                ),
+            )
+            .where(
+                this.c.event_id == event_id,
+                d.consumer == consumer,
+                d.processed_at.is_(None),
+                d.dead_at.is_(None),
+            )
+            .order_by(earlier.c.aggregate_version)
+            .limit(1)
+        )
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return Predecessor(row.attempts, row.due_at) if row else None
+
+    async def wait(self, event_id: UUID, consumer: str, due_at: datetime) -> None:
+        """The attempt did not run (it waits for an earlier event): take its count back."""
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(deliveries)
+                .where(d.event_id == event_id, d.consumer == consumer, d.attempts > 0)
+                .values(attempts=d.attempts - 1, due_at=due_at)
+            )
 
     async def finish(self, event_id: UUID, consumer: str, now: datetime) -> None:
         async with self._engine.begin() as conn:

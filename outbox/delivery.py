@@ -7,7 +7,7 @@ import logging
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -15,7 +15,7 @@ from uuid import UUID
 from application.consumers import Consumer, NotYet
 from domain.errors import DomainError
 from outbox.codec import UnknownEventType
-from outbox.deliveries import Deliveries
+from outbox.deliveries import Deliveries, Predecessor
 from outbox.messages import envelope_from_message
 from ports.clock import Clock
 from ports.outbox import EventEnvelope
@@ -41,6 +41,7 @@ class Outcome(StrEnum):
     DONE = "done"
     DUPLICATE = "duplicate"  #: already processed or parked: nothing done
     RETRY = "retry"
+    WAIT = "wait"  #: an earlier event of the aggregate comes first: not run, retried later
     DEAD = "dead"
 
 
@@ -60,10 +61,23 @@ class DeliveryPolicy:
     #: Beyond its retry delay, how long a delivery may take before the relay publishes it again.
     redelivery_timeout: timedelta = timedelta(seconds=30)
 
+    #: How soon an event that waits for an earlier one still in flight is tried again.
+    wait_ms: tuple[int, int] = (50, 250)
+
     def backoff_ms(self, attempt: int, rng: random.Random) -> int:
         """Exponential with full jitter: uniform in [min, min·2^(attempt-1)], capped."""
         ceiling = min(self.max_backoff_ms, self.min_backoff_ms * 2 ** max(attempt - 1, 0))
         return rng.randint(self.min_backoff_ms, max(ceiling, self.min_backoff_ms))
+
+    def wait_for_ms(self, predecessor: Predecessor, now: datetime, rng: random.Random) -> int:
+        """Soon if the earlier event is merely in flight; after its next retry if it is failing
+        (no tight polling while the ERP is down)."""
+        low, high = self.wait_ms
+        if predecessor.attempts == 0:
+            return rng.randint(low, high)
+        next_try = predecessor.due_at - self.redelivery_timeout - now
+        until_then = int(next_try.total_seconds() * 1000)
+        return min(self.max_backoff_ms, max(until_then, 0)) + rng.randint(low, high)
 
 
 class Delivery:
@@ -96,7 +110,23 @@ class Delivery:
             await self._bury(message, consumer_name, attempt.number - 1, "too_many_attempts",
                              "attempts never finished (did the message crash its worker?)")  # fmt: skip
             return Result(Outcome.DEAD)
-        return await self._run(self._consumers[consumer_name], envelope, message, attempt.number)
+        consumer = self._consumers[consumer_name]
+        if consumer.in_order:
+            predecessor = await self._deliveries.unfinished_predecessor(
+                envelope.event_id, consumer_name
+            )
+            if predecessor is not None:
+                return await self._wait(envelope, consumer_name, predecessor)
+        return await self._run(consumer, envelope, message, attempt.number)
+
+    async def _wait(
+        self, envelope: EventEnvelope, consumer: str, predecessor: Predecessor
+    ) -> Result:
+        now = self._clock.now()
+        delay = self._policy.wait_for_ms(predecessor, now, self._rng)
+        due = now + timedelta(milliseconds=delay) + self._policy.redelivery_timeout
+        await self._deliveries.wait(envelope.event_id, consumer, due)
+        return Result(Outcome.WAIT, delay)
 
     async def _run(
         self, consumer: Consumer, envelope: EventEnvelope, message: dict[str, Any], attempt: int

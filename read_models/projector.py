@@ -38,6 +38,7 @@ class OrderProjection:
 
     name = "projection"
     subscribes = ORDER_EVENTS
+    in_order = False  # it catches up from the outbox itself
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine

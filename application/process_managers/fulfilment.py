@@ -59,6 +59,7 @@ def erp_order(order: Order) -> ErpOrder:
 class Fulfilment:
     name = "fulfilment"
     subscribes = _SUBSCRIBED
+    in_order = True
 
     def __init__(self, ctx: ProcessContext) -> None:
         self._ctx = ctx

@@ -10,6 +10,7 @@ from ports.outbox import EventEnvelope
 class HubReactions:
     name = "hub"
     subscribes = frozenset(cls.__name__ for cls in EVENT_REACTIONS)
+    in_order = False  # its commands act on current state
 
     def __init__(self, bus: MessageBus) -> None:
         self._bus = bus

@@ -21,6 +21,7 @@ _SUBSCRIBED = frozenset(
 class Returns:
     name = "returns"
     subscribes = _SUBSCRIBED
+    in_order = True
 
     def __init__(self, ctx: ProcessContext) -> None:
         self._ctx = ctx
