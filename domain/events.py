@@ -236,6 +236,8 @@ class ReturnInspected(ReturnEvent):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReturnHeld(ReturnEvent):
     reason: str
+    #: The credit memo that did not match (absent from events stored before it was recorded).
+    credit_memo_ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

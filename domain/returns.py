@@ -269,7 +269,12 @@ class Return:
         return True
 
     def held(self) -> ReturnEvent:
-        return ReturnHeld(order_id=self.order_id, return_id=self.id, reason=self.hold_reason or "")
+        return ReturnHeld(
+            order_id=self.order_id,
+            return_id=self.id,
+            reason=self.hold_reason or "",
+            credit_memo_ref=self.credit_memo_ref,
+        )
 
     def refund_issued(self, payment_status: str) -> ReturnEvent:
         assert self.refund_amount is not None

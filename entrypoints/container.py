@@ -127,7 +127,8 @@ class Container(containers.DeclarativeContainer):
     inbound = providers.Singleton(Inbound, bus, deferred_inbound, clock)
     api_keys = providers.Singleton(SqlApiKeys, engine, clock)
     lookup = providers.Singleton(OrderLookup, read_engine)
-    read_models = providers.Singleton(ReadModels, read_engine)
+    projection = providers.Singleton(OrderProjection, engine)
+    read_models = providers.Singleton(ReadModels, read_engine, projection)
     operations = providers.Singleton(Operations, read_engine, clock, settings.provided.slas.call())
     rate_limit_storage = providers.Singleton(
         rate_limit_storage, settings.provided.rate_limit_storage

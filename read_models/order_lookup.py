@@ -1,7 +1,6 @@
-"""Reads of the write side's own tables: an order as it stands, who owns it, stock per location.
-
-These serve `GET /v1/orders/{id}`, `GET /v1/returns/{id}` and `GET /v1/inventory/{sku}` and the
-channel-isolation checks until the projections of the read-side issue take over the queries.
+"""Reads of the write side's own tables: who owns an order or a return (the channel-isolation
+check before a command), stock per location (`GET /v1/inventory/{sku}`: availability must be
+current, see docs/read-side.md), and an order as it stands (the demo's and the tests' checks).
 """
 
 from __future__ import annotations

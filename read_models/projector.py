@@ -20,13 +20,20 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.errors import translate
-from adapters.sql.schema import order_view_cases, order_views, outbox, timeline_entries
+from adapters.sql.schema import (
+    order_view_cases,
+    order_view_returns,
+    order_views,
+    outbox,
+    timeline_entries,
+)
 from application.consumers import NotYet
 from domain.events import EVENT_TYPES, OrderEvent
 from outbox.messages import envelope_from_message, message_from_row
 from ports.outbox import EventEnvelope
 from ports.unit_of_work import ConcurrencyConflict
 from read_models.order_view import Document, fold
+from read_models.return_view import fold_returns
 from read_models.timeline import entry
 
 ORDER_EVENTS = frozenset(name for name, cls in EVENT_TYPES.items() if issubclass(cls, OrderEvent))
@@ -34,7 +41,8 @@ _BATCH = 1000
 
 
 class OrderProjection:
-    """The consumer that keeps `order_views`, `order_view_cases` and `timeline_entries`."""
+    """The consumer that keeps `order_views`, `order_view_cases`, `order_view_returns` and
+    `timeline_entries`."""
 
     name = "projection"
     subscribes = ORDER_EVENTS
@@ -45,38 +53,41 @@ class OrderProjection:
         self._lock_rows = engine.dialect.name == "postgresql"
 
     async def handle(self, envelope: EventEnvelope) -> None:
+        await self.catch_up(UUID(envelope.aggregate_id), envelope.aggregate_version)
+
+    async def catch_up(self, order_id: UUID, version: int) -> None:
+        """Bring the order's view up to `version` (at least), from the outbox."""
         try:
-            await self._project(envelope)
+            await self._project(order_id, version)
         except DBAPIError as e:
             raise (translate(e) or e) from e
 
-    async def _project(self, envelope: EventEnvelope) -> None:
-        order_id = UUID(envelope.aggregate_id)
+    async def _project(self, order_id: UUID, version: int) -> None:
         async with self._engine.begin() as conn:
             if self._lock_rows:
                 # One projector at a time per order, even before its view row exists (two of an
                 # order's first events often arrive together).
                 key = int.from_bytes(order_id.bytes[:8], "big", signed=True)
                 await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-            query = select(order_views.c.version, order_views.c.document).where(
-                order_views.c.order_id == order_id
-            )
+            query = select(
+                order_views.c.version, order_views.c.document, order_views.c.return_documents
+            ).where(order_views.c.order_id == order_id)
             row = (await conn.execute(query)).first()
             current = row.version if row else 0
-            if envelope.aggregate_version <= current:
+            if version <= current:
                 return  # applied already: a duplicate or a late copy
-            missed = await _events(conn, envelope.aggregate_id, current, envelope.aggregate_version)
-            if len(missed) != envelope.aggregate_version - current:
-                raise NotYet(
-                    f"order {order_id}: events {current + 1}..{envelope.aggregate_version} not all visible"
-                )
+            missed = await _events(conn, str(order_id), current, version)
+            if len(missed) != version - current:
+                raise NotYet(f"order {order_id}: events {current + 1}..{version} not all visible")
             document = row.document if row else None
+            returns: dict[str, Document] = dict(row.return_documents) if row else {}
             entries = []
             for event in missed:
                 document = fold(document, event)
+                fold_returns(returns, event)
                 entries.append(_entry_row(event))
             assert document is not None
-            await write_view(conn, order_id, current, document)
+            await write_view(conn, order_id, current, document, returns)
             await _insert_entries(conn, [e for e in entries if e is not None])
 
 
@@ -84,27 +95,29 @@ async def rebuild(engine: AsyncEngine, page_size: int = 5000) -> int:
     """Recreate every order view and timeline from the outbox; returns how many orders. Events
     are read `page_size` at a time, so memory stays flat however long the history."""
     async with engine.begin() as conn:
-        for table in (timeline_entries, order_view_cases, order_views):
+        for table in (timeline_entries, order_view_cases, order_view_returns, order_views):
             await conn.execute(delete(table))
         orders = 0
         current: str | None = None
         document: Document | None = None
+        returns: dict[str, Document] = {}
         entries: list[dict[str, Any]] = []
         async for row in _all_order_events(conn, page_size):
             if row.aggregate_id != current:
                 if current is not None and document is not None:
-                    await write_view(conn, UUID(current), 0, document)
+                    await write_view(conn, UUID(current), 0, document, returns)
                     orders += 1
-                current, document = row.aggregate_id, None
+                current, document, returns = row.aggregate_id, None, {}
             event = envelope_from_message(message_from_row(row))
             document = fold(document, event)
+            fold_returns(returns, event)
             if (timeline_row := _entry_row(event)) is not None:
                 entries.append(timeline_row)
             if len(entries) >= _BATCH:
                 await _insert_entries(conn, entries)
                 entries = []
         if current is not None and document is not None:
-            await write_view(conn, UUID(current), 0, document)
+            await write_view(conn, UUID(current), 0, document, returns)
             orders += 1
         await _insert_entries(conn, entries)
     return orders
@@ -137,9 +150,14 @@ async def _all_order_events(conn: AsyncConnection, page_size: int) -> AsyncItera
 
 
 async def write_view(
-    conn: AsyncConnection, order_id: UUID, previous: int, document: Document
+    conn: AsyncConnection,
+    order_id: UUID,
+    previous: int,
+    document: Document,
+    returns: dict[str, Document],
 ) -> None:
-    """Insert the view (previous version 0) or move it on from `previous`, and index its cases."""
+    """Insert the view (previous version 0) or move it on from `previous`, and index its cases
+    and returns."""
     values = {
         "version": document["version"],
         "channel": document["channel"],
@@ -150,6 +168,7 @@ async def write_view(
         "created_at": datetime.fromisoformat(document["created_at"]),
         "last_event_at": datetime.fromisoformat(document["updated_at"]),
         "document": document,
+        "return_documents": returns,
     }
     if previous == 0:
         await conn.execute(insert(order_views).values(order_id=order_id, **values))
@@ -166,6 +185,11 @@ async def write_view(
         await conn.execute(
             dialect.insert(order_view_cases).on_conflict_do_nothing(),
             [{"case_id": case_id, "order_id": order_id} for case_id in document["case_ids"]],
+        )
+    if returns:
+        await conn.execute(
+            dialect.insert(order_view_returns).on_conflict_do_nothing(),
+            [{"return_id": UUID(return_id), "order_id": order_id} for return_id in returns],
         )
 
 

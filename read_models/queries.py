@@ -1,17 +1,34 @@
-"""Queries of the read models: the order list with its filters, and an order's timeline."""
+"""Queries of the read models: an order and its returns, the order list with its filters, and an
+order's timeline.
+
+An order's own reads (its resource, its returns, its timeline) are read-your-writes: when the
+outbox holds events of that order that its view lacks (one index lookup), they are projected
+first, through the projector itself, so a channel sees its command's effect at once. Lists and
+searches read the views as the projection left them."""
 
 from __future__ import annotations
 
 import base64
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters.sql.schema import order_view_cases, order_views, timeline_entries
+from adapters.sql.schema import (
+    order_returns,
+    order_view_cases,
+    order_view_returns,
+    order_views,
+    outbox,
+    timeline_entries,
+)
+from application.consumers import NotYet
+from ports.unit_of_work import ConcurrencyConflict
+from read_models.projector import OrderProjection
 
 
 class BadCursor(ValueError):
@@ -34,9 +51,53 @@ class Page:
     next_cursor: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    version: int
+    channel: str
+    document: dict[str, Any]  #: the order resource
+    returns: dict[str, dict[str, Any]]  #: return resources by return id
+
+
 class ReadModels:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, projection: OrderProjection) -> None:
         self._engine = engine
+        self._projection = projection
+
+    async def order(self, order_id: UUID) -> OrderView | None:
+        """The order's view, with every event committed so far applied."""
+        async with self._engine.connect() as conn:
+            view = await _view(conn, order_id)
+            latest = (
+                await conn.execute(
+                    select(func.max(outbox.c.aggregate_version)).where(
+                        outbox.c.aggregate_type == "order",
+                        outbox.c.aggregate_id == str(order_id),
+                    )
+                )
+            ).scalar()
+        if latest is None:
+            return None
+        if view is not None and view.version >= latest:
+            return view
+        with suppress(ConcurrencyConflict, NotYet):  # another projector moved it on meanwhile
+            await self._projection.catch_up(order_id, latest)
+        async with self._engine.connect() as conn:
+            return await _view(conn, order_id)
+
+    async def order_of_return(self, return_id: UUID) -> OrderView | None:
+        """The view of the order a return belongs to. A return so new that the views do not
+        know it yet is found by the write side's key alone, and its order's view caught up."""
+        known = select(order_view_returns.c.order_id).where(
+            order_view_returns.c.return_id == return_id
+        )
+        new = select(order_returns.c.order_id).where(order_returns.c.return_id == return_id)
+        async with self._engine.connect() as conn:
+            order_id = (await conn.execute(known)).scalar() or (await conn.execute(new)).scalar()
+        if order_id is None:
+            return None
+        view = await self.order(order_id)
+        return view if view is not None and str(return_id) in view.returns else None
 
     async def orders(self, where: OrderFilter, limit: int, cursor: str | None) -> Page:
         """Order documents, newest first."""
@@ -131,3 +192,12 @@ def _version(cursor: str) -> int:
         return int(text[1:])
     except (ValueError, UnicodeDecodeError) as e:
         raise BadCursor(cursor) from e
+
+
+async def _view(conn: AsyncConnection, order_id: UUID) -> OrderView | None:
+    v = order_views.c
+    query = select(v.version, v.channel, v.document, v.return_documents).where(
+        v.order_id == order_id
+    )
+    row = (await conn.execute(query)).first()
+    return OrderView(row.version, row.channel, row.document, row.return_documents) if row else None

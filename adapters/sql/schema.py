@@ -239,6 +239,8 @@ order_views = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_event_at", UtcDateTime, nullable=False),
     Column("document", Json, nullable=False),
+    #: The order's return resources by return id, folded from the same events.
+    Column("return_documents", Json, nullable=False, server_default=text("'{}'")),
 )
 Index("ix_order_views_created", order_views.c.created_at, order_views.c.order_id)
 #: Lists are keyset-paginated on (created_at, order_id): every list index ends with both.
@@ -261,6 +263,14 @@ order_view_cases = Table(
     metadata,
     Column("case_id", String(100), primary_key=True),
     Column("order_id", Uuid, primary_key=True),
+)
+
+#: Which order a return belongs to, for `GET /v1/returns/{id}`.
+order_view_returns = Table(
+    "order_view_returns",
+    metadata,
+    Column("return_id", Uuid, primary_key=True),
+    Column("order_id", Uuid, nullable=False),
 )
 
 #: The agent's timeline: one entry per meaningful event, in each order's stream order.

@@ -18,7 +18,7 @@ from entrypoints.http.auth import may_see_channel, roles
 from entrypoints.http.commands import CommandRunner, Render
 from entrypoints.http.problems import ApiError
 from entrypoints.http.rendering import etag, order_rendered, return_rendered
-from entrypoints.http.resources import OrderResource, ReturnResource, order_resource
+from entrypoints.http.resources import OrderResource, ReturnResource
 from entrypoints.http.schemas import (
     AmendOrderBody,
     CancelOrderBody,
@@ -183,7 +183,8 @@ class OrderController(Controller):
         cursor: Query = None,
     ) -> TimelinePage:
         """The order's story across every system, oldest first."""
-        if not may_see_channel(request.user, await read_models.channel_of(order_id)):
+        view = await read_models.order(order_id)  # caught up: the story so far, read-your-writes
+        if view is None or not may_see_channel(request.user, view.channel):
             raise OrderNotFound(order_id)
         try:
             page = await read_models.timeline(order_id, limit, cursor)
@@ -195,15 +196,16 @@ class OrderController(Controller):
 
     @get("/{order_id:uuid}", guards=[roles(Role.CHANNEL, Role.AGENT, Role.OPS)], responses=ORDER)
     async def get_order(
-        self, request: Req, order_id: FromPath[UUID], lookup: NamedDependency[OrderLookup]
+        self, request: Req, order_id: FromPath[UUID], read_models: NamedDependency[ReadModels]
     ) -> Response[bytes]:
-        order = await lookup.order(order_id)
-        if order is None or not may_see_channel(request.user, order.channel):
+        """The order view, with every event committed so far (read-your-writes)."""
+        view = await read_models.order(order_id)
+        if view is None or not may_see_channel(request.user, view.channel):
             raise OrderNotFound(order_id)
         return Response(
-            content=msgspec.json.encode(order_resource(order)),
+            content=msgspec.json.encode(view.document),
             media_type="application/json",
-            headers={"ETag": etag(order.version)},
+            headers={"ETag": etag(view.version)},
         )
 
     @post("/{order_id:uuid}/amend", **ORDER_COMMAND)

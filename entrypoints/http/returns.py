@@ -17,9 +17,10 @@ from entrypoints.http.auth import may_see_channel, roles
 from entrypoints.http.commands import CommandRunner
 from entrypoints.http.orders import IdempotencyKey
 from entrypoints.http.rendering import etag, return_rendered
-from entrypoints.http.resources import ReturnResource, return_resource
+from entrypoints.http.resources import ReturnResource
 from ports.api_keys import Principal, Role
 from read_models.order_lookup import OrderLookup
+from read_models.queries import ReadModels
 
 Req = Request[Principal, Any, Any]
 RETURN = {200: ResponseSpec(ReturnResource, description="the return as it now stands")}
@@ -37,16 +38,16 @@ class ReturnController(Controller):
 
     @get("/{return_id:uuid}", guards=[roles(Role.CHANNEL, Role.AGENT, Role.OPS)], responses=RETURN)
     async def get_return(
-        self, request: Req, return_id: FromPath[UUID], lookup: NamedDependency[OrderLookup]
+        self, request: Req, return_id: FromPath[UUID], read_models: NamedDependency[ReadModels]
     ) -> Response[bytes]:
-        owner = await lookup.owner_of_return(return_id)
-        order = await lookup.order(owner[0]) if owner else None
-        if order is None or not may_see_channel(request.user, order.channel):
+        """The return from its order's view, with every event committed so far."""
+        view = await read_models.order_of_return(return_id)
+        if view is None or not may_see_channel(request.user, view.channel):
             raise ReturnNotFound(return_id)
         return Response(
-            content=msgspec.json.encode(return_resource(order.get_return(return_id))),
+            content=msgspec.json.encode(view.returns[str(return_id)]),
             media_type="application/json",
-            headers={"ETag": etag(order.version)},
+            headers={"ETag": etag(view.version)},
         )
 
     @post(

@@ -18,7 +18,7 @@ PG_PORT = int(os.environ.get("ORDERHUB_TEST_PG_PORT", "5432"))
 PG_USER = os.environ.get("ORDERHUB_TEST_PG_USER", "postgres")
 
 TABLES = (
-    "order_returns, backorder_waits, stock_levels, outbox, orders, inbox, deliveries, dead_letters, inbound_deferred, order_views, order_view_cases, timeline_entries, "
+    "order_returns, backorder_waits, stock_levels, outbox, orders, inbox, deliveries, dead_letters, inbound_deferred, order_views, order_view_cases, order_view_returns, timeline_entries, "
     "idempotency_keys, api_keys"
 )
 

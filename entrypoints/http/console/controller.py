@@ -21,7 +21,6 @@ from entrypoints.http.console.session import (
     sign_out,
 )
 from ports.api_keys import ApiKeyStore
-from read_models.order_lookup import OrderLookup
 from read_models.queries import BadCursor, ReadModels
 
 Req = Request[Any, Any, Any]
@@ -110,12 +109,11 @@ class ConsoleController(Controller):
         order_id: FromPath[str],
         agent: NamedDependency[Agent],
         pages: NamedDependency[Pages],
-        lookup: NamedDependency[OrderLookup],
         read_models: NamedDependency[ReadModels],
     ) -> Response[str]:
         """The order as it stands, its returns and refunds, and its timeline top to bottom."""
         wanted = order_id_in(order_id)
-        sheet = await order_sheet(lookup, read_models, wanted) if wanted else None
+        sheet = await order_sheet(read_models, wanted) if wanted else None
         if sheet is None:
             return pages.render("not_found.html", 404, agent=agent, order_id=order_id)
         return pages.render("order.html", agent=agent, sheet=sheet)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
-from adapters.sql.schema import outbox
+from adapters.sql.schema import order_view_returns, order_views, outbox
 from outbox.messages import envelope_from_message, message_from_row
 from read_models.projector import OrderProjection
+from tests.integration.http import requests
 from tests.integration.http.channel import order_body, place, stock
 from tests.integration.http.conftest import Api
 
@@ -127,3 +128,49 @@ async def test_ops_rebuild_the_read_models_to_what_live_projection_made(api: Api
     assert (
         await api.client.post("/v1/ops/projections/rebuild", headers=api.auth("agent"))
     ).status_code == 403
+
+
+async def test_an_order_is_read_from_its_view_caught_up_with_the_channel_s_own_writes(
+    api: Api,
+) -> None:
+    await stock(api, "MUG-1", "dc-east", 5)
+    placed = (await place(api, order_body("W-view"), key="k-view")).json()
+    engine = api.container.engine()
+
+    read = await api.client.get(f"/v1/orders/{placed['id']}", headers=api.auth("web"))
+    # No projection ran: the read projected the order's events first (read-your-writes).
+    assert read.status_code == 200
+    assert (read.json(), read.headers["ETag"]) == (placed, f'"{placed["version"]}"')
+    async with engine.connect() as conn:
+        version = (await conn.execute(select(order_views.c.version))).scalar_one()
+    assert version == placed["version"]
+
+    # What is served is the view: a view that says otherwise is what the caller reads.
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(order_views).values(
+                document=func.json_set(order_views.c.document, "$.status", "told_by_the_view")
+                if engine.dialect.name == "sqlite"
+                else order_views.c.document.op("||")(
+                    func.jsonb_build_object("status", "told_by_the_view")
+                )
+            )
+        )
+    again = await api.client.get(f"/v1/orders/{placed['id']}", headers=api.auth("web"))
+    assert again.json()["status"] == "told_by_the_view"
+
+
+async def test_a_new_return_is_read_from_its_order_s_view(api: Api) -> None:
+    await requests.stock(api)
+    order = await requests.place_order(api)
+    await requests.ship(api, order, delivered=True)
+    requested = await requests.request_return(api, order["id"], requests.return_body())
+    assert requested.status_code == 201, requested.text
+
+    read = await api.client.get(f"/v1/returns/{requested.json()['id']}", headers=api.auth("web"))
+    # No projection ran: the return was found by its key, its order's view caught up.
+    assert read.status_code == 200
+    assert read.json() == requested.json()
+    async with api.container.engine().connect() as conn:
+        indexed = (await conn.execute(select(order_view_returns.c.order_id))).scalars().all()
+    assert [str(i) for i in indexed] == [order["id"]]

@@ -13,10 +13,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.schema import order_view_cases, order_views, outbox, timeline_entries
+from adapters.sql.schema import (
+    order_view_cases,
+    order_view_returns,
+    order_views,
+    outbox,
+    timeline_entries,
+)
 from domain import commands as c
 from domain.returns import Disposition, ReturnLineSpec
-from entrypoints.http.resources import order_resource
+from entrypoints.http.resources import order_resource, return_resource
 from outbox.messages import envelope_from_message, message_from_row
 from read_models.projector import OrderProjection, rebuild
 from tests.factories import LineSpecFactory, PlaceOrderFactory
@@ -76,8 +82,12 @@ async def some_history(backend: SqlBackend) -> list[Any]:
 
 async def snapshot(engine: AsyncEngine) -> dict[str, Any]:
     async with engine.connect() as conn:
-        views = {r.order_id: (r.version, r.status, r.customer_email, r.erp_order_ref, r.document)
+        views = {r.order_id: (r.version, r.status, r.customer_email, r.erp_order_ref, r.document,
+                              r.return_documents)
                  for r in await conn.execute(select(order_views))}  # fmt: skip
+        returns = sorted(
+            (r.return_id, r.order_id) for r in await conn.execute(select(order_view_returns))
+        )
         cases = sorted(
             (r.case_id, r.order_id) for r in await conn.execute(select(order_view_cases))
         )
@@ -93,7 +103,7 @@ async def snapshot(engine: AsyncEngine) -> dict[str, Any]:
             )
             for r in await conn.execute(select(timeline_entries))
         )
-    return {"views": views, "cases": cases, "entries": entries}
+    return {"views": views, "cases": cases, "returns": returns, "entries": entries}
 
 
 async def test_live_projection_with_duplicates_and_shuffling_equals_a_rebuild(
@@ -117,7 +127,12 @@ async def test_live_projection_with_duplicates_and_shuffling_equals_a_rebuild(
     assert await snapshot(engine) == live
 
     for oid in orders:
-        rendered = msgspec.to_builtins(order_resource(await backend.order(oid)))
-        assert live["views"][oid][4] == rendered
+        order = await backend.order(oid)
+        assert live["views"][oid][4] == msgspec.to_builtins(order_resource(order))
+        assert live["views"][oid][5] == {
+            str(rid): msgspec.to_builtins(return_resource(ret))
+            for rid, ret in order.returns.items()
+        }
+    assert len(live["returns"]) == 1
     assert len(live["entries"]) == len(rows)  # every order event has its timeline entry, once
     assert live["cases"] == [("500Z", orders[3])]
