@@ -50,6 +50,14 @@ async def test_a_message_delivered_twice_has_one_effect(pipeline: Pipeline) -> N
 
     await pipeline.until(booked)
     engine = pipeline.api.engine()
+    unfinished = (
+        select(func.count()).select_from(deliveries).where(deliveries.c.processed_at.is_(None))
+    )
+
+    async def settled() -> bool:  # every event relayed (`until` relays) and every delivery done
+        return await count(engine, unfinished) == 0
+
+    await pipeline.until(settled)
     async with engine.connect() as conn:
         rows = (await conn.execute(select(deliveries.c.consumer, deliveries.c.event_id))).all()
     # Publish every delivery a second time, as a Dramatiq retry or a redelivery would.
@@ -57,21 +65,16 @@ async def test_a_message_delivered_twice_has_one_effect(pipeline: Pipeline) -> N
     pipeline.api.publisher().publish([(r.consumer, outbox_messages[r.event_id]) for r in rows])
 
     async def all_seen_twice() -> bool:
+        # An attempt is counted before it runs: every copy taken, and every one finished.
         attempts = await count(engine, select(func.min(deliveries.c.attempts)))
-        return attempts >= 2
+        return attempts >= 2 and await count(engine, unfinished) == 0
 
     await pipeline.until(all_seen_twice)
     erp = pipeline.worker_side.erp()
     commerce = pipeline.worker_side.commerce()
     assert list(erp.orders) == [order_id]
     assert [u.status for u in commerce.updates.values()] == ["booked"]
-    assert (
-        await count(
-            engine,
-            select(func.count()).select_from(deliveries).where(deliveries.c.processed_at.is_(None)),
-        )
-        == 0
-    )
+    assert await count(engine, select(func.count()).select_from(deliveries)) == len(rows)
 
 
 async def _messages(pipeline: Pipeline, event_ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
