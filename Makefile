@@ -31,5 +31,8 @@ lint: env
 	$(VENV)/bin/mypy domain application ports adapters outbox read_models entrypoints
 	$(VENV)/bin/lint-imports
 
+# Benchmarks against PostgreSQL and Redis on loopback (PRODUCT.md §7): bench/README.md.
+# BENCH_QUICK=1 for a smoke run; writes bench/results/<date>[-quick].json and .md.
 bench: env
-	@echo "orderhub: benchmarks arrive with the benchmark issue; not yet."
+	@command -v wrk >/dev/null || apt-get install -y wrk >/dev/null || { echo "bench: install wrk"; exit 2; }
+	$(PY) -m bench.run

@@ -363,6 +363,50 @@ ORDER BY t.last_at, g.order_id
 """
 
 
+def _orders_sql() -> str:
+    """The write side's `orders` rows (GET /v1/orders/{id} reads them), in the shape of
+    adapters/sql/order_record.py: lookup columns plus the JSON state. Reservations, shipments and
+    returns are left empty: the order read renders them, but their shape does not change the cost
+    of the primary-key lookup that is measured."""
+    return f"""
+INSERT INTO orders (id, channel, channel_order_ref, status, version, created_at, updated_at,
+  next_hold_expiry, state)
+SELECT g.order_id, g.channel, g.channel_order_ref, g.status, v.version, g.created_at,
+  v.last_event_at, NULL,
+  jsonb_build_object(
+    'customer', v.document -> 'customer', 'shipping_address', v.document -> 'shipping_address',
+    'currency', g.currency,
+    'lines', (SELECT jsonb_agg(jsonb_build_object('sku', l ->> 'sku',
+      'quantity', (l ->> 'quantity')::int, 'unit_price', l ->> 'unit_price',
+      'shipped', (l ->> 'shipped')::int)) FROM jsonb_array_elements(g.lines_doc) AS l),
+    'shipping_amount', '0.00',
+    'payment', v.document -> 'payment',
+    'allow_backorder', g.status = 'backordered', 'erp_order_ref', g.erp_order_ref,
+    'reservations', '[]'::jsonb, 'shipments', '[]'::jsonb, 'returns', '[]'::jsonb,
+    'case_ids', v.document -> 'case_ids',
+    'hold_reason', CASE WHEN g.status = 'on_hold' THEN 'address check' END,
+    'held_at', CASE WHEN g.status = 'on_hold' THEN {_RFC3339.format("v.last_event_at")} END,
+    'resume_to', CASE WHEN g.status = 'on_hold' THEN 'booked' END,
+    'replacement_for_return_id', NULL)
+FROM gen AS g
+JOIN order_views AS v USING (order_id)
+ORDER BY g.created_at
+"""
+
+
+#: One published outbox row per order at the view's version: the order read (read-your-writes)
+#: compares the view's version with the newest event of the order in the outbox. Production keeps
+#: every event (~8 per order); one per order gives the same index lookup on a smaller index.
+_OUTBOX_SQL = """
+INSERT INTO outbox (event_id, event_type, schema_version, aggregate_type, aggregate_id,
+  aggregate_version, occurred_at, correlation_id, causation_id, actor, payload, published_at)
+SELECT md5(v.order_id::text || '/last-event')::uuid, 'BulkLoaded', 1, 'order', v.order_id::text,
+  v.version, v.last_event_at, 'bulk-load', NULL, 'bench', '{}'::jsonb, v.last_event_at
+FROM order_views AS v
+ORDER BY v.last_event_at
+"""
+
+
 _CASES_SQL = """
 INSERT INTO order_view_cases (case_id, order_id)
 SELECT case_id, order_id FROM gen WHERE case_id IS NOT NULL ORDER BY order_id
@@ -370,9 +414,15 @@ SELECT case_id, order_id FROM gen WHERE case_id IS NOT NULL ORDER BY order_id
 
 
 async def load(
-    database: str, orders: int, *, seed: float = 0.42, anchor: datetime | None = None
+    database: str,
+    orders: int,
+    *,
+    seed: float = 0.42,
+    anchor: datetime | None = None,
+    write_side: bool = False,
 ) -> LoadReport:
-    """Generate `orders` orders into the migrated, empty `database`; VACUUM ANALYZE afterwards."""
+    """Generate `orders` orders into the migrated, empty `database`; VACUUM ANALYZE afterwards.
+    `write_side` also fills the `orders` table (for GET /v1/orders/{id} through the API)."""
     anchor = anchor or datetime.now(UTC).replace(second=0, microsecond=0)
     report = LoadReport(orders=orders)
     conn = await connect(database)
@@ -395,12 +445,15 @@ async def load(
             ("order_views", _views_sql()),
             ("order_view_cases", _CASES_SQL),
         ]
+        if write_side:
+            steps += [("orders", _orders_sql()), ("outbox", _OUTBOX_SQL)]
         for name, sql in steps:
             started = time.perf_counter()
             await conn.execute(sql)
             report.steps[name] = report.steps.get(name, 0.0) + time.perf_counter() - started
         started = time.perf_counter()
-        for table in ("order_views", "order_view_cases", "timeline_entries"):
+        tables = ("order_views", "order_view_cases", "timeline_entries")
+        for table in (*tables, "orders", "outbox") if write_side else tables:
             await conn.execute(f"VACUUM (ANALYZE) {table}")
         report.steps["vacuum analyze"] = time.perf_counter() - started
         started = time.perf_counter()

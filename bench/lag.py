@@ -1,0 +1,120 @@
+"""Commit-to-timeline lag at a sustained place-order rate through the whole pipeline:
+`orderhub serve` + `orderhub relay` + `orderhub worker` on PostgreSQL and Redis, orders placed by
+bench/loadgen.py at a fixed rate (open loop, its own process).
+
+Lag of an order = the projection's delivery of its OrderPlaced event marked processed
+(`deliveries.processed_at`, consumer `projection`, written right after the transaction that
+inserts the timeline entry commits) minus the event's `outbox.occurred_at` (stamped inside the
+place-order transaction, just before its commit). `timeline_entries` has no insert timestamp of
+its own, so this pair of database timestamps is the closest measure: it slightly overstates the lag
+(by the commit of the command and the projection's own commit). Orders whose entry is not visible
+when the drain wait ends are counted as `not_visible`, not left out.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from bench.payloads import STOCK_SQL
+from bench.place_order import fixed_rate
+from bench.processes import Database, Processes, flush_broker
+from bench.stats import summarize
+
+LAG_SQL = """
+SELECT extract(epoch FROM d.processed_at - o.occurred_at) * 1000 AS ms
+FROM outbox AS o
+LEFT JOIN deliveries AS d ON d.event_id = o.event_id AND d.consumer = 'projection'
+WHERE o.event_type = 'OrderPlaced' AND o.occurred_at >= $1 AND o.occurred_at < $2
+"""
+
+
+def _pct(ms: list[float], p: float) -> float | None:
+    """Percentile over all orders; None when it falls on an order not visible yet (censored)."""
+    if not ms:
+        return None
+    value = ms[min(len(ms) - 1, int(p * len(ms)))]
+    return None if value == float("inf") else round(value, 1)
+
+
+async def _lag(db: Database, since: datetime, until: datetime) -> dict[str, Any]:
+    rows = await db.fetch(LAG_SQL, since, until)
+    ms = sorted(float("inf") if r["ms"] is None else float(r["ms"]) for r in rows)
+    return {
+        "orders": len(rows),
+        "not_visible": sum(1 for r in rows if r["ms"] is None),
+        "p50_ms": _pct(ms, 0.50),
+        "p95_ms": _pct(ms, 0.95),
+        "p99_ms": _pct(ms, 0.99),
+        "max_ms": _pct(ms, 1.0),
+    }
+
+
+async def _backlog(db: Database, since: datetime) -> int:
+    return int(
+        await db.fetchval(
+            "SELECT count(*) FROM outbox AS o LEFT JOIN deliveries AS d ON d.event_id = o.event_id"
+            " AND d.consumer = 'projection' WHERE o.event_type = 'OrderPlaced'"
+            " AND o.occurred_at >= $1 AND d.processed_at IS NULL",
+            since,
+        )
+    )
+
+
+async def run(quick: bool, runs: int = 3, rate: float = 200.0) -> dict[str, Any]:
+    seconds = 10 if quick else 30
+    drain = 20 if quick else 45
+    db = await Database.create("lag")
+    flush_broker()
+    procs = Processes(db.url)
+    try:
+        await db.execute(STOCK_SQL)
+        key = procs.key("channel", "web")
+        url = procs.serve("api")
+        procs.orderhub("relay", "relay")
+        procs.orderhub("worker", "worker", "--threads", "8")
+        time.sleep(2)
+        out = []
+        stamp = int(time.time())
+        for i in range(runs):
+            rss_start = procs.rss()
+            since = datetime.now(UTC)
+            load = fixed_rate(url, key, rate, seconds, f"lag-{stamp}-{i}")
+            until = datetime.now(UTC)
+            deadline = time.monotonic() + drain
+            while time.monotonic() < deadline and await _backlog(db, since) > 0:
+                time.sleep(0.5)
+            r = await _lag(db, since, until)
+            r.update(
+                achieved_rps=load["achieved_rps"],
+                place_p99_ms=load["p99_ms"],
+                place_non_2xx=load["non_2xx"],
+                rss_mb={"start": rss_start, "end": procs.rss()},
+                drain_wait_s=drain,
+            )
+            out.append(r)
+            print(f"  lag run {i + 1} at {load['achieved_rps']}/s: p50 {r['p50_ms']} "
+                  f"p99 {r['p99_ms']} ms (None: beyond the drain wait), "
+                  f"not visible after {drain} s: {r['not_visible']}",
+                  flush=True)  # fmt: skip
+        return {
+            "target_rps": rate,
+            "seconds": seconds,
+            "summary": summarize(
+                out, ("achieved_rps", "p50_ms", "p95_ms", "p99_ms", "max_ms", "not_visible")
+            ),
+            "runs": out,
+        }
+    finally:
+        procs.close()
+        flush_broker()
+        await db.drop()
+
+
+if __name__ == "__main__":
+    import asyncio
+    import json
+    import sys
+
+    print(json.dumps(asyncio.run(run(quick="--quick" in sys.argv, runs=1)), indent=1))

@@ -1,0 +1,171 @@
+"""Child processes of a benchmark (orderhub serve / relay / worker, the bare app, load generators),
+their memory (RSS from /proc), throwaway databases and the Redis database the broker uses."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis
+
+from bench.bulk_load import connect, create_database, drop_database, pg_url
+
+ORDERHUB = str(Path(sys.executable).with_name("orderhub"))
+PYTHON = sys.executable
+#: Redis database of the benchmark's broker (flushed at start and between runs).
+BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/8")
+LOG_DIR = Path(os.environ.get("BENCH_LOG_DIR", "/tmp/orderhub-bench-logs"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of `pid` and its descendants, in MB (VmRSS from /proc)."""
+    total = 0
+    for p in [pid, *_descendants(pid)]:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return round(total / 1024, 1)
+
+
+def _descendants(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:
+        return out
+    for child in children:
+        out += [int(child), *_descendants(int(child))]
+    return out
+
+
+def flush_broker() -> None:
+    redis.Redis.from_url(BROKER_URL).flushdb()
+
+
+class Database:
+    """A throwaway PostgreSQL database, migrated to the newest schema; dropped by `drop`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.url = pg_url(name)
+
+    @classmethod
+    async def create(cls, label: str) -> Database:
+        return cls(await create_database(f"orderhub_bench_{os.getpid()}_{label}"))
+
+    async def execute(self, *statements: str) -> None:
+        conn = await connect(self.name)
+        try:
+            for sql in statements:
+                await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    async def fetch(self, sql: str, *args: Any) -> list[Any]:
+        conn = await connect(self.name)
+        try:
+            return list(await conn.fetch(sql, *args))
+        finally:
+            await conn.close()
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        conn = await connect(self.name)
+        try:
+            return await conn.fetchval(sql, *args)
+        finally:
+            await conn.close()
+
+    async def drop(self) -> None:
+        await drop_database(self.name)
+
+
+class Processes:
+    """Named child processes with logs under LOG_DIR; `stop` / `close` end them by pid."""
+
+    def __init__(self, database_url: str, **env: str) -> None:
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "BROKER_URL": BROKER_URL,
+            "RATE_LIMIT": "1000000/second",  # the default 200/s per key would refuse the load
+            "LOG_LEVEL": "WARNING",
+            "DELIVERY_TIMEOUT_SECONDS": "600",  # no redelivery of what the bench leaves queued
+            **env,
+        }
+        self.running: dict[str, subprocess.Popen[bytes]] = {}
+
+    def key(self, role: str, channel: str | None = None) -> str:
+        args = ["keys", "create", "--role", role] + (["--channel", channel] if channel else [])
+        done = subprocess.run(
+            [ORDERHUB, *args], env=self.env, capture_output=True, text=True, timeout=60, check=True
+        )
+        return done.stdout.strip().splitlines()[-1]
+
+    def start(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+        log = (LOG_DIR / f"{name}.log").open("ab")
+        process = subprocess.Popen(argv, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.running[name] = process
+        return process
+
+    def orderhub(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        return self.start(name, [ORDERHUB, *args])
+
+    def serve(self, name: str = "api") -> str:
+        port = free_port()
+        self.orderhub(name, "serve", "--port", str(port))
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: ready(url), 60, f"{name} on {url}")
+        return url
+
+    def rss(self) -> dict[str, float]:
+        return {n: rss_mb(p.pid) for n, p in self.running.items() if p.poll() is None}
+
+    def stop(self, name: str, timeout: float = 30) -> None:
+        process = self.running.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+    def close(self) -> None:
+        for name in list(self.running):
+            self.stop(name)
+
+
+def ready(url: str, path: str = "/health/live") -> bool:
+    try:
+        return httpx.get(url + path, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.1)
+    raise TimeoutError(f"timed out after {timeout} s waiting for {what}")

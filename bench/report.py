@@ -1,0 +1,133 @@
+"""The markdown table of a results file (bench/run.py writes it next to the JSON)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.stats import fmt
+
+TARGETS = {
+    "ratio": "≥ 0.6× bare",
+    "fixed": "p99 ≤ 50 ms, no non-2xx",
+    "lag": "p99 ≤ 250 ms at 200/s",
+    "relay": "≥ 10,000 events/s (1 relay)",
+    "projection": "≥ 1.5 × 200 = 300 events/s",
+    "queries": "p99 ≤ 10 ms; growth < 1.5× 10k→1M",
+    "rss": "< 250 MB per process",
+}
+
+
+def _rss(*blocks: Any) -> str:
+    peak: dict[str, float] = {}
+    for block in blocks:
+        for moment in ("start", "end"):
+            for name, mb in (block or {}).get(moment, {}).items():
+                key = name.rstrip("0123456789")
+                peak[key] = max(peak.get(key, 0.0), mb)
+    return ", ".join(f"{k} {v:.0f}" for k, v in sorted(peak.items())) or "n/a"
+
+
+def markdown(r: dict[str, Any]) -> str:
+    out = [
+        f"# orderhub bench, {r['date']} ({r['mode']} mode)",
+        "",
+        f"Median of {r['runs_per_figure']} runs, (min–max) in brackets. Machine: "
+        f"{r['machine']['cpus']} CPUs, PostgreSQL {r['machine']['postgresql']}, Python "
+        f"{r['machine']['python']}; load average at start {r['machine']['loadavg_at_start']}.",
+        "",
+        "| scenario | figure | measured | target |",
+        "|---|---|---|---|",
+    ]
+    po = r.get("place_order", {})
+    if "concurrency" in po:
+        for c, block in po["concurrency"].items():
+            for app in ("orderhub", "bare"):
+                s = block[app]
+                out.append(
+                    f"| place-order wrk -c{c} | {app}: req/s (2xx) · p50 · p95 · p99 ms · non-2xx "
+                    f"| {fmt(s['ok_rps'], '', 0)} · {fmt(s['p50_ms'])} · {fmt(s['p95_ms'])} · "
+                    f"{fmt(s['p99_ms'])} · {fmt(s['non_2xx'], '', 0)} | |"
+                )
+            out.append(
+                f"| place-order wrk -c{c} | orderhub / bare throughput | "
+                f"{fmt(block['ratio'], '×', 2)} | {TARGETS['ratio']} |"
+            )
+        f = po["fixed_rate"]
+        s = f["summary"]
+        out.append(
+            f"| place-order at 70 % of bare ({f['target_rps']:.0f}/s, open loop) | achieved/s · "
+            f"p50 · p95 · p99 ms · non-2xx · socket errors · unsent (>5 s late) | "
+            f"{fmt(s['achieved_rps'], '', 0)} · {fmt(s['p50_ms'])} · {fmt(s['p95_ms'])} · "
+            f"{fmt(s['p99_ms'])} · {fmt(s['non_2xx'], '', 0)} · {fmt(s['errors'], '', 0)} · "
+            f"{fmt(s.get('unsent', {}), '', 0)} | {TARGETS['fixed']} |"
+        )
+        out.append(
+            f"| place-order | RSS MB (peak seen) | {_rss(po['rss_mb'])} | {TARGETS['rss']} |"
+        )
+    elif po:
+        out.append(f"| place-order | failed | {po.get('error')} | |")
+    lg = r.get("lag", {})
+    if "summary" in lg:
+        s = lg["summary"]
+        out.append(
+            f"| commit → timeline at {lg['target_rps']:.0f}/s (serve+relay+worker) | achieved/s · "
+            f"p50 · p95 · p99 ms · not visible after drain wait | "
+            f"{fmt(s['achieved_rps'], '', 0)} · {fmt(s['p50_ms'], '', 0)} · "
+            f"{fmt(s['p95_ms'], '', 0)} · {fmt(s['p99_ms'], '', 0)} · "
+            f"{fmt(s['not_visible'], '', 0)} | {TARGETS['lag']} |"
+        )
+        out.append(
+            f"| commit → timeline | RSS MB (peak seen) | "
+            f"{_rss(*[x['rss_mb'] for x in lg['runs']])} | {TARGETS['rss']} |"
+        )
+    elif lg:
+        out.append(f"| commit → timeline | failed | {lg.get('error')} | |")
+    rl = r.get("relay", {})
+    if "one_relay" in rl:
+        out.append(
+            f"| relay, {rl['events']:,} events pre-filled | 1 relay events/s | "
+            f"{fmt(rl['one_relay']['summary']['events_per_s'], '', 0)} | {TARGETS['relay']} |"
+        )
+        out.append(
+            f"| relay | 2 relays events/s | "
+            f"{fmt(rl['two_relays']['summary']['events_per_s'], '', 0)} | |"
+        )
+        pw = rl["projection_worker"]
+        out.append(
+            f"| projection in `orderhub worker` (8 threads, bounded {pw['bounded_seconds']} s) | "
+            f"events/s | {fmt(pw['summary']['events_per_s'], '', 0)} | {TARGETS['projection']} |"
+        )
+        blocks = [x["rss_mb"] for x in rl["one_relay"]["runs"] + rl["two_relays"]["runs"]]
+        blocks += [x["rss_mb"] for x in pw["runs"]]
+        out.append(f"| relay / worker | RSS MB (peak seen) | {_rss(*blocks)} | {TARGETS['rss']} |")
+    elif rl:
+        out.append(f"| relay | failed | {rl.get('error')} | |")
+    q = r.get("queries", {})
+    if "by_size" in q:
+        for size, block in q["by_size"].items():
+            for e in ("order", "timeline", "search"):
+                s = block[e]["summary"]
+                out.append(
+                    f"| GET {e} at {int(size):,} orders (wrk -c4) | req/s · p50 · p99 ms · "
+                    f"non-2xx | {fmt(s['rps'], '', 0)} · {fmt(s['p50_ms'], '', 2)} · "
+                    f"{fmt(s['p99_ms'], '', 2)} · {fmt(s['non_2xx'], '', 0)} | p99 ≤ 10 ms |"
+                )
+        sizes = q["sizes"]
+        for e, g in q["growth"].items():
+            out.append(
+                f"| GET {e} growth {sizes[0]:,}→{sizes[-1]:,} | p50 · p99 | ×{g['p50']} · "
+                f"×{g['p99']} | {TARGETS['queries']} |"
+            )
+        out.append(
+            f"| queries | API RSS MB (peak seen) | "
+            f"{_rss(*[b['rss_mb'] for b in q['by_size'].values()])} | {TARGETS['rss']} |"
+        )
+    elif q:
+        out.append(f"| queries | failed | {q.get('error')} | |")
+    out.append("")
+    for note in r.get("not_measured", []):
+        out.append(f"- Not measured: {note}.")
+    out.append(
+        f"- Total time: {r.get('total_seconds')} s; per scenario: {r.get('scenario_seconds')}."
+    )
+    return "\n".join(out) + "\n"
