@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.di import Provide
+from litestar.logging.config import LoggingConfig
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -34,11 +35,21 @@ def _provide(value: Any) -> Provide:
     return Provide(lambda: value, use_cache=True, sync_to_thread=False)
 
 
+#: Drivers that log every statement with its parameters (key hashes among them) at DEBUG.
+_STATEMENT_LOGGERS = ("aiosqlite", "asyncpg")
+
+
+def configure_logging(level: str) -> None:
+    """LOG_LEVEL for the whole process; statement-level driver logs never below WARNING."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger().setLevel(level)
+    for name in _STATEMENT_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def create_app(container: Container) -> Litestar:
     settings = container.settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(settings.log_level)
     engine, read_engine = container.engine(), container.read_engine()
 
     async def dispose() -> None:
@@ -74,6 +85,8 @@ def create_app(container: Container) -> Litestar:
             RateLimit(settings.rate_limit, container.rate_limit_storage()),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
+        # Litestar's default config would reset the root logger to INFO, ignoring LOG_LEVEL.
+        logging_config=LoggingConfig(configure_root_logger=False, log_exceptions="always"),
         request_max_body_size=settings.max_body_bytes,
         before_request=strict_json_body,
         openapi_config=OpenAPIConfig(

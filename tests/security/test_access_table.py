@@ -1,0 +1,216 @@
+"""Who may call what: every route of the app against every kind of caller, in one table.
+
+The table is derived from PRODUCT.md §5 and the route guards (`entrypoints/http/auth.py`,
+`roles(...)` on each handler). The test enumerates the app's routes at run time and fails when a
+route has no row, so a new endpoint must come with its access rules.
+
+Outcome classes:
+- `UNAUTH`: 401, no key or a key the hub does not know;
+- `DENIED`: 403, a role the route does not admit;
+- `HIDDEN`: 404 `order_not_found` / `return_not_found` for another channel's order or return,
+  exactly as for one that never existed (existence is not revealed);
+- `OK`: admitted: a 2xx, or any 4xx that is not one of the three above (a 409 for a transition
+  the order's state does not allow, a 422 for a return beyond what is returnable, a 404 for a
+  dead letter that does not exist); never a 5xx;
+- `SIGNED`: the Shopify webhook answers 401 `invalid_signature` to an unsigned body whatever
+  `Authorization` says (it is authenticated by its HMAC, not by a key);
+- `SIGN_IN`: a console page that redirects to the sign-in form (303 to /console): a bearer key
+  is no console session.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+
+import httpx
+
+from entrypoints.http.app import create_app
+from tests.integration.http.conftest import Api
+from tests.integration.http.requests import SKU, order_body, return_body, snapshot
+from tests.security.conftest import owned_order_with_return
+
+UNAUTH, DENIED, HIDDEN, OK, SIGNED, SIGN_IN = "401", "403", "404", "ok", "signed", "sign-in"
+
+#: The callers, in the order of the table's columns. `web` owns the order and its return;
+#: `pos` is another channel.
+CALLERS = ("none", "bad", "web", "pos", "agent", "system", "ops")
+#: Routes without a key: the same outcome for every caller.
+PUBLIC = (OK,) * len(CALLERS)
+
+# fmt: off
+#: (method, route path as the app declares it) → (request body, outcome per caller in CALLERS).
+ACCESS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
+    #                                                          none    bad     web  pos     agent  system  ops
+    # -- commands (channel for its own orders, agent) --
+    ("POST", "/v1/orders"):                                 ("order",   (UNAUTH, UNAUTH, OK, OK,     OK, DENIED, DENIED)),
+    ("POST", "/v1/orders/{order_id:uuid}/amend"):           ("amend",   (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED)),
+    ("POST", "/v1/orders/{order_id:uuid}/cancel"):          ("none",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED)),
+    ("POST", "/v1/orders/{order_id:uuid}/hold"):            ("hold",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED)),
+    ("POST", "/v1/orders/{order_id:uuid}/resume"):          ("none",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED)),
+    ("POST", "/v1/orders/{order_id:uuid}/case"):            ("case",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED)),
+    ("POST", "/v1/orders/{order_id:uuid}/returns"):         ("return",  (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED)),
+    ("POST", "/v1/returns/{return_id:uuid}/cancel"):        ("none",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED)),
+    # -- queries (agent; channel for its own). The code also admits ops keys (PRODUCT.md §5
+    #    names only agent and channel keys for queries).
+    ("GET", "/v1/orders"):                                  ("none",    (UNAUTH, UNAUTH, OK, OK,     OK, DENIED, OK)),
+    ("GET", "/v1/orders/{order_id:uuid}"):                  ("none",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, OK)),
+    ("GET", "/v1/orders/{order_id:uuid}/timeline"):         ("none",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, OK)),
+    ("GET", "/v1/returns/{return_id:uuid}"):                ("none",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, OK)),
+    ("GET", "/v1/inventory/{sku:path}"):                    ("none",    (UNAUTH, UNAUTH, OK, OK,     OK, DENIED, OK)),
+    # -- inbound back-office events (system) --
+    ("POST", "/v1/inbound/{source:str}"):                   ("inbound", (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, OK, DENIED)),
+    # -- operations (ops) --
+    ("GET", "/v1/ops/stuck"):                               ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, OK)),
+    ("GET", "/v1/ops/outbox"):                              ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, OK)),
+    ("GET", "/v1/ops/dead-letters"):                        ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, OK)),
+    ("POST", "/v1/ops/dead-letters/{dead_letter_id:uuid}/replay"): ("none", (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, OK)),
+    ("POST", "/v1/ops/projections/rebuild"):                ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, OK)),
+    # -- commerce webhook: HMAC of the raw body, never an API key --
+    ("POST", "/v1/webhooks/shopify/orders-create"):         ("webhook", (SIGNED,) * len(CALLERS)),
+    # -- unauthenticated --
+    ("GET", "/health/live"):                                ("none", PUBLIC),
+    ("GET", "/health/ready"):                               ("none", PUBLIC),
+    ("GET", "/metrics"):                                    ("none", PUBLIC),
+    ("GET", "/schema"):                                     ("none", PUBLIC),
+    ("GET", "/schema/openapi.json"):                        ("none", PUBLIC),
+    ("GET", "/schema/openapi.yaml"):                        ("none", PUBLIC),
+    ("GET", "/schema/openapi.yml"):                         ("none", PUBLIC),
+    ("GET", "/schema/swagger"):                             ("none", PUBLIC),
+    ("GET", "/schema/elements"):                            ("none", PUBLIC),
+    ("GET", "/schema/rapidoc"):                             ("none", PUBLIC),
+    ("GET", "/schema/redoc"):                               ("none", PUBLIC),
+    ("GET", "/schema/oauth2-redirect.html"):                ("none", PUBLIC),
+    ("GET", "/schema/{path:str}"):                          ("none", PUBLIC),
+    # -- agent console: its own sign-in (an agent or ops key in a form, then a session cookie);
+    #    a bearer key signs nobody in --
+    ("GET", "/console"):                                    ("none", PUBLIC),  # the sign-in form
+    ("GET", "/console/static/{file_path:path}"):            ("none", PUBLIC),
+    ("HEAD", "/console/static/{file_path:path}"):           ("none", PUBLIC),
+    ("GET", "/console/login"):                              ("none", (SIGN_IN,) * len(CALLERS)),
+    ("POST", "/console/login"):                             ("none", (UNAUTH,) * len(CALLERS)),  # no key in the form
+    ("POST", "/console/logout"):                            ("none", (SIGN_IN,) * len(CALLERS)),
+    ("GET", "/console/orders"):                             ("none", (SIGN_IN,) * len(CALLERS)),
+    ("GET", "/console/orders/{order_id:str}"):              ("none", (SIGN_IN,) * len(CALLERS)),
+}
+# fmt: on
+
+#: Isolation answers: another channel's order or return is simply not found.
+NOT_FOUND_CODES = {"order_not_found", "return_not_found"}
+_PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")
+
+
+def app_routes(api: Api) -> set[tuple[str, str]]:
+    """Every (method, path) the app answers, less the OPTIONS handlers Litestar adds by itself."""
+    app = create_app(api.container)
+    return {
+        (method, route.path)
+        for route in app.routes
+        for handler in getattr(route, "route_handlers", [])
+        for method in handler.http_methods
+        if method != "OPTIONS"
+    }
+
+
+def body_for(kind: str, who: str) -> dict[str, Any]:
+    """The request: a body valid for the route, so that only access decides the outcome."""
+    if kind == "none":
+        return {}
+    if kind == "webhook":  # Shopify-like JSON without a signature
+        raw = json.dumps({"id": 1, "line_items": []}).encode()
+        return {"content": raw, "headers": {"Content-Type": "application/json"}}
+    bodies: dict[str, Any] = {
+        "order": order_body(**({} if who in ("web", "pos") else {"channel": "web"})),
+        "amend": {"lines": [{"sku": SKU, "quantity": 1}]},
+        "hold": {"reason": "fraud check"},
+        "case": {"case_id": "CASE-1"},
+        "return": return_body(),
+        "inbound": snapshot(on_hand=100),
+    }
+    return {"json": bodies[kind]}
+
+
+def headers_for(api: Api, who: str) -> dict[str, str]:
+    if who == "none":
+        auth = {}
+    elif who == "bad":
+        auth = {"Authorization": "Bearer ohk_not-a-key-this-hub-issued-000000000000000"}
+    else:
+        auth = api.auth(who)
+    return {**auth, "Idempotency-Key": str(uuid.uuid4())}
+
+
+def classify(response: httpx.Response) -> str:
+    """The outcome class of an answer (see the module docstring)."""
+    status = response.status_code
+    is_problem = response.headers.get("content-type", "").startswith("application/problem")
+    code = response.json().get("code") if is_problem else None
+    if status == 303 and response.headers.get("location") == "/console":
+        return SIGN_IN
+    if status == 401:
+        return SIGNED if code == "invalid_signature" else UNAUTH
+    if status == 404 and code in NOT_FOUND_CODES:
+        return HIDDEN
+    if status >= 500:
+        return f"server error {status}"
+    return DENIED if status == 403 else OK
+
+
+async def test_every_route_admits_exactly_the_callers_the_table_names(secured: Api) -> None:
+    api = secured
+    routes = app_routes(api)
+    assert routes - ACCESS.keys() == set(), "routes without a row in ACCESS: add their rules"
+    assert ACCESS.keys() - routes == set(), "rows in ACCESS for routes the app no longer has"
+
+    owned = await owned_order_with_return(api)
+    values = {
+        "order_id": owned.order_id,
+        "return_id": owned.return_id,
+        "sku": SKU,
+        "source": "warehouse",
+        "dead_letter_id": str(uuid.uuid4()),
+        "file_path": "console.css",
+        "path": "nothing-here",
+    }
+    missing = {"order_id": str(uuid.uuid4()), "return_id": str(uuid.uuid4())}
+
+    wrong: list[str] = []
+    calls = 0
+    for (method, route), (kind, outcomes) in sorted(ACCESS.items()):
+        url = _PARAMETER.sub(lambda m: values[m.group(1)], route)
+        for who, expected in zip(CALLERS, outcomes, strict=True):
+            api.client.cookies.clear()  # no console session carried between calls
+            response = await api.client.request(
+                method, url, **_merge(body_for(kind, who), headers_for(api, who))
+            )
+            calls += 1
+            got = classify(response)
+            if got != expected:
+                wrong.append(
+                    f"{method} {route} as {who}: expected {expected}, got {got} "
+                    f"({response.status_code} {response.text[:200]})"
+                )
+            elif expected == HIDDEN:
+                # Another channel's order answers exactly as one that never existed.
+                ghost = _PARAMETER.sub(lambda m: missing.get(m.group(1), values[m.group(1)]), route)
+                absent = await api.client.request(
+                    method, ghost, **_merge(body_for(kind, who), headers_for(api, who))
+                )
+                leaked = response.text.replace(owned.order_id, "ID").replace(owned.return_id, "ID")
+                unknown = absent.text
+                for ghost_id in missing.values():
+                    unknown = unknown.replace(ghost_id, "ID")
+                if (absent.status_code, unknown) != (response.status_code, leaked):
+                    wrong.append(
+                        f"{method} {route} as {who}: another channel's answer differs from an "
+                        f"unknown id's: {response.status_code} {leaked[:200]} vs "
+                        f"{absent.status_code} {unknown[:200]}"
+                    )
+    print(f"\naccess table: {len(ACCESS)} routes x {len(CALLERS)} callers, {calls} calls")
+    assert wrong == [], "\n".join(wrong)
+
+
+def _merge(request: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+    return {**request, "headers": {**request.get("headers", {}), **headers}}
