@@ -30,7 +30,7 @@ logger = logging.getLogger("orderhub.console")
 
 
 def console_router(keys: ApiKeyStore) -> Router:
-    """Everything under /console; needs the app's `read_models` and `lookup` dependencies."""
+    """Everything under /console; needs the app's `read_models` dependency."""
     pages = Pages()
 
     def to_sign_in(_: Request[Any, Any, Any], __: NotSignedIn) -> Response[Any]:
