@@ -10,7 +10,7 @@ import base64
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,11 @@ from uuid import uuid4
 import httpx
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException
+from selenium.common.exceptions import (
+    NoAlertPresentException,
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -137,19 +141,40 @@ def browser(chromium: WebDriver, console: Console) -> WebDriver:
     return chromium
 
 
+def on_a_settled_page(action: Callable[[], None]) -> None:
+    """Run a find-type-click `action`, again from the start when Chromium says the element
+    belongs to a document that a late navigation replaced meanwhile (nothing was clicked then)."""
+    for attempt in range(3):
+        try:
+            action()
+            return
+        except (StaleElementReferenceException, WebDriverException) as e:
+            replaced = isinstance(e, StaleElementReferenceException) or (
+                "does not belong to the document" in str(e)
+            )
+            if not replaced or attempt == 2:
+                raise
+
+
 def sign_in(browser: WebDriver, console: Console, key: str) -> None:
-    browser.get(f"{console.url}/console")
-    browser.find_element(By.ID, "key").send_keys(key)
-    submit_and_wait(
-        browser, browser.find_element(By.CSS_SELECTOR, "form[action='/console/login'] button")
-    )
+    def attempt() -> None:
+        browser.get(f"{console.url}/console")
+        browser.find_element(By.ID, "key").send_keys(key)
+        submit_and_wait(
+            browser, browser.find_element(By.CSS_SELECTOR, "form[action='/console/login'] button")
+        )
+
+    on_a_settled_page(attempt)
 
 
 def search(browser: WebDriver, text: str) -> None:
-    box = browser.find_element(By.ID, "q")
-    box.clear()
-    box.send_keys(text)
-    submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "form.search button"))
+    def attempt() -> None:
+        box = browser.find_element(By.ID, "q")
+        box.clear()
+        box.send_keys(text)
+        submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "form.search button"))
+
+    on_a_settled_page(attempt)
 
 
 def submit_and_wait(browser: WebDriver, button: WebElement) -> None:
