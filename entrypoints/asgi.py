@@ -6,8 +6,11 @@ from litestar import Litestar
 
 from entrypoints.container import build_container
 from entrypoints.http.app import create_app
+from entrypoints.logs import configure_logging
 from entrypoints.settings import Settings
 
 
 def app() -> Litestar:
-    return create_app(build_container(Settings.from_env()))
+    settings = Settings.from_env()
+    configure_logging(settings.log_level, settings.log_format)  # each server process its own
+    return create_app(build_container(settings))

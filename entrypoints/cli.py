@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -12,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from adapters.sql.migrate import migrate
 from entrypoints.container import build_container
+from entrypoints.logs import configure_logging
 from entrypoints.relay_process import run_relay
 from entrypoints.settings import Settings, SettingsError
 from entrypoints.worker_process import run_worker
@@ -31,6 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as e:
         print(f"orderhub: configuration error: {e}", file=sys.stderr)
         return 2
+    # The demo talks to a person at a terminal: text, unless LOG_FORMAT says otherwise.
+    readable = args.command == "demo" and "LOG_FORMAT" not in os.environ
+    configure_logging(settings.log_level, "TEXT" if readable else settings.log_format)
     return command(settings, args)
 
 

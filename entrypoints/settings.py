@@ -37,6 +37,8 @@ class Settings:
     restocking_fee_percent: Decimal = Decimal(0)
     refund_shipping: bool = False
     log_level: str = "INFO"
+    #: `JSON` (one object per line, for log pipelines) or `TEXT` (for people at a terminal).
+    log_format: str = "JSON"
     otel_exporter_otlp_endpoint: str | None = None
     idempotency_retention_seconds: int = 86_400
     idempotency_lease_seconds: int = 30
@@ -85,6 +87,7 @@ class Settings:
             restocking_fee_percent=_percent(env, "RESTOCKING_FEE_PERCENT"),
             refund_shipping=_bool(env, "REFUND_SHIPPING", False),
             log_level=_choice(env, "LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"}),
+            log_format=_choice(env, "LOG_FORMAT", "JSON", {"JSON", "TEXT"}),
             otel_exporter_otlp_endpoint=env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None,
             idempotency_retention_seconds=_int(
                 env, "IDEMPOTENCY_RETENTION_SECONDS", 86_400, minimum=60

@@ -18,6 +18,7 @@ from outbox.codec import UnknownEventType
 from outbox.deliveries import Deliveries, Predecessor
 from outbox.messages import envelope_from_message
 from ports.clock import Clock
+from ports.correlation import correlated
 from ports.outbox import EventEnvelope
 from ports.remote import RemoteRejected, RemoteUnavailable
 from ports.unit_of_work import ConcurrencyConflict, DatabaseUnavailable
@@ -102,6 +103,12 @@ class Delivery:
         except (KeyError, ValueError, TypeError, UnknownEventType) as e:
             await self._bury(message, consumer_name, 1, "undecodable", repr(e))
             return Result(Outcome.DEAD)
+        with correlated(envelope.correlation_id):  # its logs and remote calls carry it
+            return await self._deliver(consumer_name, envelope, message)
+
+    async def _deliver(
+        self, consumer_name: str, envelope: EventEnvelope, message: dict[str, Any]
+    ) -> Result:
         attempt = await self._deliveries.start(envelope.event_id, consumer_name)
         if attempt.finished:
             return Result(Outcome.DUPLICATE)

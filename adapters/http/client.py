@@ -10,6 +10,8 @@ import httpx
 
 from adapters.http.errors import describe, http_error, transport_error
 from adapters.http.resilience import CircuitBreaker, RetryPolicy, resilient
+from ports.correlation import HEADER as CORRELATION_HEADER
+from ports.correlation import current_correlation_id
 from ports.remote import RemoteError, RemoteUnavailable
 
 T = TypeVar("T")
@@ -71,6 +73,9 @@ class RemoteClient:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
+        correlation = current_correlation_id()
+        if correlation is not None:  # the other system's logs can be joined to ours
+            headers = {CORRELATION_HEADER: correlation, **(headers or {})}
         request = self._client.build_request(
             method, url, json=json, data=data, params=params, headers=headers
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from litestar import Litestar
@@ -15,6 +14,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from entrypoints.container import Container
 from entrypoints.http.auth import ApiKeyAuthentication
 from entrypoints.http.console import console_router
+from entrypoints.http.correlation import Correlation, name_correlation
 from entrypoints.http.health import HealthController
 from entrypoints.http.inbound import InboundController
 from entrypoints.http.inventory import InventoryController
@@ -35,21 +35,8 @@ def _provide(value: Any) -> Provide:
     return Provide(lambda: value, use_cache=True, sync_to_thread=False)
 
 
-#: Drivers that log every statement with its parameters (key hashes among them) at DEBUG.
-_STATEMENT_LOGGERS = ("aiosqlite", "asyncpg")
-
-
-def configure_logging(level: str) -> None:
-    """LOG_LEVEL for the whole process; statement-level driver logs never below WARNING."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger().setLevel(level)
-    for name in _STATEMENT_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
-
-
 def create_app(container: Container) -> Litestar:
     settings = container.settings()
-    configure_logging(settings.log_level)
     engine, read_engine = container.engine(), container.read_engine()
 
     async def dispose() -> None:
@@ -81,12 +68,14 @@ def create_app(container: Container) -> Litestar:
             "write_engine": _provide(engine),
         },
         middleware=[
+            Correlation(),
             DefineMiddleware(ApiKeyAuthentication, keys=container.api_keys(), exclude=PUBLIC_PATHS),
             RateLimit(settings.rate_limit, container.rate_limit_storage()),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         # Litestar's default config would reset the root logger to INFO, ignoring LOG_LEVEL.
-        logging_config=LoggingConfig(configure_root_logger=False, log_exceptions="always"),
+        logging_config=LoggingConfig(configure_root_logger=False),
+        before_send=[name_correlation],
         request_max_body_size=settings.max_body_bytes,
         before_request=strict_json_body,
         openapi_config=OpenAPIConfig(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,9 +14,12 @@ from litestar import Request, Response
 
 from application.bus import MessageBus
 from domain.commands import Command
+from entrypoints.http.correlation import correlation_from
 from entrypoints.http.problems import ApiError
 from ports.api_keys import Principal
 from ports.clock import Clock
+from ports.correlation import HEADER as CORRELATION_HEADER
+from ports.correlation import current_correlation_id
 from ports.idempotency import ClaimState, IdempotencyGate, StoredResponse
 from ports.unit_of_work import CommandMeta, UnitOfWork
 
@@ -25,8 +27,6 @@ from ports.unit_of_work import CommandMeta, UnitOfWork
 Render = Callable[[Any, UnitOfWork], Awaitable[StoredResponse]]
 
 _KEY = re.compile(r"[\x21-\x7e]{1,200}")
-_CORRELATION = re.compile(r"[A-Za-z0-9._:/-]{1,200}")
-CORRELATION_HEADER = "X-Correlation-Id"
 
 
 def json_response(
@@ -36,9 +36,8 @@ def json_response(
 
 
 def correlation_id(request: Request[Any, Any, Any]) -> str:
-    """The caller's `X-Correlation-Id` when it is sane, a new one otherwise."""
-    given = request.headers.get(CORRELATION_HEADER, "")
-    return given if _CORRELATION.fullmatch(given) else str(uuid.uuid4())
+    """The request's correlation id (`entrypoints/http/correlation.py` sets it)."""
+    return current_correlation_id() or correlation_from(request.headers.get(CORRELATION_HEADER, ""))
 
 
 def to_response(

@@ -34,6 +34,7 @@ import pytest
 
 from adapters.shopify_signature import shopify_hmac
 from entrypoints.container import build_container
+from entrypoints.logs import configure_logging
 from entrypoints.settings import Settings
 from ports.api_keys import Role
 from tests.e2e.processes import free_port, wait_for
@@ -171,9 +172,16 @@ async def test_no_key_or_webhook_secret_reaches_the_logs_or_an_answer(
 async def test_the_stored_key_hashes_do_not_reach_the_logs_at_debug_level(
     secured: Api, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # Only the root logger at DEBUG, as LOG_LEVEL=DEBUG means to set it: SQLAlchemy's own
-    # statement log stays off (it defaults to WARNING).
-    secrets = await everything_logged(secured, caplog, loggers=())
+    # Logging set up as every orderhub process does it, with LOG_LEVEL=DEBUG: SQLAlchemy's own
+    # statement log stays off (it defaults to WARNING), and so do the drivers'.
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        configure_logging("DEBUG", "JSON")
+        secrets = await everything_logged(secured, caplog, loggers=())
+    finally:
+        root.setLevel(level)
+        root.handlers[:] = handlers
     assert leaks(record_text(caplog.records), secrets, hashed=True) == []
 
 
@@ -254,14 +262,15 @@ def _live(url: str) -> bool:
         return False
 
 
-def test_log_level_debug_takes_effect() -> None:
-    from entrypoints.http.app import create_app
+def test_log_level_debug_takes_effect(monkeypatch: pytest.MonkeyPatch) -> None:
+    from entrypoints.asgi import app
 
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)
     try:
-        settings = Settings(database_url="sqlite+aiosqlite:///:memory:", log_level="DEBUG")
-        create_app(build_container(settings))
+        monkeypatch.setenv("DATABASE_URL", "sqlite+aiosqlite:///:memory:")
+        monkeypatch.setenv("LOG_LEVEL", "DEBUG")
+        app()  # what `orderhub serve` builds in each server process
         assert root.getEffectiveLevel() == logging.DEBUG
     finally:
         root.setLevel(level)

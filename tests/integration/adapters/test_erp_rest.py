@@ -13,6 +13,7 @@ import pytest
 
 from adapters.http.erp_rest import RestErp
 from adapters.http.resilience import CircuitOpen, CircuitState
+from ports.correlation import correlated
 from ports.erp import ErpLine, ErpReturn
 from ports.remote import RemoteRejected, RemoteUnavailable
 from tests.integration.adapters.builders import an_order
@@ -327,3 +328,14 @@ async def test_adapters_sharing_a_breaker_share_the_outage(
     with pytest.raises(CircuitOpen):
         await second.cancel_order(uuid4(), "ERP-1", "late")
     assert len(fake_erp.requests) == 2
+
+
+async def test_a_call_made_for_a_correlated_piece_of_work_names_its_correlation_id(
+    make_erp: MakeErp, fake_erp: FakeErp
+) -> None:
+    with correlated("corr-erp-7"):
+        await make_erp().submit_order(an_order())
+    await make_erp().submit_order(an_order())  # outside any work: no header invented
+    first, second = fake_erp.requests
+    assert first.headers["x-correlation-id"] == "corr-erp-7"
+    assert "x-correlation-id" not in second.headers
