@@ -16,6 +16,7 @@ from entrypoints.container import build_container
 from entrypoints.logs import configure_logging
 from entrypoints.relay_process import run_relay
 from entrypoints.settings import Settings, SettingsError
+from entrypoints.tracing import configure_tracing
 from entrypoints.worker_process import run_worker
 from ports.api_keys import Role
 from read_models.projector import rebuild
@@ -36,6 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The demo talks to a person at a terminal: text, unless LOG_FORMAT says otherwise.
     readable = args.command == "demo" and "LOG_FORMAT" not in os.environ
     configure_logging(settings.log_level, "TEXT" if readable else settings.log_format)
+    if args.command in ("relay", "worker"):  # `serve` sets up each server process (asgi.py)
+        configure_tracing(args.command, settings.otel_exporter_otlp_endpoint)
     return command(settings, args)
 
 

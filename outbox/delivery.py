@@ -12,6 +12,9 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from opentelemetry.trace import SpanKind
+
+from adapters.spans import span
 from application.consumers import Consumer, NotYet
 from domain.errors import DomainError
 from outbox.codec import UnknownEventType
@@ -103,8 +106,17 @@ class Delivery:
         except (KeyError, ValueError, TypeError, UnknownEventType) as e:
             await self._bury(message, consumer_name, 1, "undecodable", repr(e))
             return Result(Outcome.DEAD)
-        with correlated(envelope.correlation_id):  # its logs and remote calls carry it
-            return await self._deliver(consumer_name, envelope, message)
+        with (
+            correlated(envelope.correlation_id),  # its logs, spans and remote calls carry it
+            span(
+                f"deliver {envelope.event_type} to {consumer_name}",
+                SpanKind.CONSUMER,
+                **{"orderhub.event_id": str(envelope.event_id), "orderhub.consumer": consumer_name},
+            ) as current,
+        ):
+            result = await self._deliver(consumer_name, envelope, message)
+            current.set_attribute("orderhub.outcome", result.outcome.value)
+            return result
 
     async def _deliver(
         self, consumer_name: str, envelope: EventEnvelope, message: dict[str, Any]

@@ -19,9 +19,11 @@ from datetime import timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
+from opentelemetry.trace import SpanKind
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.spans import span
 from adapters.sql.schema import outbox
 from outbox.deliveries import Deliveries
 from outbox.messages import message_from_row
@@ -77,23 +79,29 @@ class Relay:
             rows = (await conn.execute(query)).all()
             if not rows:
                 return 0
-            outgoing: list[tuple[str, dict[str, Any]]] = []
-            pairs: list[tuple[UUID, str]] = []
-            for row in rows:
-                message = message_from_row(row)
-                for consumer in self._consumers_of(row.event_type):
-                    outgoing.append((consumer, message))
-                    pairs.append((row.event_id, consumer))
-            now = self._clock.now()
-            await self._deliveries.record_published(
-                conn, pairs, now + self._settings.redelivery_timeout
-            )
-            await asyncio.to_thread(self._publisher.publish, outgoing)
-            await conn.execute(
-                update(outbox).where(t.id.in_([row.id for row in rows])).values(published_at=now)
-            )
+            with span("relay batch", SpanKind.PRODUCER, **{"orderhub.events": len(rows)}):
+                await self._publish(conn, rows)
         self.relayed += len(rows)
         return len(rows)
+
+    async def _publish(self, conn: AsyncConnection, rows: Sequence[Any]) -> None:
+        """Record the deliveries, send the messages, mark the events published (one transaction)."""
+        t = outbox.c
+        outgoing: list[tuple[str, dict[str, Any]]] = []
+        pairs: list[tuple[UUID, str]] = []
+        for row in rows:
+            message = message_from_row(row)
+            for consumer in self._consumers_of(row.event_type):
+                outgoing.append((consumer, message))
+                pairs.append((row.event_id, consumer))
+        now = self._clock.now()
+        await self._deliveries.record_published(
+            conn, pairs, now + self._settings.redelivery_timeout
+        )
+        await asyncio.to_thread(self._publisher.publish, outgoing)
+        await conn.execute(
+            update(outbox).where(t.id.in_([row.id for row in rows])).values(published_at=now)
+        )
 
     async def republish_due(self) -> int:
         """Publish again deliveries that were not processed by their due time."""

@@ -7,9 +7,11 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any, TypeVar
 
 import httpx
+from opentelemetry.trace import SpanKind
 
 from adapters.http.errors import describe, http_error, transport_error
 from adapters.http.resilience import CircuitBreaker, RetryPolicy, resilient
+from adapters.spans import span
 from ports.correlation import HEADER as CORRELATION_HEADER
 from ports.correlation import current_correlation_id
 from ports.remote import RemoteError, RemoteUnavailable
@@ -79,15 +81,21 @@ class RemoteClient:
         request = self._client.build_request(
             method, url, json=json, data=data, params=params, headers=headers
         )
-        try:
-            async with asyncio.timeout(self._deadline):
-                response = await self._client.send(request)
-        except httpx.HTTPError as e:
-            raise transport_error(e, request, self.system) from e
-        except TimeoutError as e:
-            raise RemoteUnavailable(
-                f"{self.system} {describe(request)}: no answer within {self._deadline}s"
-            ) from e
+        with span(
+            f"{self.system} {method}",
+            SpanKind.CLIENT,
+            **{"http.request.method": method, "url.full": str(request.url)},
+        ) as current:
+            try:
+                async with asyncio.timeout(self._deadline):
+                    response = await self._client.send(request)
+            except httpx.HTTPError as e:
+                raise transport_error(e, request, self.system) from e
+            except TimeoutError as e:
+                raise RemoteUnavailable(
+                    f"{self.system} {describe(request)}: no answer within {self._deadline}s"
+                ) from e
+            current.set_attribute("http.response.status_code", response.status_code)
         if response.status_code in expect:
             return response
         raise self._classify(response, self.system)

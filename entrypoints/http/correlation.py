@@ -12,7 +12,9 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from opentelemetry.trace import SpanKind
 
+from adapters.spans import span
 from ports.correlation import HEADER, correlated
 
 _SANE = re.compile(r"[A-Za-z0-9._:/-]{1,200}")
@@ -37,13 +39,28 @@ def correlation_of(scope: Scope) -> str:
 
 
 class Correlation(ASGIMiddleware):
-    """Runs the request under its correlation id (logs, events, outgoing calls)."""
+    """Runs the request under its correlation id (logs, events, outgoing calls) and in a server
+    span (when tracing is on)."""
 
     scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        with correlated(correlation_of(scope)):
-            await next_app(scope, receive, send)
+        method, path = str(scope.get("method", "GET")), str(scope.get("path", ""))
+        with (
+            correlated(correlation_of(scope)),
+            span(
+                f"HTTP {method}",
+                SpanKind.SERVER,
+                **{"http.request.method": method, "url.path": path},
+            ) as current,
+        ):
+
+            async def send_noted(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    current.set_attribute("http.response.status_code", message["status"])
+                await send(message)
+
+            await next_app(scope, receive, send_noted)
 
 
 async def name_correlation(message: Message, scope: Scope) -> None:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from uuid import uuid4
 
 import pytest
+from opentelemetry.trace import SpanKind
 
 from adapters.http.erp_rest import RestErp
 from adapters.http.resilience import CircuitOpen, CircuitState
@@ -21,6 +22,7 @@ from tests.integration.adapters.conftest import COOL_DOWN
 from tests.integration.adapters.fake_erp import FakeErp
 from tests.integration.adapters.live_server import refused_url
 from tests.integration.adapters.scripted import Fault
+from tests.tracing import finished, recording
 from tests.unit.adapters.timing import FakeMonotonic, RecordedSleeps
 
 MakeErp = Callable[..., RestErp]
@@ -339,3 +341,14 @@ async def test_a_call_made_for_a_correlated_piece_of_work_names_its_correlation_
     first, second = fake_erp.requests
     assert first.headers["x-correlation-id"] == "corr-erp-7"
     assert "x-correlation-id" not in second.headers
+
+
+async def test_a_call_to_the_erp_is_a_client_span_with_its_status(make_erp: MakeErp) -> None:
+    recording()
+    with correlated("corr-erp-8"):
+        await make_erp().submit_order(an_order())
+    [call] = [s for s in finished() if s.kind is SpanKind.CLIENT]  # one PUT books the order
+    assert call.name == "ERP PUT"
+    assert call.attributes is not None
+    assert call.attributes["http.response.status_code"] == 201
+    assert call.attributes["orderhub.correlation_id"] == "corr-erp-8"
