@@ -7,6 +7,7 @@ new order does not overtake older ones that are still waiting.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from uuid import UUID
 
 from application.process_managers.context import ProcessContext
@@ -18,7 +19,7 @@ from domain.order_status import OrderStatus
 from ports.commerce import CommerceStatus
 from ports.erp import ErpLine, ErpOrder
 from ports.outbox import EventEnvelope
-from ports.remote import RemoteUnavailable
+from ports.remote import RemoteRejected, RemoteUnavailable
 from ports.unit_of_work import CommandMeta
 
 ACTOR = "pm:fulfilment"
@@ -118,6 +119,14 @@ class Fulfilment:
             decision = await self._ctx.erp.submit_order(erp_order(order))
         except RemoteUnavailable:
             return False  # the order waits, reserved; the catch-up job books it in its turn
+        except RemoteRejected as e:
+            # The ERP refuses this order's document for good (not a business decision, e.g. a
+            # 422): the order goes on hold with the ERP's words for an agent, instead of staying
+            # `reserved` and holding up every order placed after it.
+            refusal = RejectOrder(order_id=order.id, reason=str(e))
+            with suppress(InvalidTransition):  # cancelled or held meanwhile: nothing to hold
+                await self._ctx.run(refusal, cause, ACTOR)
+            return True
         try:
             if decision.erp_order_ref is not None:
                 await self._ctx.run(

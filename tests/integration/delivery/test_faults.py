@@ -14,11 +14,12 @@ import redis
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.memory.remote import InMemoryCommerce
+from adapters.memory.remote import InMemoryCommerce, InMemoryErp
 from adapters.sql.schema import dead_letters, deliveries
 from domain import commands as c
 from entrypoints.worker_process import start_worker
 from ports.commerce import CommerceStatus
+from ports.erp import ErpDecision, ErpOrder
 from ports.remote import RemoteRejected
 from tests.factories import LineSpecFactory, PlaceOrderFactory
 from tests.integration.delivery.conftest import Pipeline, build_pipeline
@@ -238,3 +239,47 @@ async def test_rabbitmq_is_a_drop_in_broker(rabbit_pipeline: Pipeline) -> None:
 
     await rabbit_pipeline.until(booked)
     assert list(rabbit_pipeline.worker_side.erp().orders) == [order_id]
+
+
+class RefusingErp(InMemoryErp):
+    """Refuses the documents of the orders in `refused` for good (a 422, not a business no)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused: set[UUID] = set()
+
+    async def submit_order(self, order: ErpOrder) -> ErpDecision:
+        if order.order_id in self.refused:
+            raise RemoteRejected("ERP answered 422: customer account is locked")
+        return await super().submit_order(order)
+
+
+async def test_an_order_the_erp_refuses_for_good_goes_on_hold_and_holds_up_nobody(
+    stopped_worker_pipeline: tuple[Pipeline, redis.Redis],
+) -> None:
+    pipeline, _ = stopped_worker_pipeline
+    erp = RefusingErp()
+    pipeline.worker_side.erp.override(erp)
+    await pipeline.run(c.ApplyStockSnapshot(sku="MUG", location="dc-east", on_hand=10, sequence=1))
+    refused = await pipeline.run(mug_order())
+    erp.refused.add(refused)
+    pipeline.worker = start_worker(pipeline.worker_side, threads=4)
+    later = [await pipeline.run(mug_order()) for _ in range(3)]
+
+    catch_up = pipeline.worker_side.consumers()["fulfilment"]
+
+    async def settled() -> bool:  # with the catch-up job, as the relay process runs it
+        await asyncio.wrap_future(
+            asyncio.run_coroutine_threadsafe(catch_up.submit_waiting(), _worker_loop())  # type: ignore[attr-defined]
+        )
+        return {await status_of(pipeline, o) for o in later} == {"booked"} and (
+            await status_of(pipeline, refused) == "on_hold"
+        )
+
+    await pipeline.until(settled)
+    assert list(erp.orders) == later  # nobody waited behind the refused order
+    held = await pipeline.api.lookup().order(refused)
+    assert held is not None
+    assert held.hold_reason == "erp_rejected: ERP answered 422: customer account is locked"
+    engine = pipeline.api.engine()
+    assert await count(engine, select(func.count()).select_from(dead_letters)) == 0
