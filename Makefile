@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test test-unit lint bench env
+.PHONY: run test test-unit test-faults lint bench env
 
 $(UV):
 	python3 -m pip install --quiet --target .tools/lib uv
@@ -24,6 +24,12 @@ test: env
 
 test-unit: env
 	$(VENV)/bin/pytest tests/unit
+
+# Fault injection on real API, relay and worker processes against PostgreSQL and Redis
+# (tests/faults, about 6 minutes; not part of `make test`). It restarts the machine's PostgreSQL
+# once. Each scenario prints attempted / accepted / lost / duplicated / time to recover.
+test-faults: env
+	$(VENV)/bin/pytest tests/faults -m faults
 
 lint: env
 	$(VENV)/bin/ruff check .
