@@ -98,14 +98,14 @@ class Stack:
         )
 
     def inbound(
-        self, source: str, event_id: str, event_type: str, data: dict[str, Any]
+        self,
+        source: str,
+        event_id: str,
+        event_type: str,
+        data: dict[str, Any],
+        occurred_at: str = "2026-11-23T10:00:00Z",
     ) -> httpx.Response:
-        body = {
-            "event_id": event_id,
-            "type": event_type,
-            "occurred_at": "2026-11-23T10:00:00Z",
-            "data": data,
-        }
+        body = {"event_id": event_id, "type": event_type, "occurred_at": occurred_at, "data": data}
         with self.client(self.keys.system) as api:
             return api.post(f"/v1/inbound/{source}", json=body)
 

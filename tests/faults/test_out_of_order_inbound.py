@@ -1,5 +1,6 @@
-"""Scenario 7: back-office events out of order and twice. Each order's `shipment.delivered`
-arrives before its `shipment.dispatched` (kept and applied later), every event is sent twice,
+"""Scenario 7: back-office events out of order, twice, and on skewed clocks. Each order's
+`shipment.delivered` arrives before its `shipment.dispatched` (kept and applied later), stamped an
+hour before a dispatch stamped two hours in the future; every event is sent twice,
 and each return's `return.inspected` comes before its `return.received`; the ERP then posts the
 credit memo twice under one event id and once more under a new one. Orders end delivered, paid
 once, and refunded once; stock is fulfilled and restocked exactly once."""
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -33,15 +35,26 @@ class Sender:
         self.answers: list[str] = []
 
     def send(
-        self, source: str, event_id: str, event_type: str, data: dict[str, Any], times: int = 2
+        self,
+        source: str,
+        event_id: str,
+        event_type: str,
+        data: dict[str, Any],
+        times: int = 2,
+        occurred_at: str = "2026-11-23T10:00:00Z",
     ) -> None:
         for _ in range(times):
-            answer = self.stack.inbound(source, event_id, event_type, data)
+            answer = self.stack.inbound(source, event_id, event_type, data, occurred_at)
             assert answer.status_code in (200, 202), (
                 f"{event_type}: {answer.status_code} {answer.text}"
             )
             self.answers.append(f"{event_type}:{answer.json()['status']}")
         self.taken.append((source, event_id))
+
+
+def _at(hours: float) -> str:
+    """Now on a source's clock that is `hours` off (ISO 8601, UTC)."""
+    return (datetime.now(UTC) + timedelta(hours=hours)).isoformat().replace("+00:00", "Z")
 
 
 async def _on_hand(db_url: str) -> dict[str, int]:
@@ -68,11 +81,14 @@ def test_out_of_order_and_repeated_back_office_events_end_correct(make_stack: St
     for i, op in enumerate(ops):
         sku = op.body["lines"][0]["sku"]
         shipment = {"order_id": op.order_id, "shipment_id": f"S{i}"}
-        events.send("warehouse", f"dlv-{i}", "shipment.delivered", shipment)
+        # Skewed clocks: the delivery is stamped an hour before the dispatch it follows, and
+        # the dispatch comes from a warehouse whose clock runs two hours fast.
+        events.send("warehouse", f"dlv-{i}", "shipment.delivered", shipment,
+                    occurred_at=_at(hours=-1))  # fmt: skip
         events.send("warehouse", f"dsp-{i}", "shipment.dispatched", {
             **shipment, "location": "dc-east", "carrier": "DHL", "tracking_number": f"JD{i:04d}",
             "lines": [{"sku": sku, "quantity": 1}],
-        })  # fmt: skip
+        }, occurred_at=_at(hours=2))  # fmt: skip
     delivered = settle(stack.db_url, Expect(ops, status="delivered", inbound=events.taken, erp=stack.erp),
                        since=started, timeout=30)  # fmt: skip
     assert delivered.holds, delivered.explain()
