@@ -158,7 +158,15 @@ def on_a_settled_page(action: Callable[[], None]) -> None:
 
 def sign_in(browser: WebDriver, console: Console, key: str) -> None:
     def attempt() -> None:
+        # Signed out for sure: a previous test's last answer may have set its cookie again
+        # after the fixture cleared them.
         browser.get(f"{console.url}/console")
+        browser.delete_all_cookies()
+        browser.get(f"{console.url}/console")
+        WebDriverWait(browser, WAIT).until(
+            lambda b: b.find_elements(By.ID, "key"),
+            message=f"no sign-in form at /console; the page was: {browser.page_source[:2000]}",
+        )
         browser.find_element(By.ID, "key").send_keys(key)
         submit_and_wait(
             browser, browser.find_element(By.CSS_SELECTOR, "form[action='/console/login'] button")
