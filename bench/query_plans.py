@@ -1,7 +1,7 @@
 """EXPLAIN (ANALYZE, BUFFERS) of the read-side queries at several sizes, on throwaway databases.
 
 For each size: a new migrated database, `bench.bulk_load` fills it, then every case below calls the
-real `ReadModels.orders` / `ReadModels.timeline` / `ReadModels.channel_of` (read_models/queries.py).
+real `ReadModels.orders` / `ReadModels.timeline` / `ReadModels.order` (read_models/queries.py).
 A `before_cursor_execute` hook catches the statement and the parameters exactly as SQLAlchemy hands
 them to asyncpg and stops the call there; the same text and parameters are then run as
 `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) <statement>` (one warm-up, then `--runs` measured runs,
@@ -44,6 +44,7 @@ from sqlalchemy.sql import Select
 from adapters.sql.engine import create_engine
 from adapters.sql.schema import order_view_cases, order_views
 from bench.bulk_load import HEAVY_CUSTOMER, create_database, drop_database, load, pg_url
+from read_models.projector import OrderProjection
 from read_models.queries import OrderFilter, ReadModels, _encode, orders_query
 
 # -- catching the statement the read models issue ------------------------------------------------
@@ -187,8 +188,8 @@ def cases(s: Samples) -> list[Case]:
     return [
         Case("timeline", "timeline of one order, first page of 100",
              lambda rm: rm.timeline(s.order_id, 100, None)),
-        Case("channel_of", "channel_of (the timeline's visibility check)",
-             lambda rm: rm.channel_of(s.order_id)),
+        Case("order", "order view by id (single-order reads and the timeline's visibility check)",
+             lambda rm: rm.order(s.order_id)),
         orders("email", "customer_email, ~3 orders, first page", OrderFilter(customer_email=s.customer_email)),
         orders("email_heavy", "customer_email, 1 % of all orders, first page",
                OrderFilter(customer_email=HEAVY_CUSTOMER)),
@@ -406,7 +407,7 @@ async def run_size(orders: int, args: argparse.Namespace) -> SizeResult:
         report = await load(name, orders, seed=args.seed)
         for line in report.lines():
             print("  " + line, flush=True)
-        read_models = ReadModels(engine)
+        read_models = ReadModels(engine, OrderProjection(engine))
         catcher = Catcher(engine)
         s = await samples(engine, read_models)
         result = SizeResult(

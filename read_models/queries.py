@@ -111,14 +111,6 @@ class ReadModels:
             _encode(page[-1].created_at, page[-1].order_id) if more else None,
         )
 
-    async def channel_of(self, order_id: UUID) -> str | None:
-        async with self._engine.connect() as conn:
-            return (
-                await conn.execute(
-                    select(order_views.c.channel).where(order_views.c.order_id == order_id)
-                )
-            ).scalar()
-
     async def timeline(self, order_id: UUID, limit: int, cursor: str | None) -> Page:
         """The order's story, oldest first."""
         t = timeline_entries.c
