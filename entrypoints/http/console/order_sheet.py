@@ -10,6 +10,7 @@ from uuid import UUID
 
 import msgspec
 
+from domain.shipment import Shipment
 from entrypoints.http.resources import OrderResource, ReturnResource
 from read_models.queries import ReadModels
 
@@ -20,21 +21,11 @@ _TIMELINE_PAGE = 500
 _HOLDS = frozenset({"order.held", "order.rejected", "payment.failed"})
 
 
-@dataclass(slots=True, kw_only=True)
-class ShipmentLine:
-    location: str
-    carrier: str
-    tracking_number: str
-    lines: dict[str, int]
-    dispatched_at: datetime
-    delivered_at: datetime | None = None
-
-
 @dataclass(frozen=True, slots=True)
 class OrderSheet:
     order: OrderResource
     hold_reason: str | None
-    shipments: list[ShipmentLine]
+    shipments: list[Shipment]
     returns: list[ReturnResource]
     timeline: list[dict[str, Any]]
     timeline_cut_short: bool
@@ -70,12 +61,13 @@ def _hold_reason(timeline: list[dict[str, Any]]) -> str | None:
     return str(holds[-1]["detail"].get("reason") or "") or None if holds else None
 
 
-def _shipments(timeline: list[dict[str, Any]]) -> list[ShipmentLine]:
-    shipments: dict[str, ShipmentLine] = {}
+def _shipments(timeline: list[dict[str, Any]]) -> list[Shipment]:
+    shipments: dict[str, Shipment] = {}
     for entry in timeline:
         detail = entry["detail"]
         if entry["kind"] == "shipment.dispatched":
-            shipments[detail["shipment_id"]] = ShipmentLine(
+            shipments[detail["shipment_id"]] = Shipment(
+                id=detail["shipment_id"],
                 location=detail["location"],
                 carrier=detail["carrier"],
                 tracking_number=detail["tracking_number"],
