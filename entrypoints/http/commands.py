@@ -14,12 +14,10 @@ from litestar import Request, Response
 
 from application.bus import MessageBus
 from domain.commands import Command
-from entrypoints.http.correlation import correlation_from
+from entrypoints.http.correlation import correlation_of
 from entrypoints.http.problems import ApiError
 from ports.api_keys import Principal
 from ports.clock import Clock
-from ports.correlation import HEADER as CORRELATION_HEADER
-from ports.correlation import current_correlation_id
 from ports.idempotency import ClaimState, IdempotencyGate, StoredResponse
 from ports.unit_of_work import CommandMeta, UnitOfWork
 
@@ -36,14 +34,13 @@ def json_response(
 
 
 def correlation_id(request: Request[Any, Any, Any]) -> str:
-    """The request's correlation id (`entrypoints/http/correlation.py` sets it)."""
-    return current_correlation_id() or correlation_from(request.headers.get(CORRELATION_HEADER, ""))
+    """The request's correlation id, as `entrypoints/http/correlation.py` decided it."""
+    return correlation_of(request.scope)
 
 
-def to_response(
-    stored: StoredResponse, correlation: str, replayed: bool = False
-) -> Response[bytes]:
-    headers = {**stored.headers, CORRELATION_HEADER: correlation}
+def to_response(stored: StoredResponse, replayed: bool = False) -> Response[bytes]:
+    """`X-Correlation-Id` is added to every answer by `correlation.name_correlation`."""
+    headers = dict(stored.headers)
     if replayed:
         headers["Idempotent-Replayed"] = "true"
     return Response(
@@ -72,7 +69,7 @@ class CommandRunner:
         correlation = correlation_id(request)
         meta = CommandMeta(actor=principal.actor, correlation_id=correlation)
         if idempotency_key is None:
-            return to_response(await self._execute(command, meta, render, None), correlation)
+            return to_response(await self._execute(command, meta, render, None))
         if not _KEY.fullmatch(idempotency_key):
             raise ApiError(
                 400,
@@ -85,7 +82,7 @@ class CommandRunner:
         )
         if claim.state is ClaimState.REPLAY:
             assert claim.response is not None
-            return to_response(claim.response, correlation, replayed=True)
+            return to_response(claim.response, replayed=True)
         if claim.state is ClaimState.MISMATCH:
             raise ApiError(
                 422,
@@ -104,7 +101,7 @@ class CommandRunner:
         except BaseException:
             await self._release(principal.actor, idempotency_key)
             raise
-        return to_response(stored, correlation)
+        return to_response(stored)
 
     async def _execute(
         self,
