@@ -110,6 +110,19 @@ def dsn(db_url: str) -> str:
     return db_url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
+def query(db_url: str, sql: str) -> list[asyncpg.Record]:
+    """The rows of one statement on the scenario's database, on a connection of its own."""
+
+    async def fetch() -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(dsn(db_url), timeout=5)
+        try:
+            return list(await conn.fetch(sql))
+        finally:
+            await conn.close()
+
+    return asyncio.run(fetch())
+
+
 async def _snapshot(db_url: str) -> dict[str, list[asyncpg.Record]]:
     queries = {
         "orders": "SELECT id::text, channel_order_ref, status, version, state FROM orders",

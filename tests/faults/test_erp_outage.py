@@ -4,38 +4,18 @@ they are booked once each, and the ones that waited are booked in the order they
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import time
 
-import asyncpg
 import pytest
 
 from tests.faults.conftest import StackFactory
 from tests.faults.load import SteadyLoad
-from tests.faults.reconcile import Expect, dsn, report, settle
+from tests.faults.reconcile import Expect, query, report, settle
 
 pytestmark = pytest.mark.faults
 
 OUTAGE_SECONDS = 20
-
-
-async def _created(db_url: str) -> dict[str, float]:
-    conn = await asyncpg.connect(dsn(db_url), timeout=5)
-    try:
-        rows = await conn.fetch("SELECT id::text, extract(epoch FROM created_at) AS t FROM orders")
-        return {r["id"]: float(r["t"]) for r in rows}
-    finally:
-        await conn.close()
-
-
-async def _statuses(db_url: str) -> dict[str, int]:
-    conn = await asyncpg.connect(dsn(db_url), timeout=5)
-    try:
-        rows = await conn.fetch("SELECT status, count(*) AS n FROM orders GROUP BY status")
-        return {r["status"]: int(r["n"]) for r in rows}
-    finally:
-        await conn.close()
 
 
 def test_orders_wait_through_an_erp_outage_then_are_booked_in_order_once(
@@ -49,7 +29,10 @@ def test_orders_wait_through_an_erp_outage_then_are_booked_in_order_once(
         requests_before = len(erp.requests)
         erp.down = True
         time.sleep(OUTAGE_SECONDS)
-        during = asyncio.run(_statuses(stack.db_url))
+        during = {
+            r["status"]: int(r["n"])
+            for r in query(stack.db_url, "SELECT status, count(*) AS n FROM orders GROUP BY status")
+        }
         calls_while_down = len(erp.requests) - requests_before
         booked_while_down = set(erp.bookings()) - booked_before
         placed_while_down = load.accepted()
@@ -58,7 +41,12 @@ def test_orders_wait_through_an_erp_outage_then_are_booked_in_order_once(
         time.sleep(4)
     counts = settle(stack.db_url, Expect(load.operations, erp=erp), since=fault_end)
 
-    created = asyncio.run(_created(stack.db_url))
+    created = {
+        r["id"]: float(r["t"])
+        for r in query(
+            stack.db_url, "SELECT id::text, extract(epoch FROM created_at) AS t FROM orders"
+        )
+    }
     waited = [o for o in erp.bookings() if o not in booked_before]
     out_of_order = sum(1 for a, b in itertools.pairwise(waited) if created[a] > created[b])
     report(

@@ -7,18 +7,16 @@ once, and refunded once; stock is fulfilled and restocked exactly once."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import pytest
 
 from tests.e2e.processes import wait_for
 from tests.faults.conftest import Stack, StackFactory
 from tests.faults.load import Channel, Operation
-from tests.faults.reconcile import Expect, dsn, report, settle
+from tests.faults.reconcile import Expect, query, report, settle
 
 pytestmark = pytest.mark.faults
 
@@ -55,17 +53,6 @@ class Sender:
 def _at(hours: float) -> str:
     """Now on a source's clock that is `hours` off (ISO 8601, UTC)."""
     return (datetime.now(UTC) + timedelta(hours=hours)).isoformat().replace("+00:00", "Z")
-
-
-async def _on_hand(db_url: str) -> dict[str, int]:
-    conn = await asyncpg.connect(dsn(db_url), timeout=5)
-    try:
-        return {
-            r["sku"]: r["on_hand"]
-            for r in await conn.fetch("SELECT sku, on_hand FROM stock_levels")
-        }
-    finally:
-        await conn.close()
 
 
 def test_out_of_order_and_repeated_back_office_events_end_correct(make_stack: StackFactory) -> None:
@@ -129,7 +116,9 @@ def test_out_of_order_and_repeated_back_office_events_end_correct(make_stack: St
         closed = [agent.get(f"/v1/returns/{r}").json()["status"] for r in returns]
         timelines = [[e["kind"] for e in agent.get(f"/v1/orders/{op.order_id}/timeline").json()["items"]]
                      for op in ops]  # fmt: skip
-    on_hand = asyncio.run(_on_hand(stack.db_url))
+    on_hand = {
+        r["sku"]: r["on_hand"] for r in query(stack.db_url, "SELECT sku, on_hand FROM stock_levels")
+    }
     memo_again = {(a.status_code, a.json().get("status")) for a in again}
     report(
         "7 out-of-order inbound + returns",
