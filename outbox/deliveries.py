@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -18,6 +18,67 @@ from adapters.sql.schema import dead_letters, deliveries, outbox
 from outbox.messages import message_from_row
 
 d = deliveries.c
+
+# The statements run for every message are built once: building them per call was most of a
+# worker's CPU per delivery (bench/README.md, "projection worker").
+_THIS_DELIVERY = and_(d.event_id == bindparam("b_event_id"), d.consumer == bindparam("b_consumer"))
+_START = (
+    update(deliveries)
+    .where(_THIS_DELIVERY)
+    .values(attempts=d.attempts + 1)
+    .returning(d.attempts, d.processed_at, d.dead_at)
+)
+_WAIT = (
+    update(deliveries)
+    .where(_THIS_DELIVERY, d.attempts > 0)
+    .values(attempts=d.attempts - 1, due_at=bindparam("b_due_at"))
+)
+_FINISH = (
+    update(deliveries)
+    .where(_THIS_DELIVERY)
+    .values(processed_at=bindparam("b_now"), last_error=None)
+)
+_POSTPONE = (
+    update(deliveries)
+    .where(_THIS_DELIVERY)
+    .values(due_at=bindparam("b_due_at"), last_error=bindparam("b_error"))
+)
+_REPUBLISHED = (
+    update(deliveries)
+    .where(_THIS_DELIVERY)
+    .values(due_at=bindparam("b_due_at"), publications=d.publications + 1)
+)
+
+
+def _unfinished_predecessor_query() -> Any:
+    this, earlier = outbox.alias("this"), outbox.alias("earlier")
+    return (
+        select(d.attempts, d.due_at)
+        .select_from(deliveries.join(earlier, earlier.c.event_id == d.event_id))
+        .join(
+            this,
+            and_(
+                this.c.aggregate_type == earlier.c.aggregate_type,
+                this.c.aggregate_id == earlier.c.aggregate_id,
+                earlier.c.aggregate_version < this.c.aggregate_version,
+            ),
+        )
+        .where(
+            this.c.event_id == bindparam("b_event_id"),
+            d.consumer == bindparam("b_consumer"),
+            d.processed_at.is_(None),
+            d.dead_at.is_(None),
+        )
+        .order_by(earlier.c.aggregate_version)
+        .limit(1)
+    )
+
+
+_UNFINISHED_PREDECESSOR = _unfinished_predecessor_query()
+
+
+def _key(event_id: UUID, consumer: str, **more: object) -> dict[str, object]:
+    return {"b_event_id": event_id, "b_consumer": consumer, **more}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,14 +129,7 @@ class Deliveries:
         """Count an attempt before it runs, in its own transaction: a message that kills its worker
         is still counted, and parked once it has crashed too often."""
         async with self._engine.begin() as conn:
-            row = (
-                await conn.execute(
-                    update(deliveries)
-                    .where(d.event_id == event_id, d.consumer == consumer)
-                    .values(attempts=d.attempts + 1)
-                    .returning(d.attempts, d.processed_at, d.dead_at)
-                )
-            ).first()
+            row = (await conn.execute(_START, _key(event_id, consumer))).first()
         if row is None:  # published before this table existed, or replayed by hand: count anew
             return Attempt(1, finished=False)
         return Attempt(
@@ -85,55 +139,24 @@ class Deliveries:
     async def unfinished_predecessor(self, event_id: UUID, consumer: str) -> Predecessor | None:
         """The earliest event of the same aggregate, before this one, that `consumer` has neither
         processed nor parked (through the stream's unique index and the deliveries' key)."""
-        this, earlier = outbox.alias("this"), outbox.alias("earlier")
-        query = (
-            select(d.attempts, d.due_at)
-            .select_from(deliveries.join(earlier, earlier.c.event_id == d.event_id))
-            .join(
-                this,
-                and_(
-                    this.c.aggregate_type == earlier.c.aggregate_type,
-                    this.c.aggregate_id == earlier.c.aggregate_id,
-                    earlier.c.aggregate_version < this.c.aggregate_version,
-                ),
-            )
-            .where(
-                this.c.event_id == event_id,
-                d.consumer == consumer,
-                d.processed_at.is_(None),
-                d.dead_at.is_(None),
-            )
-            .order_by(earlier.c.aggregate_version)
-            .limit(1)
-        )
         async with self._engine.connect() as conn:
-            row = (await conn.execute(query)).first()
+            row = (await conn.execute(_UNFINISHED_PREDECESSOR, _key(event_id, consumer))).first()
         return Predecessor(row.attempts, row.due_at) if row else None
 
     async def wait(self, event_id: UUID, consumer: str, due_at: datetime) -> None:
         """The attempt did not run (it waits for an earlier event): take its count back."""
         async with self._engine.begin() as conn:
-            await conn.execute(
-                update(deliveries)
-                .where(d.event_id == event_id, d.consumer == consumer, d.attempts > 0)
-                .values(attempts=d.attempts - 1, due_at=due_at)
-            )
+            await conn.execute(_WAIT, _key(event_id, consumer, b_due_at=due_at))
 
     async def finish(self, event_id: UUID, consumer: str, now: datetime) -> None:
         async with self._engine.begin() as conn:
-            await conn.execute(
-                update(deliveries)
-                .where(d.event_id == event_id, d.consumer == consumer)
-                .values(processed_at=now, last_error=None)
-            )
+            await conn.execute(_FINISH, _key(event_id, consumer, b_now=now))
 
     async def postpone(self, event_id: UUID, consumer: str, due_at: datetime, error: str) -> None:
         """A retry is scheduled: the relay must not publish again before `due_at`."""
         async with self._engine.begin() as conn:
             await conn.execute(
-                update(deliveries)
-                .where(d.event_id == event_id, d.consumer == consumer)
-                .values(due_at=due_at, last_error=error[:4000])
+                _POSTPONE, _key(event_id, consumer, b_due_at=due_at, b_error=error[:4000])
             )
 
     async def bury(
@@ -190,12 +213,9 @@ class Deliveries:
     async def republished(
         self, conn: AsyncConnection, pairs: Iterable[tuple[str, UUID]], due_at: datetime
     ) -> None:
-        for consumer, event_id in pairs:
-            await conn.execute(
-                update(deliveries)
-                .where(d.event_id == event_id, d.consumer == consumer)
-                .values(due_at=due_at, publications=d.publications + 1)
-            )
+        rows = [_key(event_id, consumer, b_due_at=due_at) for consumer, event_id in pairs]
+        if rows:
+            await conn.execute(_REPUBLISHED, rows)
 
     # -- the ops view ------------------------------------------------------------------------
 

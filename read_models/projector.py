@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import and_, delete, insert, or_, select, text, update
+from sqlalchemy import and_, bindparam, delete, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -39,6 +39,37 @@ from read_models.timeline import entry
 
 ORDER_EVENTS = frozenset(name for name, cls in EVENT_TYPES.items() if issubclass(cls, OrderEvent))
 _BATCH = 1000
+
+# The statements run for every delivery are built once (building them per call cost more CPU
+# than running them).
+_LOCK_ORDER = text("SELECT pg_advisory_xact_lock(:key)")
+_VIEW = select(order_views.c.version, order_views.c.document, order_views.c.return_documents).where(
+    order_views.c.order_id == bindparam("b_order_id")
+)
+_EVENTS_AFTER = (
+    select(outbox)
+    .where(
+        outbox.c.aggregate_type == "order",
+        outbox.c.aggregate_id == bindparam("b_aggregate_id"),
+        outbox.c.aggregate_version > bindparam("b_after"),
+    )
+    .order_by(outbox.c.aggregate_version)
+)
+_INSERT_VIEW = insert(order_views)
+_MOVE_VIEW_ON = update(order_views).where(
+    order_views.c.order_id == bindparam("b_order_id"),
+    order_views.c.version == bindparam("b_previous"),
+)
+_INSERT_ENTRIES = insert(timeline_entries)
+_DIALECTS = {"postgresql": postgresql, "sqlite": sqlite}
+_INDEX_CASES = {
+    name: dialect.insert(order_view_cases).on_conflict_do_nothing()
+    for name, dialect in _DIALECTS.items()
+}
+_INDEX_RETURNS = {
+    name: dialect.insert(order_view_returns).on_conflict_do_nothing()
+    for name, dialect in _DIALECTS.items()
+}
 
 
 class OrderProjection:
@@ -70,11 +101,8 @@ class OrderProjection:
                 # One projector at a time per order, even before its view row exists (two of an
                 # order's first events often arrive together).
                 key = int.from_bytes(order_id.bytes[:8], "big", signed=True)
-                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-            query = select(
-                order_views.c.version, order_views.c.document, order_views.c.return_documents
-            ).where(order_views.c.order_id == order_id)
-            row = (await conn.execute(query)).first()
+                await conn.execute(_LOCK_ORDER, {"key": key})
+            row = (await conn.execute(_VIEW, {"b_order_id": order_id})).first()
             current = row.version if row else 0
             if version <= current:
                 return  # applied already: a duplicate or a late copy
@@ -177,41 +205,28 @@ async def write_view(
         "return_documents": returns,
     }
     if previous == 0:
-        await conn.execute(insert(order_views).values(order_id=order_id, **values))
+        await conn.execute(_INSERT_VIEW, {"order_id": order_id, **values})
     else:
         done = await conn.execute(
-            update(order_views)
-            .where(order_views.c.order_id == order_id, order_views.c.version == previous)
-            .values(values)
+            _MOVE_VIEW_ON, {"b_order_id": order_id, "b_previous": previous, **values}
         )
         if done.rowcount != 1:
             raise ConcurrencyConflict(f"order view {order_id} moved on meanwhile")
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     if document["case_ids"]:
         await conn.execute(
-            dialect.insert(order_view_cases).on_conflict_do_nothing(),
+            _INDEX_CASES[conn.dialect.name],
             [{"case_id": case_id, "order_id": order_id} for case_id in document["case_ids"]],
         )
     if returns:
         await conn.execute(
-            dialect.insert(order_view_returns).on_conflict_do_nothing(),
+            _INDEX_RETURNS[conn.dialect.name],
             [{"return_id": UUID(return_id), "order_id": order_id} for return_id in returns],
         )
 
 
 async def _events(conn: AsyncConnection, aggregate_id: str, after: int) -> list[EventEnvelope]:
-    query = (
-        select(outbox)
-        .where(
-            outbox.c.aggregate_type == "order",
-            outbox.c.aggregate_id == aggregate_id,
-            outbox.c.aggregate_version > after,
-        )
-        .order_by(outbox.c.aggregate_version)
-    )
-    return [
-        envelope_from_message(message_from_row(row)) for row in (await conn.execute(query)).all()
-    ]
+    rows = await conn.execute(_EVENTS_AFTER, {"b_aggregate_id": aggregate_id, "b_after": after})
+    return [envelope_from_message(message_from_row(row)) for row in rows.all()]
 
 
 def _entry_row(event: EventEnvelope) -> dict[str, Any] | None:
@@ -235,4 +250,4 @@ def _entry_row(event: EventEnvelope) -> dict[str, Any] | None:
 async def _insert_entries(conn: AsyncConnection, rows: Iterable[dict[str, Any]]) -> None:
     rows = list(rows)
     if rows:
-        await conn.execute(insert(timeline_entries), rows)
+        await conn.execute(_INSERT_ENTRIES, rows)
