@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -16,13 +16,32 @@ from ports.idempotency import Claim, ClaimLost, ClaimState, StoredResponse
 
 k = idempotency_keys.c
 
+# Statements are built once and executed with parameters: building them per call was the largest
+# CPU cost of placing an order. The UPDATEs SET the columns named by the parameters.
+_THIS_KEY = and_(k.principal == bindparam("b_principal"), k.key == bindparam("b_key"))
+_CLAIM = {
+    "postgresql": postgresql.insert(idempotency_keys).on_conflict_do_nothing(),
+    "sqlite": sqlite.insert(idempotency_keys).on_conflict_do_nothing(),
+}
+_TAKE_OVER = update(idempotency_keys).where(
+    _THIS_KEY,
+    or_(
+        k.expires_at <= bindparam("b_now"),
+        and_(k.completed.is_(False), k.locked_until <= bindparam("b_now")),
+    ),
+)
+_ROW = select(idempotency_keys).where(_THIS_KEY)
+_COMPLETE = update(idempotency_keys).where(
+    _THIS_KEY, k.claim_token == bindparam("b_claim_token"), k.completed.is_(False)
+)
+
 
 class SqlIdempotencyGate:
     def __init__(self, engine: AsyncEngine, retention: timedelta, lease: timedelta) -> None:
         self._engine = engine
         self._retention = retention
         self._lease = lease
-        self._dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+        self._claim = _CLAIM["postgresql" if engine.dialect.name == "postgresql" else "sqlite"]
 
     async def claim(self, principal: str, key: str, fingerprint: str, now: datetime) -> Claim:
         token = str(uuid.uuid4())
@@ -37,30 +56,17 @@ class SqlIdempotencyGate:
             "created_at": now,
             "expires_at": now + self._retention,
         }
+        this_key = {"b_principal": principal, "b_key": key}
         async with self._engine.begin() as conn:
             inserted = await conn.execute(
-                self._dialect.insert(idempotency_keys)
-                .values(principal=principal, key=key, **fresh)
-                .on_conflict_do_nothing()
+                self._claim, {"principal": principal, "key": key, **fresh}
             )
             if inserted.rowcount == 1:
                 return Claim(ClaimState.CLAIMED, token=token)
-            taken_over = await conn.execute(
-                update(idempotency_keys)
-                .where(
-                    k.principal == principal,
-                    k.key == key,
-                    or_(k.expires_at <= now, and_(k.completed.is_(False), k.locked_until <= now)),
-                )
-                .values(fresh)
-            )
+            taken_over = await conn.execute(_TAKE_OVER, {**fresh, **this_key, "b_now": now})
             if taken_over.rowcount == 1:
                 return Claim(ClaimState.CLAIMED, token=token)
-            row = (
-                await conn.execute(
-                    select(idempotency_keys).where(k.principal == principal, k.key == key)
-                )
-            ).one()
+            row = (await conn.execute(_ROW, this_key)).one()
         response = (
             StoredResponse(
                 status=row.response_status,
@@ -97,19 +103,16 @@ class SqlIdempotencyLog:
     async def flush(self) -> None:
         for principal, key, token, response in self._pending:
             result = await self._conn.execute(
-                update(idempotency_keys)
-                .where(
-                    k.principal == principal,
-                    k.key == key,
-                    k.claim_token == token,
-                    k.completed.is_(False),
-                )
-                .values(
-                    completed=True,
-                    response_status=response.status,
-                    response_headers=response.headers,
-                    response_body=response.body.decode(),
-                )
+                _COMPLETE,
+                {
+                    "completed": True,
+                    "response_status": response.status,
+                    "response_headers": response.headers,
+                    "response_body": response.body.decode(),
+                    "b_principal": principal,
+                    "b_key": key,
+                    "b_claim_token": token,
+                },
             )
             if result.rowcount != 1:
                 raise ClaimLost(f"idempotency key {key!r} was taken over")
