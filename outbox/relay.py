@@ -42,6 +42,9 @@ class RelaySettings:
     #: How long to sleep when the outbox is empty (PostgreSQL also wakes the relay by NOTIFY).
     idle_poll: float = 0.05
     redelivery_timeout: timedelta = timedelta(seconds=30)
+    #: Batches in flight at once on PostgreSQL: while one lane waits for the broker, another
+    #: claims and records the next batch (`SKIP LOCKED` keeps their rows apart). SQLite: one.
+    lanes: int = 2
 
 
 class Relay:
@@ -124,12 +127,16 @@ class Relay:
 
     async def run(self, stop: asyncio.Event, wake: asyncio.Event | None = None) -> None:
         """Relay until `stop` is set; `wake` (set by a NOTIFY listener) cuts an idle sleep short."""
+        lanes = self._settings.lanes if self._skip_locked else 1
+        await asyncio.gather(*(self._lane(stop, wake, sweeps=i == 0) for i in range(lanes)))
+
+    async def _lane(self, stop: asyncio.Event, wake: asyncio.Event | None, sweeps: bool) -> None:
         last_sweep = 0.0
         loop = asyncio.get_running_loop()
         while not stop.is_set():
             try:
                 taken = await self.relay_once()
-                if loop.time() - last_sweep >= 1.0:
+                if sweeps and loop.time() - last_sweep >= 1.0:
                     last_sweep = loop.time()
                     await self.republish_due()
             except Exception:
