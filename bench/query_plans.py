@@ -41,6 +41,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Select
 
+from adapters.clock import SystemClock
 from adapters.sql.engine import create_engine
 from adapters.sql.schema import order_view_cases, order_views
 from bench.bulk_load import HEAVY_CUSTOMER, create_database, drop_database, load, pg_url
@@ -407,7 +408,7 @@ async def run_size(orders: int, args: argparse.Namespace) -> SizeResult:
         report = await load(name, orders, seed=args.seed)
         for line in report.lines():
             print("  " + line, flush=True)
-        read_models = ReadModels(engine, OrderProjection(engine))
+        read_models = ReadModels(engine, OrderProjection(engine, SystemClock()))
         catcher = Catcher(engine)
         s = await samples(engine, read_models)
         result = SizeResult(

@@ -40,6 +40,7 @@ from outbox.deliveries import Deliveries
 from outbox.delivery import Delivery, DeliveryPolicy
 from outbox.publisher import DramatiqPublisher
 from outbox.relay import Relay, RelaySettings
+from ports.clock import Clock
 from ports.commerce import CommercePort
 from ports.crm import CrmPort
 from ports.erp import ErpPort
@@ -80,13 +81,13 @@ def _commerce(settings: Settings, office: SimulatedBackOffice) -> CommercePort:
 
 
 def _consumers(
-    bus: MessageBus, process: ProcessContext, engine: AsyncEngine
+    bus: MessageBus, process: ProcessContext, engine: AsyncEngine, clock: Clock
 ) -> dict[str, Consumer]:
     built: list[Any] = [
         HubReactions(bus),
         Fulfilment(process),
         Returns(process),
-        OrderProjection(engine),
+        OrderProjection(engine, clock),
     ]
     return {consumer.name: consumer for consumer in built}
 
@@ -127,7 +128,7 @@ class Container(containers.DeclarativeContainer):
     inbound = providers.Singleton(Inbound, bus, deferred_inbound, clock)
     api_keys = providers.Singleton(SqlApiKeys, engine, clock)
     lookup = providers.Singleton(OrderLookup, read_engine)
-    projection = providers.Singleton(OrderProjection, engine)
+    projection = providers.Singleton(OrderProjection, engine, clock)
     read_models = providers.Singleton(ReadModels, read_engine, projection)
     operations = providers.Singleton(Operations, read_engine, clock, settings.provided.slas.call())
     rate_limit_storage = providers.Singleton(
@@ -157,7 +158,7 @@ class Container(containers.DeclarativeContainer):
         payment=payment,
         erp_grace=providers.Factory(timedelta, seconds=settings.provided.erp_grace_seconds),
     )
-    consumers = providers.Singleton(_consumers, bus, process_context, engine)
+    consumers = providers.Singleton(_consumers, bus, process_context, engine, clock)
 
     # -- event delivery ----------------------------------------------------------------------
     broker = providers.Singleton(make_broker, settings.provided.broker_url)

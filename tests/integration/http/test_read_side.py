@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from adapters.clock import SystemClock
 from adapters.sql.schema import order_view_returns, order_views, outbox
 from outbox.messages import envelope_from_message, message_from_row
 from read_models.projector import OrderProjection
@@ -24,7 +25,7 @@ async def project(api: Api) -> None:
                 select(outbox).where(outbox.c.aggregate_type == "order").order_by(outbox.c.id)
             )
         ).all()
-    projection = OrderProjection(engine)
+    projection = OrderProjection(engine, SystemClock())
     for row in rows:
         await projection.handle(envelope_from_message(message_from_row(row)))
 

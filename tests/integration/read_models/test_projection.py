@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.clock import SystemClock
 from adapters.sql.schema import (
     order_view_cases,
     order_view_returns,
@@ -116,7 +117,7 @@ async def test_live_projection_with_duplicates_and_shuffling_equals_a_rebuild(
     deliveries = [envelope_from_message(message_from_row(r)) for r in rows]
     deliveries += random.Random(7).sample(deliveries, k=len(deliveries) // 2)  # duplicates
     random.Random(11).shuffle(deliveries)
-    projection = OrderProjection(engine)
+    projection = OrderProjection(engine, SystemClock())
     for envelope in deliveries:
         await projection.handle(envelope)
 
