@@ -36,3 +36,10 @@ def subscriptions(consumers: Iterable[type[Consumer]]) -> Callable[[str], list[s
         for event_type in consumer.subscribes:
             table.setdefault(event_type, []).append(consumer.name)
     return lambda event_type: table.get(event_type, [])
+
+
+def newest_only(consumers: Iterable[type[Consumer]]) -> frozenset[str]:
+    """Consumers that declare `catches_up = True`: handling an aggregate's newest event applies
+    every earlier one too and marks their deliveries done, so of a batch the relay sends them
+    one message per aggregate."""
+    return frozenset(c.name for c in consumers if getattr(c, "catches_up", False))

@@ -22,7 +22,7 @@ from adapters.sql.engine import create_engine
 from adapters.sql.idempotency import SqlIdempotencyGate
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from application.bus import MessageBus
-from application.consumers import Consumer, subscriptions
+from application.consumers import Consumer, newest_only, subscriptions
 from application.context import HandlerContext
 from application.inbound import Inbound
 from application.process_managers.context import ProcessContext
@@ -182,6 +182,7 @@ class Container(containers.DeclarativeContainer):
         deliveries,
         clock,
         relay_settings,
+        newest_only=providers.Object(newest_only(CONSUMERS)),
     )
 
 

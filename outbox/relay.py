@@ -56,6 +56,7 @@ class Relay:
         deliveries: Deliveries,
         clock: Clock,
         settings: RelaySettings | None = None,
+        newest_only: frozenset[str] = frozenset(),
     ) -> None:
         self._engine = engine
         self._publisher = publisher
@@ -63,6 +64,8 @@ class Relay:
         self._deliveries = deliveries
         self._clock = clock
         self._settings = settings or RelaySettings()
+        #: Consumers sent only an aggregate's newest event of a batch (`application/consumers.py`)
+        self._newest_only = newest_only
         self._skip_locked = engine.dialect.name == "postgresql"
         self.relayed = 0
         self.republished = 0
@@ -101,10 +104,31 @@ class Relay:
         await self._deliveries.record_published(
             conn, pairs, now + self._settings.redelivery_timeout
         )
-        await asyncio.to_thread(self._publisher.publish, outgoing)
+        await asyncio.to_thread(self._publisher.publish, self._coalesce(outgoing))
         await conn.execute(
             update(outbox).where(t.id.in_([row.id for row in rows])).values(published_at=now)
         )
+
+    def _coalesce(
+        self, outgoing: list[tuple[str, dict[str, Any]]]
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Of each aggregate's messages to a `newest_only` consumer, keep the newest event's.
+        Every delivery is still recorded: handling the newest marks the others done, and the
+        relay publishes again whatever is not done by its due time."""
+        if not self._newest_only:
+            return outgoing
+        newest: dict[tuple[str, str, str], int] = {}
+        for i, (consumer, message) in enumerate(outgoing):
+            if consumer in self._newest_only:
+                key = (consumer, message["aggregate_type"], message["aggregate_id"])
+                kept = newest.get(key)
+                if (
+                    kept is None
+                    or outgoing[kept][1]["aggregate_version"] < message["aggregate_version"]
+                ):
+                    newest[key] = i
+        keep = set(newest.values())
+        return [m for i, m in enumerate(outgoing) if m[0] not in self._newest_only or i in keep]
 
     async def republish_due(self) -> int:
         """Publish again deliveries that were not processed by their due time."""

@@ -93,7 +93,8 @@ class OrderProjection:
 
     name = PROJECTION
     subscribes = ORDER_EVENTS
-    in_order = False  # it catches up from the outbox itself
+    in_order = False  # it catches up from the outbox itself...
+    catches_up = True  # ...so the newest event of an order in a relay batch is enough
 
     def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
         self._engine = engine

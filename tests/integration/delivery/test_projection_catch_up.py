@@ -1,18 +1,24 @@
 """The projection catches an order up to everything committed; the deliveries of the events it
-applied along the way are then done, so their own messages cost one lookup, not a projection."""
+applied along the way are then done, so their own messages cost one lookup, not a projection,
+and the relay sends the projection only the newest event of an order in a batch."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
 import redis
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.schema import deliveries, outbox
+from application.consumers import newest_only, subscriptions
 from domain import commands as c
+from entrypoints.container import CONSUMERS
 from outbox.delivery import Outcome
 from outbox.messages import message_from_row
+from outbox.relay import Relay
 from tests.factories import LineSpecFactory, PlaceOrderFactory
 from tests.integration.delivery.conftest import build_pipeline
 
@@ -56,6 +62,59 @@ async def test_the_second_event_of_a_command_is_done_once_the_first_is_projected
         view = await hub.api.read_models().order(UUID(rows[0].aggregate_id))
         assert view is not None
         assert view.version == 2
+    finally:
+        await hub.api.engine().dispose()
+        await hub.worker_side.engine().dispose()
+
+
+class Recording:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    def publish(self, outgoing: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        self.sent += outgoing
+
+
+async def test_the_relay_sends_the_projection_only_the_newest_event_of_an_order_in_a_batch(
+    postgres_engine: AsyncEngine, clean_redis: redis.Redis
+) -> None:
+    hub = await build_pipeline(postgres_engine.url.render_as_string(hide_password=False))
+    try:
+        api = hub.api
+        await hub.run(c.ApplyStockSnapshot(sku="MUG", location="dc-east", on_hand=5, sequence=1))
+        order_ids = [
+            await hub.run(PlaceOrderFactory(lines=[LineSpecFactory(sku="MUG", quantity=1)]))
+            for _ in range(2)
+        ]
+        broker = Recording()
+        relay = Relay(api.engine(), broker, subscriptions(CONSUMERS), api.deliveries(),
+                      api.clock(), newest_only=newest_only(CONSUMERS))  # fmt: skip
+        assert newest_only(CONSUMERS) == {"projection"}
+        assert await relay.relay_once() == 5  # the snapshot; OrderPlaced + InventoryReserved x2
+
+        to_projection = [m for consumer, m in broker.sent if consumer == "projection"]
+        assert sorted((m["aggregate_id"], m["event_type"]) for m in to_projection) == sorted(
+            (str(order_id), "InventoryReserved") for order_id in order_ids
+        )
+        to_fulfilment = [m["event_type"] for consumer, m in broker.sent if consumer == "fulfilment"]
+        assert to_fulfilment == ["InventoryReserved", "InventoryReserved"]
+
+        async def projection_deliveries(done: bool) -> int:
+            processed = deliveries.c.processed_at
+            query = select(func.count()).where(
+                deliveries.c.consumer == "projection",
+                processed.is_not(None) if done else processed.is_(None),
+            )
+            async with api.engine().connect() as conn:
+                return int(await conn.scalar(query) or 0)
+
+        assert await projection_deliveries(done=False) == 4  # every delivery is recorded
+        for message in to_projection:
+            assert (await hub.worker_side.delivery().deliver("projection", message)).outcome is (
+                Outcome.DONE
+            )
+        assert await projection_deliveries(done=False) == 0
+        assert await projection_deliveries(done=True) == 4
     finally:
         await hub.api.engine().dispose()
         await hub.worker_side.engine().dispose()
