@@ -46,6 +46,33 @@ PG_USER = os.environ.get("ORDERHUB_TEST_PG_USER", "postgres")
 HEAVY_CUSTOMER = "orders@reseller-one.example"
 
 
+async def _drop_indexes(conn: asyncpg.Connection, tables: tuple[str, ...]) -> list[str]:
+    """Drop the tables' keys and indexes for the load; returns the statements that build them
+    again. Built by sorting after the load instead of growing row by row, they take a fraction of
+    the time at 1M orders (the entries' key is (order_id, version), and the entries are inserted
+    in time order, so every insert lands on a random leaf). A freshly built B-tree is packed
+    tighter than a grown one, a little in the queries' favour."""
+    rebuild: list[str] = []
+    for table in tables:
+        constraints = await conn.fetch(
+            "SELECT conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint "
+            "WHERE conrelid = $1::regclass AND contype IN ('p', 'u')",
+            table,
+        )
+        names = {c["conname"] for c in constraints}
+        indexes = await conn.fetch(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = $1", table
+        )
+        for c in constraints:
+            await conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{c["conname"]}"')
+            rebuild.append(f'ALTER TABLE {table} ADD CONSTRAINT "{c["conname"]}" {c["definition"]}')
+        for i in indexes:
+            if i["indexname"] not in names:
+                await conn.execute(f'DROP INDEX "{i["indexname"]}"')
+                rebuild.append(i["indexdef"])
+    return rebuild
+
+
 def pg_url(database: str) -> str:
     return f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{database}"
 
@@ -447,10 +474,15 @@ async def load(
         ]
         if write_side:
             steps += [("orders", _orders_sql()), ("outbox", _OUTBOX_SQL)]
+        dropped = await _drop_indexes(conn, ("timeline_entries", "order_views"))
         for name, sql in steps:
             started = time.perf_counter()
             await conn.execute(sql)
             report.steps[name] = report.steps.get(name, 0.0) + time.perf_counter() - started
+        started = time.perf_counter()
+        for statement in dropped:
+            await conn.execute(statement)
+        report.steps["indexes"] = time.perf_counter() - started
         started = time.perf_counter()
         tables = ("order_views", "order_view_cases", "timeline_entries")
         for table in (*tables, "orders", "outbox") if write_side else tables:

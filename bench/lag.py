@@ -62,9 +62,14 @@ async def _backlog(db: Database, since: datetime) -> int:
     )
 
 
-async def run(quick: bool, runs: int = 3, rate: float = 200.0) -> dict[str, Any]:
-    seconds = 10 if quick else 30
-    drain = 20 if quick else 45
+#: The target's rate, and half of it: what this 2-core machine sustains with the API, the relay,
+#: the worker, PostgreSQL and Redis all on it (at 200/s the lag only says how far behind it fell).
+RATES = (100.0, 200.0)
+
+
+async def run(quick: bool, runs: int = 3, rates: tuple[float, ...] = RATES) -> dict[str, Any]:
+    seconds = 10 if quick else 20
+    drain = 15 if quick else 25
     db = await Database.create("lag")
     flush_broker()
     procs = Processes(db.url)
@@ -75,41 +80,53 @@ async def run(quick: bool, runs: int = 3, rate: float = 200.0) -> dict[str, Any]
         procs.orderhub("relay", "relay")
         procs.orderhub("worker", "worker", "--threads", "8")
         time.sleep(2)
-        out = []
+        by_rate: dict[str, Any] = {}
         stamp = int(time.time())
-        for i in range(runs):
-            rss_start = procs.rss()
-            since = datetime.now(UTC)
-            load = fixed_rate(url, key, rate, seconds, f"lag-{stamp}-{i}")
-            until = datetime.now(UTC)
-            deadline = time.monotonic() + drain
-            while time.monotonic() < deadline and await _backlog(db, since) > 0:
-                time.sleep(0.5)
-            r = await _lag(db, since, until)
-            r.update(
-                achieved_rps=load["achieved_rps"],
-                place_p99_ms=load["p99_ms"],
-                place_non_2xx=load["non_2xx"],
-                rss_mb={"start": rss_start, "end": procs.rss()},
-                drain_wait_s=drain,
-            )
-            out.append(r)
-            print(f"  lag run {i + 1} at {load['achieved_rps']}/s: p50 {r['p50_ms']} "
-                  f"p99 {r['p99_ms']} ms (None: beyond the drain wait), "
-                  f"not visible after {drain} s: {r['not_visible']}",
-                  flush=True)  # fmt: skip
-        return {
-            "target_rps": rate,
-            "seconds": seconds,
-            "summary": summarize(
-                out, ("achieved_rps", "p50_ms", "p95_ms", "p99_ms", "max_ms", "not_visible")
-            ),
-            "runs": out,
-        }
+        for rate in rates:
+            by_rate[f"{rate:.0f}"] = await _at(db, procs, url, key, rate, seconds, drain, runs,
+                                               f"{stamp}-{rate:.0f}")  # fmt: skip
+        return {"by_rate": by_rate}
     finally:
         procs.close()
         flush_broker()
         await db.drop()
+
+
+async def _at(
+    db: Database, procs: Processes, url: str, key: str, rate: float, seconds: float,
+    drain: float, runs: int, stamp: str,
+) -> dict[str, Any]:  # fmt: skip
+    out = []
+    for i in range(runs):
+        rss_start = procs.rss()
+        since = datetime.now(UTC)
+        load = fixed_rate(url, key, rate, seconds, f"lag-{stamp}-{i}")
+        until = datetime.now(UTC)
+        deadline = time.monotonic() + drain
+        while time.monotonic() < deadline and await _backlog(db, since) > 0:
+            time.sleep(0.5)
+        r = await _lag(db, since, until)
+        r.update(
+            achieved_rps=load["achieved_rps"],
+            place_p99_ms=load["p99_ms"],
+            place_non_2xx=load["non_2xx"],
+            rss_mb={"start": rss_start, "end": procs.rss()},
+            drain_wait_s=drain,
+        )
+        out.append(r)
+        print(f"  lag run {i + 1} at {rate:.0f}/s (achieved {load['achieved_rps']}/s): "
+              f"p50 {r['p50_ms']} "
+              f"p99 {r['p99_ms']} ms (None: beyond the drain wait), "
+              f"not visible after {drain} s: {r['not_visible']}",
+              flush=True)  # fmt: skip
+    return {
+        "target_rps": rate,
+        "seconds": seconds,
+        "summary": summarize(
+            out, ("achieved_rps", "p50_ms", "p95_ms", "p99_ms", "max_ms", "not_visible")
+        ),
+        "runs": out,
+    }
 
 
 if __name__ == "__main__":
