@@ -15,7 +15,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -94,7 +94,7 @@ def _seed(client: asgi.ASGIClient, keys: dict[str, str]) -> dict[str, str]:
         return {
             "event_id": f"evt-{uuid.uuid4()}",
             "type": event_type,
-            "occurred_at": "2026-11-02T08:00:00Z",
+            "occurred_at": datetime.now(UTC).isoformat(),  # a return window counts from it
             "data": data,
         }
 
