@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, bindparam, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.schema import (
@@ -59,6 +59,45 @@ class OrderView:
     returns: dict[str, dict[str, Any]]  #: return resources by return id
 
 
+_v = order_views.c
+_t = timeline_entries.c
+#: The newest version of the order the outbox holds, and the view beside it (if any): whether the
+#: view is current, in the same round trip as the view.
+_LATEST = (
+    select(func.max(outbox.c.aggregate_version).label("latest"))
+    .where(
+        outbox.c.aggregate_type == "order",
+        outbox.c.aggregate_id == bindparam("b_aggregate_id"),
+    )
+    .subquery("latest")
+)
+_VIEWED = _LATEST.outerjoin(order_views, _v.order_id == bindparam("b_order_id"))
+_VIEW_AND_LATEST = select(
+    _LATEST.c.latest, _v.version, _v.channel, _v.document, _v.return_documents
+).select_from(_VIEWED)
+#: The same check without the documents, for reads that only need to know who may see the order.
+_STANDING = select(_LATEST.c.latest, _v.version, _v.channel).select_from(_VIEWED)
+_VIEW = select(_v.version, _v.channel, _v.document, _v.return_documents).where(
+    _v.order_id == bindparam("b_order_id")
+)
+_TIMELINE = (
+    select(_t.aggregate_version, _t.at, _t.source, _t.kind, _t.title, _t.detail, _t.correlation_id)
+    .where(_t.order_id == bindparam("b_order_id"), _t.aggregate_version > bindparam("b_after"))
+    .order_by(_t.aggregate_version)
+    .limit(bindparam("b_limit"))
+)
+
+
+def _ids(order_id: UUID) -> dict[str, object]:
+    return {"b_order_id": order_id, "b_aggregate_id": str(order_id)}
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    channel: str  #: the order's, for the visibility check
+    page: Page
+
+
 class ReadModels:
     def __init__(self, engine: AsyncEngine, projection: OrderProjection) -> None:
         self._engine = engine
@@ -67,23 +106,18 @@ class ReadModels:
     async def order(self, order_id: UUID) -> OrderView | None:
         """The order's view, with every event committed so far applied."""
         async with self._engine.connect() as conn:
-            view = await _view(conn, order_id)
-            latest = (
-                await conn.execute(
-                    select(func.max(outbox.c.aggregate_version)).where(
-                        outbox.c.aggregate_type == "order",
-                        outbox.c.aggregate_id == str(order_id),
-                    )
-                )
-            ).scalar()
-        if latest is None:
+            row = (await conn.execute(_VIEW_AND_LATEST, _ids(order_id))).one()
+        if row.latest is None:
             return None
-        if view is not None and view.version >= latest:
-            return view
-        with suppress(ConcurrencyConflict, NotYet):  # another projector moved it on meanwhile
-            await self._projection.catch_up(order_id, latest)
+        if row.version is not None and row.version >= row.latest:
+            return OrderView(row.version, row.channel, row.document, row.return_documents)
+        await self._catch_up(order_id, row.latest)
         async with self._engine.connect() as conn:
             return await _view(conn, order_id)
+
+    async def _catch_up(self, order_id: UUID, latest: int) -> None:
+        with suppress(ConcurrencyConflict, NotYet):  # another projector moved it on meanwhile
+            await self._projection.catch_up(order_id, latest)
 
     async def order_of_return(self, return_id: UUID) -> OrderView | None:
         """The view of the order a return belongs to. A return so new that the views do not
@@ -111,18 +145,25 @@ class ReadModels:
             _encode(page[-1].created_at, page[-1].order_id) if more else None,
         )
 
-    async def timeline(self, order_id: UUID, limit: int, cursor: str | None) -> Page:
-        """The order's story, oldest first."""
-        t = timeline_entries.c
-        query = (
-            select(t.aggregate_version, t.at, t.source, t.kind, t.title, t.detail, t.correlation_id)
-            .where(t.order_id == order_id)
-            .order_by(t.aggregate_version)
-        )
-        if cursor is not None:
-            query = query.where(t.aggregate_version > _version(cursor))
+    async def timeline(self, order_id: UUID, limit: int, cursor: str | None) -> Timeline | None:
+        """The order's story, oldest first, every event committed so far included (None: no such
+        order). One round trip to check the view is current, one for the page; the documents
+        are not read."""
+        params = {**_ids(order_id), "b_after": 0 if cursor is None else _version(cursor),
+                  "b_limit": limit + 1}  # fmt: skip
         async with self._engine.connect() as conn:
-            rows = (await conn.execute(query.limit(limit + 1))).all()
+            standing = (await conn.execute(_STANDING, params)).one()
+            if standing.latest is None:
+                return None
+            current = standing.version is not None and standing.version >= standing.latest
+            rows = (await conn.execute(_TIMELINE, params)).all() if current else None
+        if rows is None:
+            await self._catch_up(order_id, standing.latest)
+            async with self._engine.connect() as conn:
+                standing = (await conn.execute(_STANDING, params)).one()
+                rows = (await conn.execute(_TIMELINE, params)).all()
+            if standing.channel is None:
+                return None  # not projectable yet (an event is missing): as if not there
         page = rows[:limit]
         items = [
             {"at": r.at, "source": r.source, "kind": r.kind, "title": r.title, "detail": r.detail,
@@ -130,7 +171,8 @@ class ReadModels:
             for r in page
         ]  # fmt: skip
         more = len(rows) > limit
-        return Page(items, _encode_version(page[-1].aggregate_version) if more else None)
+        next_cursor = _encode_version(page[-1].aggregate_version) if more else None
+        return Timeline(standing.channel, Page(items, next_cursor))
 
 
 def orders_query(where: OrderFilter, limit: int, cursor: str | None) -> Select[Any]:
@@ -187,9 +229,5 @@ def _version(cursor: str) -> int:
 
 
 async def _view(conn: AsyncConnection, order_id: UUID) -> OrderView | None:
-    v = order_views.c
-    query = select(v.version, v.channel, v.document, v.return_documents).where(
-        v.order_id == order_id
-    )
-    row = (await conn.execute(query)).first()
+    row = (await conn.execute(_VIEW, {"b_order_id": order_id})).first()
     return OrderView(row.version, row.channel, row.document, row.return_documents) if row else None

@@ -183,16 +183,15 @@ class OrderController(Controller):
         cursor: Query = None,
     ) -> TimelinePage:
         """The order's story across every system, oldest first."""
-        view = await read_models.order(order_id)  # caught up: the story so far, read-your-writes
-        if view is None or not may_see_channel(request.user, view.channel):
-            raise OrderNotFound(order_id)
-        try:
-            page = await read_models.timeline(order_id, limit, cursor)
+        try:  # caught up first: the story so far, read-your-writes
+            found = await read_models.timeline(order_id, limit, cursor)
         except BadCursor:
             raise ApiError(
                 400, "invalid_cursor", "the cursor is not one this API handed out"
             ) from None
-        return TimelinePage(items=page.items, next_cursor=page.next_cursor)
+        if found is None or not may_see_channel(request.user, found.channel):
+            raise OrderNotFound(order_id)
+        return TimelinePage(items=found.page.items, next_cursor=found.page.next_cursor)
 
     @get("/{order_id:uuid}", guards=[roles(Role.CHANNEL, Role.AGENT, Role.OPS)], responses=ORDER)
     async def get_order(

@@ -39,9 +39,11 @@ async def order_sheet(read_models: ReadModels, order_id: UUID) -> OrderSheet | N
     timeline: list[dict[str, Any]] = []
     cursor: str | None = None
     while len(timeline) < MAX_TIMELINE_ENTRIES:
-        page = await read_models.timeline(order_id, _TIMELINE_PAGE, cursor)
-        timeline.extend(page.items)
-        cursor = page.next_cursor
+        found = await read_models.timeline(order_id, _TIMELINE_PAGE, cursor)
+        if found is None:
+            break
+        timeline.extend(found.page.items)
+        cursor = found.page.next_cursor
         if cursor is None:
             break
     returns = [msgspec.convert(r, ReturnResource) for r in view.returns.values()]
