@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import and_, bindparam, delete, insert, or_, select, text, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -65,16 +65,18 @@ _MOVE_VIEW_ON = update(order_views).where(
 )
 _INSERT_ENTRIES = insert(timeline_entries)
 #: The projection's deliveries of the events a catch-up applied are done: the message of an
-#: order's second event, usually written by the same command, then costs one lookup.
+#: order's second event, usually written by the same command, then costs one lookup. (No
+#: `processed_at IS NULL` in the WHERE: with it, the conditions match the partial index of due
+#: deliveries, and PostgreSQL, before its first ANALYZE of a filling table, scanned all of that
+#: index instead of probing the key: ~30 ms per catch-up at 50k deliveries.)
 _MARK_APPLIED = (
     update(deliveries)
     .where(
         deliveries.c.event_id.in_(bindparam("b_event_ids", expanding=True)),
         deliveries.c.consumer == PROJECTION,
-        deliveries.c.processed_at.is_(None),
         deliveries.c.dead_at.is_(None),
     )
-    .values(processed_at=bindparam("b_now"))
+    .values(processed_at=func.coalesce(deliveries.c.processed_at, bindparam("b_now")))
 )
 _DIALECTS = {"postgresql": postgresql, "sqlite": sqlite}
 _INDEX_CASES = {
