@@ -68,8 +68,8 @@ RATES = (100.0, 200.0)
 
 
 async def run(quick: bool, runs: int = 3, rates: tuple[float, ...] = RATES) -> dict[str, Any]:
-    seconds = 10 if quick else 20
-    drain = 15 if quick else 25
+    seconds = 10 if quick else 12
+    drain = 15 if quick else 12
     db = await Database.create("lag")
     flush_broker()
     procs = Processes(db.url)

@@ -48,7 +48,7 @@ async def _paths(db: Database, size: int) -> dict[str, Path]:
 
 
 async def _size(size: int, quick: bool, runs: int) -> dict[str, Any]:
-    seconds = 3 if quick else 5
+    seconds = 3 if quick else 4
     db = await Database.create(f"q{size}")
     procs = Processes(db.url)
     try:

@@ -152,7 +152,7 @@ async def _projection_run(db: Database, procs: Processes, seconds: float) -> dic
 async def run(quick: bool, runs: int = 3) -> dict[str, Any]:
     orders = 10_000 if quick else 50_000
     events = 2 * orders
-    worker_seconds = 15 if quick else 25
+    worker_seconds = 15
     db = await Database.create("relay")
     procs = Processes(db.url, LOG_LEVEL="WARNING")
     try:
