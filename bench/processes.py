@@ -44,6 +44,71 @@ def rss_mb(pid: int) -> float:
     return round(total / 1024, 1)
 
 
+def _cpu_seconds(stat: str) -> float:
+    """utime + stime + cutime + cstime of a /proc/<pid>/stat line, in seconds."""
+    fields = stat.rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time `pid` used so far (user + system, its waited-for children included)."""
+    try:
+        return _cpu_seconds(Path(f"/proc/{pid}/stat").read_text())
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+
+
+def cpu_seconds_of(command: str) -> float:
+    """CPU time used so far by every live process whose name starts with `command` (e.g. all of
+    PostgreSQL's backends; one that exits between two readings takes its time with it)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        if stat.split("(", 1)[1].rsplit(")", 1)[0].startswith(command):
+            total += _cpu_seconds(stat)
+    return total
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs from /proc/stat; busy leaves out idle and iowait."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return sum(ticks) - ticks[3] - ticks[4], sum(ticks)
+
+
+class CpuMeter:
+    """CPU used between `__init__` and `read` by the named processes, PostgreSQL, Redis, and the
+    whole machine."""
+
+    def __init__(self, processes: dict[str, subprocess.Popen[bytes]]) -> None:
+        self._pids = {name: p.pid for name, p in processes.items() if p.poll() is None}
+        self._start = self._sample()
+
+    def _sample(self) -> dict[str, Any]:
+        seconds = {name: cpu_seconds(pid) for name, pid in self._pids.items()}
+        seconds["postgres"] = cpu_seconds_of("postgres")
+        seconds["redis"] = cpu_seconds_of("redis-server")
+        return {"at": time.monotonic(), "seconds": seconds, "ticks": machine_ticks()}
+
+    def read(self) -> dict[str, Any]:
+        """{"pct": {process: % of one core}, "machine_busy_pct": % of all cores, "seconds": …}."""
+        end = self._sample()
+        wall = end["at"] - self._start["at"]
+        used = {n: end["seconds"][n] - self._start["seconds"][n] for n in end["seconds"]}
+        busy = end["ticks"][0] - self._start["ticks"][0]
+        total = end["ticks"][1] - self._start["ticks"][1]
+        return {
+            "seconds": {n: round(v, 2) for n, v in used.items()},
+            "pct": {n: round(100 * v / wall) for n, v in used.items()},
+            "machine_busy_pct": round(100 * busy / total) if total else None,
+            "wall_s": round(wall, 2),
+        }
+
+
 def _descendants(pid: int) -> list[int]:
     out: list[int] = []
     try:

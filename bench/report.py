@@ -77,6 +77,14 @@ def markdown(r: dict[str, Any]) -> str:
                 f"{fmt(s['p95_ms'], '', 0)} · {fmt(s['p99_ms'], '', 0)} · "
                 f"{fmt(s['not_visible'], '', 0)} | {TARGETS['lag']} |"
             )
+            if "cpu_ms_per_order" in block:
+                per = block["cpu_ms_per_order"]
+                out.append(
+                    f"| commit → timeline at {block['target_rps']:.0f}/s | CPU ms per order placed (load phase): "
+                    f"{' · '.join(per)} · machine busy % of all cores | "
+                    f"{' · '.join(fmt(per[n], '', 1) for n in per)} · "
+                    f"{fmt(s['machine_busy_pct'], '', 0)} | |"
+                )
         runs = [x for block in lg["by_rate"].values() for x in block["runs"]]
         out.append(
             f"| commit → timeline | RSS MB (peak seen) | "

@@ -84,6 +84,8 @@ async def main() -> int:
     RESULTS.mkdir(exist_ok=True)
     day = datetime.now(UTC).strftime("%Y-%m-%d")
     suffix = "-quick" if quick else ""
+    if only != list(SCENARIOS):  # a partial run does not overwrite the day's full results
+        suffix += "-" + "-".join(only)
     (RESULTS / f"{day}{suffix}.json").write_text(json.dumps(out, indent=1, default=str))
     (RESULTS / f"{day}{suffix}.md").write_text(markdown(out))
     print(markdown(out))

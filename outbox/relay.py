@@ -41,6 +41,9 @@ class RelaySettings:
     batch_size: int = 500
     #: How long to sleep when the outbox is empty (PostgreSQL also wakes the relay by NOTIFY).
     idle_poll: float = 0.05
+    #: After a batch that was not full, how long a lane lets commits gather before it claims
+    #: again: at a steady trickle of commits it claims a few per batch instead of one per NOTIFY.
+    gather: float = 0.02
     redelivery_timeout: timedelta = timedelta(seconds=30)
     #: Batches in flight at once on PostgreSQL: while one lane waits for the broker, another
     #: claims and records the next batch (`SKIP LOCKED` keeps their rows apart). SQLite: one.
@@ -169,6 +172,7 @@ class Relay:
                 await _sleep_or(stop, 1.0)
             if taken < self._settings.batch_size:
                 await _sleep_or(wake or stop, self._settings.idle_poll)
+                await _sleep_or(stop, self._settings.gather)
                 if wake is not None:
                     wake.clear()
 
