@@ -113,6 +113,15 @@ class DeadLetter:
 class Deliveries:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        #: The bookkeeping of an attempt is one statement at a time (count it, look for an earlier
+        #: unfinished event, finish it). On PostgreSQL these run in autocommit: each statement is
+        #: its own transaction without the BEGIN and COMMIT round trips (the pool is the engine's).
+        #: SQLite keeps its explicit BEGIN (adapters/sql/engine.py), so it keeps the transaction.
+        self._single = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "postgresql"
+            else engine
+        )
         self._dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
 
     async def record_published(
@@ -128,7 +137,7 @@ class Deliveries:
     async def start(self, event_id: UUID, consumer: str) -> Attempt:
         """Count an attempt before it runs, in its own transaction: a message that kills its worker
         is still counted, and parked once it has crashed too often."""
-        async with self._engine.begin() as conn:
+        async with self._single.begin() as conn:
             row = (await conn.execute(_START, _key(event_id, consumer))).first()
         if row is None:  # published before this table existed, or replayed by hand: count anew
             return Attempt(1, finished=False)
@@ -139,22 +148,22 @@ class Deliveries:
     async def unfinished_predecessor(self, event_id: UUID, consumer: str) -> Predecessor | None:
         """The earliest event of the same aggregate, before this one, that `consumer` has neither
         processed nor parked (through the stream's unique index and the deliveries' key)."""
-        async with self._engine.connect() as conn:
+        async with self._single.begin() as conn:
             row = (await conn.execute(_UNFINISHED_PREDECESSOR, _key(event_id, consumer))).first()
         return Predecessor(row.attempts, row.due_at) if row else None
 
     async def wait(self, event_id: UUID, consumer: str, due_at: datetime) -> None:
         """The attempt did not run (it waits for an earlier event): take its count back."""
-        async with self._engine.begin() as conn:
+        async with self._single.begin() as conn:
             await conn.execute(_WAIT, _key(event_id, consumer, b_due_at=due_at))
 
     async def finish(self, event_id: UUID, consumer: str, now: datetime) -> None:
-        async with self._engine.begin() as conn:
+        async with self._single.begin() as conn:
             await conn.execute(_FINISH, _key(event_id, consumer, b_now=now))
 
     async def postpone(self, event_id: UUID, consumer: str, due_at: datetime, error: str) -> None:
         """A retry is scheduled: the relay must not publish again before `due_at`."""
-        async with self._engine.begin() as conn:
+        async with self._single.begin() as conn:
             await conn.execute(
                 _POSTPONE, _key(event_id, consumer, b_due_at=due_at, b_error=error[:4000])
             )
