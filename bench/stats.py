@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 
@@ -19,7 +19,9 @@ def mmm(values: Iterable[float]) -> dict[str, float]:
     }
 
 
-def summarize(runs: list[Mapping[str, Any]], fields: Iterable[str]) -> dict[str, dict[str, float]]:
+def summarize(
+    runs: Sequence[Mapping[str, Any]], fields: Iterable[str]
+) -> dict[str, dict[str, float]]:
     return {f: mmm(r[f] for r in runs if r.get(f) is not None) for f in fields}
 
 
