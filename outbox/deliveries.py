@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -33,10 +33,14 @@ _WAIT = (
     .where(_THIS_DELIVERY, d.attempts > 0)
     .values(attempts=d.attempts - 1, due_at=bindparam("b_due_at"))
 )
+#: This delivery, and those of the events its message stands for (`covers`, outbox/relay.py).
 _FINISH = (
     update(deliveries)
-    .where(_THIS_DELIVERY)
-    .values(processed_at=bindparam("b_now"), last_error=None)
+    .where(
+        d.event_id.in_(bindparam("b_event_ids", expanding=True)),
+        d.consumer == bindparam("b_consumer"),
+    )
+    .values(processed_at=func.coalesce(d.processed_at, bindparam("b_now")), last_error=None)
 )
 _POSTPONE = (
     update(deliveries)
@@ -157,9 +161,15 @@ class Deliveries:
         async with self._single.begin() as conn:
             await conn.execute(_WAIT, _key(event_id, consumer, b_due_at=due_at))
 
-    async def finish(self, event_id: UUID, consumer: str, now: datetime) -> None:
+    async def finish(
+        self, event_id: UUID, consumer: str, now: datetime, covers: Sequence[UUID] = ()
+    ) -> None:
+        """Processed: this delivery and, for a consumer that catches up, those of the earlier
+        events its message stands for."""
         async with self._single.begin() as conn:
-            await conn.execute(_FINISH, _key(event_id, consumer, b_now=now))
+            await conn.execute(
+                _FINISH, {"b_event_ids": [event_id, *covers], "b_consumer": consumer, "b_now": now}
+            )
 
     async def postpone(self, event_id: UUID, consumer: str, due_at: datetime, error: str) -> None:
         """A retry is scheduled: the relay must not publish again before `due_at`."""

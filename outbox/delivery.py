@@ -19,7 +19,7 @@ from application.consumers import Consumer, NotYet
 from domain.errors import DomainError
 from outbox.codec import UnknownEventType
 from outbox.deliveries import Deliveries, Predecessor
-from outbox.messages import envelope_from_message
+from outbox.messages import COVERS, envelope_from_message
 from ports.clock import Clock
 from ports.correlation import correlated
 from ports.outbox import EventEnvelope
@@ -160,7 +160,9 @@ class Delivery:
         except Exception as e:
             logger.exception("consumer %s failed on %s", consumer.name, envelope.event_type)
             return await self._retry_or_bury(message, consumer.name, attempt, _describe(e))
-        await self._deliveries.finish(envelope.event_id, consumer.name, self._clock.now())
+        await self._deliveries.finish(
+            envelope.event_id, consumer.name, self._clock.now(), _covers(message)
+        )
         return Result(Outcome.DONE)
 
     async def _retry_or_bury(
@@ -184,6 +186,15 @@ class Delivery:
 
 def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
+
+
+def _covers(message: dict[str, Any]) -> list[UUID]:
+    """The earlier events a catching-up consumer's message stands for. Not readable: none (their
+    deliveries are then published again at their due time, and found done)."""
+    try:
+        return [UUID(str(e)) for e in message.get(COVERS, ())]
+    except (TypeError, ValueError):
+        return []
 
 
 def _event_id(message: dict[str, Any]) -> UUID:

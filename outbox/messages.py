@@ -43,6 +43,11 @@ def message_from_row(row: Any) -> dict[str, Any]:
     }
 
 
+#: Key of a message to a catching-up consumer: ids of the earlier events of its aggregate, from the
+#: same relay batch, that it stands for (outbox/relay.py, `_coalesce`).
+COVERS = "covers"
+
+
 def envelope_from_message(message: dict[str, Any]) -> EventEnvelope:
     """Raises KeyError, ValueError or UnknownEventType for a message that is not an envelope."""
     return EventEnvelope(

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from adapters.spans import span
 from adapters.sql.schema import outbox
 from outbox.deliveries import Deliveries
-from outbox.messages import message_from_row
+from outbox.messages import COVERS, message_from_row
 from ports.clock import Clock
 
 logger = logging.getLogger("orderhub.relay")
@@ -115,23 +115,36 @@ class Relay:
     def _coalesce(
         self, outgoing: list[tuple[str, dict[str, Any]]]
     ) -> list[tuple[str, dict[str, Any]]]:
-        """Of each aggregate's messages to a `newest_only` consumer, keep the newest event's.
-        Every delivery is still recorded: handling the newest marks the others done, and the
-        relay publishes again whatever is not done by its due time."""
+        """Of each aggregate's messages to a `newest_only` consumer, keep the newest event's, which
+        names the events it stands for under `covers`: once it is handled, their deliveries are
+        done too (`Delivery`). Every delivery is still recorded, and the relay publishes again
+        whatever is not done by its due time."""
         if not self._newest_only:
             return outgoing
+
+        def stream(consumer: str, message: dict[str, Any]) -> tuple[str, str, str]:
+            return consumer, message["aggregate_type"], message["aggregate_id"]
+
         newest: dict[tuple[str, str, str], int] = {}
         for i, (consumer, message) in enumerate(outgoing):
             if consumer in self._newest_only:
-                key = (consumer, message["aggregate_type"], message["aggregate_id"])
-                kept = newest.get(key)
+                best = newest.get(stream(consumer, message))
                 if (
-                    kept is None
-                    or outgoing[kept][1]["aggregate_version"] < message["aggregate_version"]
+                    best is None
+                    or outgoing[best][1]["aggregate_version"] < message["aggregate_version"]
                 ):
-                    newest[key] = i
-        keep = set(newest.values())
-        return [m for i, m in enumerate(outgoing) if m[0] not in self._newest_only or i in keep]
+                    newest[stream(consumer, message)] = i
+        covered: dict[int, list[str]] = {i: [] for i in newest.values()}
+        for i, (consumer, message) in enumerate(outgoing):
+            if consumer in self._newest_only and (top := newest[stream(consumer, message)]) != i:
+                covered[top].append(message["event_id"])
+        out: list[tuple[str, dict[str, Any]]] = []
+        for i, (consumer, message) in enumerate(outgoing):
+            if consumer not in self._newest_only:
+                out.append((consumer, message))
+            elif i in covered:  # its own copy: the message is shared with the other consumers
+                out.append((consumer, {**message, COVERS: covered[i]} if covered[i] else message))
+        return out
 
     async def republish_due(self) -> int:
         """Publish again deliveries that were not processed by their due time."""
