@@ -123,6 +123,10 @@ class Delivery:
     ) -> Result:
         attempt = await self._deliveries.start(envelope.event_id, consumer_name)
         if attempt.finished:
+            if covers := _covers(message):  # done by a catch-up meanwhile: what it stands for too
+                await self._deliveries.finish(
+                    covers[0], consumer_name, self._clock.now(), covers[1:]
+                )
             return Result(Outcome.DUPLICATE)
         if attempt.number > self._policy.max_attempts:
             # Earlier attempts never finished: they crashed their worker or timed out.

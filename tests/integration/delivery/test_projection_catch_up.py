@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+import pytest
 import redis
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.schema import deliveries, outbox
@@ -120,13 +121,15 @@ async def test_the_relay_sends_the_projection_only_the_newest_event_of_an_order_
         await hub.worker_side.engine().dispose()
 
 
+@pytest.mark.parametrize("newest_done_meanwhile", [False, True])
 async def test_events_projected_before_the_relay_recorded_them_are_done_with_the_newest(
-    postgres_engine: AsyncEngine, clean_redis: redis.Redis
+    postgres_engine: AsyncEngine, clean_redis: redis.Redis, newest_done_meanwhile: bool
 ) -> None:
     """A catch-up can apply an event before the relay records its delivery; if the relay then
     sends only the order's newest event, that message stands for the earlier one (`covers`), and
     handling it finishes both. Without it the earlier delivery stayed open until its due time
-    (and for good where nothing publishes again, as in the demo)."""
+    (and for good where nothing publishes again, as in the demo). The same when another catch-up
+    finished the newest event's delivery meanwhile and its message arrives as a duplicate."""
     hub = await build_pipeline(postgres_engine.url.render_as_string(hide_password=False))
     try:
         api = hub.api
@@ -157,7 +160,16 @@ async def test_events_projected_before_the_relay_recorded_them_are_done_with_the
         to_fulfilment = [m for consumer, m in broker.sent if consumer == "fulfilment"]
         assert "covers" not in to_fulfilment[0]  # the other consumers' message is not touched
 
-        assert (await delivery.deliver("projection", to_projection[0])).outcome is Outcome.DONE
+        expected = Outcome.DONE
+        if newest_done_meanwhile:
+            async with api.engine().begin() as conn:
+                await conn.execute(
+                    update(deliveries)
+                    .where(deliveries.c.event_id == UUID(reserved["event_id"]))
+                    .values(processed_at=func.now())
+                )
+            expected = Outcome.DUPLICATE
+        assert (await delivery.deliver("projection", to_projection[0])).outcome is expected
         async with api.engine().connect() as conn:
             open_ = await conn.scalar(
                 select(func.count()).where(
