@@ -14,6 +14,7 @@ from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.sql.engine import one_statement_at_a_time
 from adapters.sql.schema import dead_letters, deliveries, outbox
 from outbox.messages import message_from_row
 
@@ -118,14 +119,8 @@ class Deliveries:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         #: The bookkeeping of an attempt is one statement at a time (count it, look for an earlier
-        #: unfinished event, finish it). On PostgreSQL these run in autocommit: each statement is
-        #: its own transaction without the BEGIN and COMMIT round trips (the pool is the engine's).
-        #: SQLite keeps its explicit BEGIN (adapters/sql/engine.py), so it keeps the transaction.
-        self._single = (
-            engine.execution_options(isolation_level="AUTOCOMMIT")
-            if engine.dialect.name == "postgresql"
-            else engine
-        )
+        #: unfinished event, finish it): autocommit on PostgreSQL.
+        self._single = one_statement_at_a_time(engine)
         self._dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
 
     async def record_published(

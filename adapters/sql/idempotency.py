@@ -1,5 +1,5 @@
-"""Idempotency keys in SQL: claimed by an insert in a transaction of its own, completed by the
-command's transaction only if the claim is still ours."""
+"""Idempotency keys in SQL: claimed by an insert that commits on its own (before the command
+runs), completed by the command's transaction only if the claim is still ours."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy import and_, bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.sql.engine import one_statement_at_a_time
 from adapters.sql.schema import idempotency_keys
 from application.idempotency import verdict
 from ports.idempotency import Claim, ClaimLost, ClaimState, StoredResponse
@@ -38,7 +39,10 @@ _COMPLETE = update(idempotency_keys).where(
 
 class SqlIdempotencyGate:
     def __init__(self, engine: AsyncEngine, retention: timedelta, lease: timedelta) -> None:
-        self._engine = engine
+        #: Every statement here is a transaction of its own: autocommit on PostgreSQL, no BEGIN and
+        #: COMMIT round trips. (The claim's later statements, a take-over and a read, each see
+        #: what is committed when they run, as they would in one READ COMMITTED transaction.)
+        self._engine = one_statement_at_a_time(engine)
         self._retention = retention
         self._lease = lease
         self._claim = _CLAIM["postgresql" if engine.dialect.name == "postgresql" else "sqlite"]
