@@ -46,7 +46,8 @@ class Settings:
     rate_limit: str = "200/second"
     #: Where rate-limit counters live: `memory://` or a `redis://` URL.
     rate_limit_storage: str = "memory://"
-    db_pool_size: int = 10
+    #: The most connections a process's pool opens and keeps (PostgreSQL).
+    db_pool_size: int = 20
     #: A delivery not processed this long after publishing is published again (lost messages).
     delivery_timeout_seconds: int = 30
     #: How long an order sits `reserved` before the ERP catch-up job treats it as waiting.
@@ -95,7 +96,7 @@ class Settings:
             idempotency_lease_seconds=_int(env, "IDEMPOTENCY_LEASE_SECONDS", 30, minimum=1),
             rate_limit=_rate(env, "RATE_LIMIT", defaults.rate_limit),
             rate_limit_storage=text("RATE_LIMIT_STORAGE", defaults.rate_limit_storage),
-            db_pool_size=_int(env, "DB_POOL_SIZE", 10, minimum=1),
+            db_pool_size=_int(env, "DB_POOL_SIZE", 20, minimum=1),
             delivery_timeout_seconds=_int(env, "DELIVERY_TIMEOUT_SECONDS", 30, minimum=1),
             erp_grace_seconds=_int(env, "ERP_GRACE_SECONDS", 10, minimum=0),
             simulator_seed=_int(env, "SIMULATOR_SEED", 0, minimum=0),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncpg
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -17,6 +18,8 @@ def translate(error: BaseException) -> BaseException | None:
     """The application-level error for a database error, or None when it is not one we know."""
     if isinstance(error, PoolTimeout | OSError | ConnectionError | TimeoutError):
         return DatabaseUnavailable(str(error))
+    if isinstance(error, asyncpg.PostgresError | asyncpg.InterfaceError):
+        return _translate_asyncpg(error)
     if not isinstance(error, DBAPIError):
         return None
     sqlstate = _sqlstate(error)
@@ -29,6 +32,20 @@ def translate(error: BaseException) -> BaseException | None:
         or (isinstance(error, OperationalError) and sqlstate is None)
     )
     return DatabaseUnavailable(str(error.orig)) if unavailable else None
+
+
+def _translate_asyncpg(error: Exception) -> BaseException | None:
+    """asyncpg's own errors, from the command transaction's direct path (statements.py)."""
+    sqlstate = getattr(error, "sqlstate", None)
+    if sqlstate in _RETRYABLE_SQLSTATES:
+        return ConcurrencyConflict(str(error))
+    closed = isinstance(error, asyncpg.InterfaceError) and not isinstance(
+        error,
+        asyncpg.DataError,  # a bad parameter is our bug, not the database's absence
+    )
+    if closed or (sqlstate is not None and sqlstate.startswith(_UNAVAILABLE_SQLSTATE_CLASSES)):
+        return DatabaseUnavailable(str(error))
+    return None
 
 
 def _sqlstate(error: DBAPIError) -> str | None:

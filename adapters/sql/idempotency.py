@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.engine import one_statement_at_a_time
 from adapters.sql.schema import idempotency_keys
+from adapters.sql.statements import Statements
 from application.idempotency import verdict
 from ports.idempotency import Claim, ClaimLost, ClaimState, StoredResponse
 
@@ -97,7 +98,7 @@ class SqlIdempotencyGate:
 
 
 class SqlIdempotencyLog:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: Statements) -> None:
         self._conn = connection
         self._pending: list[tuple[str, str, str, StoredResponse]] = []
 

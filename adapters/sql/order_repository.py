@@ -6,10 +6,10 @@ from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.order_record import order_from_row, order_row
 from adapters.sql.schema import backorder_waits, order_returns, orders
+from adapters.sql.statements import Statements
 from domain.errors import OrderNotFound, ReturnNotFound
 from domain.order import Order
 from domain.order_status import OrderStatus
@@ -33,7 +33,7 @@ _DELETE_WAITS = delete(backorder_waits).where(backorder_waits.c.order_id == bind
 
 
 class SqlOrderRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: Statements) -> None:
         self._conn = connection
         self._seen: dict[UUID, Order] = {}
         #: id -> (version, status, return ids) as loaded; absent for new orders
@@ -69,7 +69,8 @@ class SqlOrderRepository:
 
     async def find_by_channel_ref(self, channel: str, channel_order_ref: str) -> UUID | None:
         params = {"b_channel": channel, "b_channel_order_ref": channel_order_ref}
-        return (await self._conn.execute(_BY_CHANNEL_REF, params)).scalar()
+        found: UUID | None = (await self._conn.execute(_BY_CHANNEL_REF, params)).scalar()
+        return found
 
     async def backordered_with_sku(self, sku: str, limit: int) -> list[UUID]:
         query = (

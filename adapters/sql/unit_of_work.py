@@ -1,5 +1,6 @@
 """The SQL unit of work: one connection, one transaction; orders, stock, outbox and the
-idempotency record are written together at commit, or not at all."""
+idempotency record are written together at commit, or not at all. On PostgreSQL the transaction
+runs on the asyncpg connection directly (adapters/sql/statements.py)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,19 @@ from typing import Self
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.sql.engine import suspect_pooled_connections
 from adapters.sql.errors import translate
 from adapters.sql.idempotency import SqlIdempotencyLog
 from adapters.sql.inbox import SqlInbox
 from adapters.sql.order_repository import SqlOrderRepository
 from adapters.sql.schema import outbox
+from adapters.sql.statements import DirectStatements
 from adapters.sql.stock_repository import SqlStockRepository
 from application.envelopes import collect_envelopes
 from ports.clock import Clock
 from ports.ids import IdGenerator
 from ports.outbox import EventEnvelope
-from ports.unit_of_work import CommandMeta
+from ports.unit_of_work import CommandMeta, DatabaseUnavailable
 
 #: Built once: building statements per call was the largest CPU cost of placing an order.
 _INSERT_OUTBOX = insert(outbox)
@@ -39,19 +42,25 @@ class SqlUnitOfWork:
         self._clock = clock
         self._ids = ids
         self._conn: AsyncConnection | None = None
+        self._tx: AsyncConnection | DirectStatements | None = None
 
     async def __aenter__(self) -> Self:
         try:
             self._conn = await self._engine.connect()
-            await self._conn.begin()
+            if self._conn.dialect.name == "postgresql":
+                self._tx = await DirectStatements.begin(self._conn)
+            else:
+                await self._conn.begin()
+                self._tx = self._conn
         except Exception as e:
+            translated = translate(e) or e
             if self._conn is not None:
-                await self._conn.close()
-            raise (translate(e) or e) from e
-        self.orders = SqlOrderRepository(self._conn)
-        self.stock = SqlStockRepository(self._conn)
-        self.idempotency = SqlIdempotencyLog(self._conn)
-        self.inbox = SqlInbox(self._conn, self._clock)
+                await self._release(self._conn, broken=isinstance(translated, DatabaseUnavailable))
+            raise translated from e
+        self.orders = SqlOrderRepository(self._tx)
+        self.stock = SqlStockRepository(self._tx)
+        self.idempotency = SqlIdempotencyLog(self._tx)
+        self.inbox = SqlInbox(self._tx, self._clock)
         return self
 
     async def __aexit__(
@@ -61,30 +70,42 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         assert self._conn is not None
-        try:
-            if self._conn.in_transaction():
-                await self._conn.rollback()
-        except Exception:  # noqa: BLE001 - the connection is gone; closing below discards it
-            pass
-        finally:
-            await self._conn.close()
+        assert self._tx is not None
         translated = translate(exc) if exc is not None else None
+        broken = isinstance(translated, DatabaseUnavailable)
+        try:
+            if self._tx.in_transaction():
+                await self._tx.rollback()
+        except Exception:  # noqa: BLE001 - the connection is gone: out of the pool below
+            broken = True
+        await self._release(self._conn, broken=broken)
         if translated is not None:
             raise translated from exc
 
+    async def _release(self, connection: AsyncConnection, *, broken: bool) -> None:
+        """Back to the pool, or out of it: a connection that failed is not lent again, and the
+        others are pinged before they are (the direct path runs below SQLAlchemy's own handling
+        of connection errors)."""
+        try:
+            if broken:
+                suspect_pooled_connections(self._engine)
+                await connection.invalidate()
+        finally:
+            await connection.close()
+
     async def commit(self) -> None:
-        assert self._conn is not None
+        assert self._tx is not None
         await self.orders.save_all()
         await self.stock.save_all()
         envelopes = collect_envelopes(
             [*self.orders.seen, *self.stock.seen], self._meta, self._clock.now(), self._ids.new_id
         )
         if envelopes:
-            await self._conn.execute(_INSERT_OUTBOX, [outbox_row(e) for e in envelopes])
+            await self._tx.execute(_INSERT_OUTBOX, [outbox_row(e) for e in envelopes])
         await self.idempotency.flush()
         await self.inbox.flush()
         await self._before_commit()
-        await self._conn.commit()
+        await self._tx.commit()
 
     async def _before_commit(self) -> None:
         """Called inside the transaction once everything is written; does nothing here. (Tests

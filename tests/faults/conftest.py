@@ -163,7 +163,7 @@ def make_stack(tmp_path: Path) -> Iterator[StackFactory]:
         keys = _create_keys(db_url)
 
         def make(on_hand: int = 100_000, **env: str) -> Stack:
-            settings = {"ERP_URL": erp_url, "ERP_API_KEY": ERP_KEY, "DB_POOL_SIZE": "5", **env}
+            settings = {"ERP_URL": erp_url, "ERP_API_KEY": ERP_KEY, "DB_POOL_SIZE": "10", **env}
             hub = Hub(db_url, BROKER_URL, tmp_path, **settings)
             hubs.append(hub)
             stack = Stack(hub, db_url, keys, erp)

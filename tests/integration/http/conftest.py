@@ -58,5 +58,5 @@ async def api(sqlite_engine: AsyncEngine) -> AsyncIterator[Api]:
 
 @pytest.fixture
 async def pg_api(postgres_engine: AsyncEngine) -> AsyncIterator[Api]:
-    async for built in make_api(postgres_engine, db_pool_size=30):
+    async for built in make_api(postgres_engine, db_pool_size=60):
         yield built

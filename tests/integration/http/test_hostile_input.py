@@ -190,7 +190,7 @@ async def stocked(sqlite_engine: AsyncEngine) -> AsyncIterator[Api]:
 @pytest.fixture
 async def stocked_pg(postgres_engine: AsyncEngine) -> AsyncIterator[Api]:
     """The app on PostgreSQL with 10 units of SKU at dc-east."""
-    async with api_with(postgres_engine, rate_limit=UNLIMITED, db_pool_size=30) as api:
+    async with api_with(postgres_engine, rate_limit=UNLIMITED, db_pool_size=60) as api:
         await stock(api)
         yield api
 

@@ -1,0 +1,189 @@
+"""Where the repositories send their statements: SQLAlchemy's connection on SQLite, and on
+PostgreSQL the command transaction's asyncpg connection itself.
+
+The repositories build SQLAlchemy Core statements once and execute them with parameters. Through
+SQLAlchemy's async engine every execution crosses into a greenlet, builds an execution context,
+processes its parameters and adapts asyncpg's cursor: about 40 % of the API's CPU per placed
+order in the profiles (bench/README.md). Here SQLAlchemy compiles a statement once for the
+engine's dialect (its SQL, the order of its parameters, their types' bind and result processing)
+and asyncpg runs it directly, in a transaction on the connection that SQLAlchemy's pool lent us.
+
+`DirectStatements.execute` answers like `AsyncConnection.execute` as far as the repositories use
+it (`Statements`: `first`, `one`, `scalar`, `scalars`, iteration, `rowcount`), so the repositories
+are the same code on SQLite (through SQLAlchemy) and on PostgreSQL (through this).
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Protocol
+
+from sqlalchemy import Dialect
+from sqlalchemy.exc import MultipleResultsFound, NoResultFound
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+
+Processor = Callable[[Any], Any] | None
+Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
+
+
+class Result(Protocol):
+    """What the repositories read from an execution (a subset of SQLAlchemy's result)."""
+
+    @property
+    def rowcount(self) -> int: ...
+    def __iter__(self) -> Iterator[Any]: ...
+    def first(self) -> Any: ...
+    def one(self) -> Any: ...
+    def scalar(self) -> Any: ...
+    def scalars(self) -> Any: ...
+
+
+class Statements(Protocol):
+    """Where a repository executes its statements: `AsyncConnection` or `DirectStatements`."""
+
+    @property
+    def dialect(self) -> Dialect: ...
+    async def execute(self, statement: Any, parameters: Any = None, /) -> Result: ...
+
+
+class Rows:
+    """The rows (or the row count) of one direct execution."""
+
+    def __init__(self, rows: list[tuple[Any, ...]], rowcount: int) -> None:
+        self._rows = rows
+        self.rowcount = rowcount
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._rows)
+
+    def first(self) -> Any:
+        return self._rows[0] if self._rows else None
+
+    def one(self) -> Any:
+        if not self._rows:
+            raise NoResultFound("no row was found when one was required")
+        if len(self._rows) > 1:
+            raise MultipleResultsFound("more than one row was found when one was required")
+        return self._rows[0]
+
+    def scalar(self) -> Any:
+        return self._rows[0][0] if self._rows else None
+
+    def scalars(self) -> list[Any]:
+        return [row[0] for row in self._rows]
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    compiled: SQLCompiler
+    names: tuple[str, ...]
+    binds: tuple[Processor, ...]
+    #: for statements that return rows: the row type and each column's result processing
+    row: Callable[..., tuple[Any, ...]] | None
+    results: tuple[Processor, ...]
+
+    @property
+    def sql(self) -> str:
+        return self.compiled.string
+
+    def arguments(self, parameters: Mapping[str, Any]) -> list[Any]:
+        values = self.compiled.construct_params(dict(parameters))
+        return [
+            value if process is None else process(value)
+            for value, process in zip((values[n] for n in self.names), self.binds, strict=True)
+        ]
+
+    def make_row(self, record: Sequence[Any]) -> tuple[Any, ...]:
+        assert self.row is not None
+        return self.row(
+            *(
+                v if p is None or v is None else p(v)
+                for v, p in zip(record, self.results, strict=True)
+            )
+        )
+
+
+@lru_cache(maxsize=512)
+def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> _Compiled:
+    """Like SQLAlchemy's own compiled cache: per statement and set of parameter names (an INSERT
+    or UPDATE sets the columns it is given)."""
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys))  # type: ignore[attr-defined]
+    assert isinstance(compiled, SQLCompiler)
+    names = tuple(compiled.positiontup or ())
+    if any(compiled.binds[n].expanding for n in names):
+        raise ValueError("an expanding IN parameter; on PostgreSQL use = ANY(array) instead")
+    binds = tuple(
+        compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names
+    )
+    columns = list(
+        statement.selected_columns  # type: ignore[attr-defined]
+        if getattr(statement, "is_select", False)
+        else compiled.effective_returning or ()
+    )
+    if not columns:
+        return _Compiled(compiled, names, binds, None, ())
+    row = namedtuple("Row", [str(c.key) for c in columns], rename=True)  # type: ignore[misc]
+    results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
+    return _Compiled(compiled, names, binds, row, results)
+
+
+def _rowcount(status: str) -> int:
+    """asyncpg's command status: "UPDATE 3", "INSERT 0 1", "DELETE 0"."""
+    last = status.rpartition(" ")[2]
+    return int(last) if last.isdigit() else -1
+
+
+class DirectStatements:
+    """One transaction on the asyncpg connection under a pooled SQLAlchemy connection."""
+
+    def __init__(self, connection: AsyncConnection, driver: Any, transaction: Any) -> None:
+        self._connection = connection
+        self._driver = driver
+        self._transaction = transaction
+        self._open = True
+
+    @classmethod
+    async def begin(cls, connection: AsyncConnection) -> DirectStatements:
+        pooled = await connection.get_raw_connection()
+        driver = pooled.driver_connection
+        assert driver is not None, "a pooled connection that is checked out has its driver's"
+        transaction = driver.transaction()
+        await transaction.start()
+        return cls(connection, driver, transaction)
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._connection.dialect
+
+    def in_transaction(self) -> bool:
+        return self._open
+
+    async def commit(self) -> None:
+        self._open = False
+        await self._transaction.commit()
+
+    async def rollback(self) -> None:
+        self._open = False
+        await self._transaction.rollback()
+
+    async def execute(self, statement: Executable, parameters: Parameters = None) -> Rows:
+        if isinstance(parameters, Sequence):  # executemany
+            if not parameters:
+                return Rows([], 0)
+            compiled = _compile(statement, self.dialect, tuple(sorted(parameters[0])))
+            await self._driver.executemany(
+                compiled.sql, [compiled.arguments(p) for p in parameters]
+            )
+            return Rows([], -1)
+        given = parameters or {}
+        compiled = _compile(statement, self.dialect, tuple(sorted(given)))
+        arguments = compiled.arguments(given)
+        if compiled.row is not None:
+            records = await self._driver.fetch(compiled.sql, *arguments)
+            return Rows([compiled.make_row(r) for r in records], len(records))
+        return Rows([], _rowcount(await self._driver.execute(compiled.sql, *arguments)))

@@ -1,0 +1,115 @@
+"""On PostgreSQL the command transaction runs on the asyncpg connection below SQLAlchemy
+(adapters/sql/statements.py). What SQLAlchemy did for us there, the unit of work now does: a
+failed transaction is rolled back before its connection goes back to the pool, and a connection
+found dead leaves the pool and gets the others pinged."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import NoResultFound
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.sql import engine as engines
+from adapters.sql.schema import stock_levels
+from adapters.sql.statements import DirectStatements
+from adapters.sql.unit_of_work import SqlUnitOfWork
+from ports.unit_of_work import CommandMeta, DatabaseUnavailable
+from tests.integration.backends import Backend, SqlBackend
+from tests.integration.test_engine_ping import kill_backend
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+async def small_pool(postgres_engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
+    """Two connections at most, on the emptied database of `postgres_engine`."""
+    built = engines.create_engine(str(postgres_engine.url), pool_size=2)
+    yield built
+    await built.dispose()
+
+
+class DividesByZeroAtCommit(SqlUnitOfWork):
+    async def _before_commit(self) -> None:
+        assert self._tx is not None
+        await self._tx.execute(text("SELECT 1 / 0"))  # aborts the transaction
+
+
+async def backend_pids(engine: AsyncEngine) -> set[int]:
+    """The server pids of the pool's connections, all checked out at once (so both exist)."""
+
+    async def one(ready: asyncio.Event) -> int:
+        async with engine.connect() as conn:
+            pid = int(await conn.scalar(text("SELECT pg_backend_pid()")))
+            ready.set()
+            await asyncio.sleep(0.05)
+            return pid
+
+    pids = await asyncio.gather(one(asyncio.Event()), one(asyncio.Event()))
+    return set(pids)
+
+
+async def test_a_failed_transaction_is_rolled_back_before_its_connection_is_lent_again(
+    small_pool: AsyncEngine,
+) -> None:
+    backend = SqlBackend(small_pool)
+    await backend.stock("MUG", "dc-east", 5)
+
+    def failing(meta: CommandMeta) -> DividesByZeroAtCommit:
+        return DividesByZeroAtCommit(small_pool, meta, backend.clock, backend.ids)
+
+    failing_backend = Backend(failing, backend.clock, backend.ids)
+    with pytest.raises(Exception, match="division by zero"):
+        await failing_backend.stock("MUG", "dc-east", 9, sequence=2)
+
+    # Both pooled connections work: an aborted transaction left on one would refuse everything.
+    for sequence in (3, 4, 5):
+        await backend.stock("MUG", "dc-east", sequence * 10, sequence=sequence)
+    assert await backend.level("MUG", "dc-east") == (50, 0)
+
+
+async def test_after_a_restart_one_command_fails_and_the_pool_renews_itself(
+    small_pool: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = SqlBackend(small_pool)
+    await backend.stock("MUG", "dc-east", 5)
+    pids = await backend_pids(small_pool)
+    assert len(pids) == 2
+    for pid in pids:  # as a database restart would
+        await kill_backend(small_pool, pid)
+    monkeypatch.setattr(engines, "PING_AFTER_IDLE_SECONDS", 3600.0)  # nothing counts as idle
+
+    with pytest.raises(DatabaseUnavailable):
+        await backend.stock("MUG", "dc-east", 7, sequence=2)
+
+    # The other dead connection is pinged (suspect since the first was found dead) and replaced.
+    await backend.stock("MUG", "dc-east", 8, sequence=3)
+    await backend.stock("MUG", "dc-east", 9, sequence=4)
+    assert await backend.level("MUG", "dc-east") == (9, 0)
+    assert not (await backend_pids(small_pool)) & pids
+
+
+async def test_rows_answer_like_sqlalchemys_and_an_expanding_in_is_refused(
+    postgres_engine: AsyncEngine,
+) -> None:
+    await SqlBackend(postgres_engine).stock("MUG", "dc-east", 5)
+    async with postgres_engine.connect() as conn:
+        statements = await DirectStatements.begin(conn)
+        by_sku = select(stock_levels.c.sku, stock_levels.c.on_hand).where(
+            stock_levels.c.sku == "MUG"
+        )
+        assert (await statements.execute(by_sku)).one() == ("MUG", 5)
+        assert (await statements.execute(by_sku)).first().on_hand == 5
+        nothing = by_sku.where(stock_levels.c.on_hand < 0)
+        assert (await statements.execute(nothing)).first() is None
+        assert (await statements.execute(nothing)).scalar() is None
+        with pytest.raises(NoResultFound):
+            (await statements.execute(nothing)).one()
+        with pytest.raises(ValueError, match="expanding IN"):
+            await statements.execute(
+                select(stock_levels).where(stock_levels.c.sku.in_(["MUG", "CUP"]))
+            )
+        await statements.rollback()
