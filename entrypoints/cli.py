@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from adapters.sql.migrate import migrate
 from entrypoints.container import build_container
+from entrypoints.heap import freeze_startup_objects
 from entrypoints.logs import configure_logging
 from entrypoints.relay_process import run_relay
 from entrypoints.settings import Settings, SettingsError
@@ -109,12 +110,16 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _relay(settings: Settings, args: argparse.Namespace) -> int:
-    asyncio.run(run_relay(build_container(settings)))
+    container = build_container(settings)
+    freeze_startup_objects()
+    asyncio.run(run_relay(container))
     return 0
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
-    return run_worker(build_container(settings), threads=args.threads)
+    container = build_container(settings)
+    freeze_startup_objects()
+    return run_worker(container, threads=args.threads)
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
