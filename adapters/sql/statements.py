@@ -78,10 +78,15 @@ class Rows:
         return [row[0] for row in self._rows]
 
 
+#: A parameter that has no value of its own in the statement: the caller must give it.
+_REQUIRED = object()
+
+
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     compiled: SQLCompiler
-    names: tuple[str, ...]
+    #: per positional parameter: its name, the key it is given by, the statement's own value
+    plan: tuple[tuple[str, str, Any], ...]
     binds: tuple[Processor, ...]
     #: for statements that return rows: the row type and each column's result processing
     row: Callable[..., tuple[Any, ...]] | None
@@ -92,11 +97,20 @@ class _Compiled:
         return self.compiled.string
 
     def arguments(self, parameters: Mapping[str, Any]) -> list[Any]:
-        values = self.compiled.construct_params(dict(parameters))
-        return [
-            value if process is None else process(value)
-            for value, process in zip((values[n] for n in self.names), self.binds, strict=True)
-        ]
+        """The positional values, as SQLAlchemy's `construct_params` finds them (a literal in
+        the statement, such as a LIMIT or a CASE's 0, has its own value)."""
+        values = []
+        for (name, key, own), process in zip(self.plan, self.binds, strict=True):
+            if key in parameters:
+                value = parameters[key]
+            elif name in parameters:
+                value = parameters[name]
+            elif own is _REQUIRED:
+                raise KeyError(f"no value for the parameter {name!r}")
+            else:
+                value = own
+            values.append(value if process is None else process(value))
+        return values
 
     def make_row(self, record: Sequence[Any]) -> tuple[Any, ...]:
         assert self.row is not None
@@ -115,8 +129,12 @@ def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
     compiled = statement.compile(dialect=dialect, column_keys=list(keys))  # type: ignore[attr-defined]
     assert isinstance(compiled, SQLCompiler)
     names = tuple(compiled.positiontup or ())
-    if any(compiled.binds[n].expanding for n in names):
-        raise ValueError("an expanding IN parameter; on PostgreSQL use = ANY(array) instead")
+    if any(compiled.binds[n].expanding or compiled.binds[n].callable for n in names):
+        raise ValueError("an expanding IN or a callable parameter; on PostgreSQL use = ANY(array)")
+    plan = tuple(
+        (n, b.key, _REQUIRED if b.required else b.value)
+        for n, b in ((n, compiled.binds[n]) for n in names)
+    )
     binds = tuple(
         compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names
     )
@@ -126,10 +144,10 @@ def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
         else compiled.effective_returning or ()
     )
     if not columns:
-        return _Compiled(compiled, names, binds, None, ())
+        return _Compiled(compiled, plan, binds, None, ())
     row = namedtuple("Row", [str(c.key) for c in columns], rename=True)  # type: ignore[misc]
     results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
-    return _Compiled(compiled, names, binds, row, results)
+    return _Compiled(compiled, plan, binds, row, results)
 
 
 def _rowcount(status: str) -> int:

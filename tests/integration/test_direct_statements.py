@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -108,7 +108,12 @@ async def test_rows_answer_like_sqlalchemys_and_an_expanding_in_is_refused(
         assert (await statements.execute(nothing)).scalar() is None
         with pytest.raises(NoResultFound):
             (await statements.execute(nothing)).one()
-        with pytest.raises(ValueError, match="expanding IN"):
+        given = select(stock_levels.c.on_hand).where(stock_levels.c.sku == bindparam("b_sku"))
+        literal = given.limit(1)  # a LIMIT is a parameter with its own value
+        assert (await statements.execute(literal, {"b_sku": "MUG"})).scalars() == [5]
+        with pytest.raises(KeyError, match="b_sku"):
+            await statements.execute(given, {})
+        with pytest.raises(ValueError, match="expanding IN or a callable"):
             await statements.execute(
                 select(stock_levels).where(stock_levels.c.sku.in_(["MUG", "CUP"]))
             )
