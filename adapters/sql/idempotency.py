@@ -4,15 +4,16 @@ runs), completed by the command's transaction only if the claim is still ours.""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.engine import one_statement_at_a_time
 from adapters.sql.schema import idempotency_keys
-from adapters.sql.statements import Statements
+from adapters.sql.statements import Statements, autocommit_statements
 from application.idempotency import verdict
 from ports.idempotency import Claim, ClaimLost, ClaimState, StoredResponse
 
@@ -36,14 +37,13 @@ _ROW = select(idempotency_keys).where(_THIS_KEY)
 _COMPLETE = update(idempotency_keys).where(
     _THIS_KEY, k.claim_token == bindparam("b_claim_token"), k.completed.is_(False)
 )
+_RELEASE = delete(idempotency_keys).where(_THIS_KEY, k.completed.is_(False))
+_PURGE = delete(idempotency_keys).where(k.expires_at <= bindparam("b_now"))
 
 
 class SqlIdempotencyGate:
     def __init__(self, engine: AsyncEngine, retention: timedelta, lease: timedelta) -> None:
-        #: Every statement here is a transaction of its own: autocommit on PostgreSQL, no BEGIN and
-        #: COMMIT round trips. (The claim's later statements, a take-over and a read, each see
-        #: what is committed when they run, as they would in one READ COMMITTED transaction.)
-        self._engine = one_statement_at_a_time(engine)
+        self._engine = engine
         self._retention = retention
         self._lease = lease
         self._claim = _CLAIM["postgresql" if engine.dialect.name == "postgresql" else "sqlite"]
@@ -62,7 +62,7 @@ class SqlIdempotencyGate:
             "expires_at": now + self._retention,
         }
         this_key = {"b_principal": principal, "b_key": key}
-        async with self._engine.begin() as conn:
+        async with self._statements() as conn:
             inserted = await conn.execute(
                 self._claim, {"principal": principal, "key": key, **fresh}
             )
@@ -84,17 +84,26 @@ class SqlIdempotencyGate:
         return verdict(row.fingerprint, fingerprint, response)
 
     async def release(self, principal: str, key: str) -> None:
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                delete(idempotency_keys).where(
-                    k.principal == principal, k.key == key, k.completed.is_(False)
-                )
-            )
+        async with self._statements() as conn:
+            await conn.execute(_RELEASE, {"b_principal": principal, "b_key": key})
 
     async def purge_expired(self, now: datetime) -> int:
-        async with self._engine.begin() as conn:
-            result = await conn.execute(delete(idempotency_keys).where(k.expires_at <= now))
+        async with self._statements() as conn:
+            result = await conn.execute(_PURGE, {"b_now": now})
         return result.rowcount
+
+    @asynccontextmanager
+    async def _statements(self) -> AsyncIterator[Statements]:
+        """Every statement here is a transaction of its own: on PostgreSQL each commits on its
+        own on the asyncpg connection (no BEGIN and COMMIT round trips; the claim's take-over
+        and read each see what is committed when they run, as in one READ COMMITTED
+        transaction); SQLite keeps a transaction."""
+        if self._engine.dialect.name == "postgresql":
+            async with autocommit_statements(self._engine) as statements:
+                yield statements
+        else:
+            async with self._engine.begin() as conn:
+                yield conn
 
 
 class SqlIdempotencyLog:

@@ -16,16 +16,21 @@ are the same code on SQLite (through SQLAlchemy) and on PostgreSQL (through this
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
 
 from sqlalchemy import Dialect
 from sqlalchemy.exc import MultipleResultsFound, NoResultFound
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
+
+from adapters.sql.engine import suspect_pooled_connections
+from adapters.sql.errors import translate
+from ports.unit_of_work import DatabaseUnavailable
 
 Processor = Callable[[Any], Any] | None
 Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
@@ -157,22 +162,32 @@ def _rowcount(status: str) -> int:
 
 
 class DirectStatements:
-    """One transaction on the asyncpg connection under a pooled SQLAlchemy connection."""
+    """Statements on the asyncpg connection under a pooled SQLAlchemy connection: in one
+    transaction (`begin`), or each committed on its own (`autocommit`)."""
 
     def __init__(self, connection: AsyncConnection, driver: Any, transaction: Any) -> None:
         self._connection = connection
         self._driver = driver
         self._transaction = transaction
-        self._open = True
+        self._open = transaction is not None
 
-    @classmethod
-    async def begin(cls, connection: AsyncConnection) -> DirectStatements:
+    @staticmethod
+    async def _driver_of(connection: AsyncConnection) -> Any:
         pooled = await connection.get_raw_connection()
         driver = pooled.driver_connection
         assert driver is not None, "a pooled connection that is checked out has its driver's"
+        return driver
+
+    @classmethod
+    async def begin(cls, connection: AsyncConnection) -> DirectStatements:
+        driver = await cls._driver_of(connection)
         transaction = driver.transaction()
         await transaction.start()
         return cls(connection, driver, transaction)
+
+    @classmethod
+    async def autocommit(cls, connection: AsyncConnection) -> DirectStatements:
+        return cls(connection, await cls._driver_of(connection), None)
 
     @property
     def dialect(self) -> Dialect:
@@ -205,3 +220,29 @@ class DirectStatements:
             records = await self._driver.fetch(compiled.sql, *arguments)
             return Rows([compiled.make_row(r) for r in records], len(records))
         return Rows([], _rowcount(await self._driver.execute(compiled.sql, *arguments)))
+
+
+async def release(engine: AsyncEngine, connection: AsyncConnection, *, broken: bool) -> None:
+    """Back to the pool, or out of it: a connection that failed is not lent again, and the
+    others are pinged before they are (the direct path runs below SQLAlchemy's own handling of
+    connection errors)."""
+    try:
+        if broken:
+            suspect_pooled_connections(engine)
+            await connection.invalidate()
+    finally:
+        await connection.close()
+
+
+@asynccontextmanager
+async def autocommit_statements(engine: AsyncEngine) -> AsyncIterator[DirectStatements]:
+    """Statements that each commit on their own, on one pooled connection (PostgreSQL)."""
+    connection = await engine.connect()
+    broken = False
+    try:
+        yield await DirectStatements.autocommit(connection)
+    except Exception as e:
+        broken = isinstance(translate(e), DatabaseUnavailable)
+        raise
+    finally:
+        await release(engine, connection, broken=broken)

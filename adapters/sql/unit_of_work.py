@@ -10,13 +10,12 @@ from typing import Self
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters.sql.engine import suspect_pooled_connections
 from adapters.sql.errors import translate
 from adapters.sql.idempotency import SqlIdempotencyLog
 from adapters.sql.inbox import SqlInbox
 from adapters.sql.order_repository import SqlOrderRepository
 from adapters.sql.schema import outbox
-from adapters.sql.statements import DirectStatements
+from adapters.sql.statements import DirectStatements, release
 from adapters.sql.stock_repository import SqlStockRepository
 from application.envelopes import collect_envelopes
 from ports.clock import Clock
@@ -83,15 +82,7 @@ class SqlUnitOfWork:
             raise translated from exc
 
     async def _release(self, connection: AsyncConnection, *, broken: bool) -> None:
-        """Back to the pool, or out of it: a connection that failed is not lent again, and the
-        others are pinged before they are (the direct path runs below SQLAlchemy's own handling
-        of connection errors)."""
-        try:
-            if broken:
-                suspect_pooled_connections(self._engine)
-                await connection.invalidate()
-        finally:
-            await connection.close()
+        await release(self._engine, connection, broken=broken)
 
     async def commit(self) -> None:
         assert self._tx is not None

@@ -7,16 +7,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
+import asyncpg
 import pytest
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.clock import FixedClock
 from adapters.sql import engine as engines
+from adapters.sql.errors import translate
+from adapters.sql.idempotency import SqlIdempotencyGate
 from adapters.sql.schema import stock_levels
 from adapters.sql.statements import DirectStatements
 from adapters.sql.unit_of_work import SqlUnitOfWork
+from ports.idempotency import ClaimState
 from ports.unit_of_work import CommandMeta, DatabaseUnavailable
 from tests.integration.backends import Backend, SqlBackend
 from tests.integration.test_engine_ping import kill_backend
@@ -89,6 +95,27 @@ async def test_after_a_restart_one_command_fails_and_the_pool_renews_itself(
     await backend.stock("MUG", "dc-east", 8, sequence=3)
     await backend.stock("MUG", "dc-east", 9, sequence=4)
     assert await backend.level("MUG", "dc-east") == (9, 0)
+    assert not (await backend_pids(small_pool)) & pids
+
+
+async def test_after_a_restart_one_claim_fails_and_the_pool_renews_itself(
+    small_pool: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = SqlIdempotencyGate(small_pool, retention=timedelta(days=1), lease=timedelta(seconds=30))
+    now = FixedClock().now()
+    await gate.claim("key:web", "k0", "fp", now)
+    pids = await backend_pids(small_pool)
+    for pid in pids:
+        await kill_backend(small_pool, pid)
+    monkeypatch.setattr(engines, "PING_AFTER_IDLE_SECONDS", 3600.0)
+
+    with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError)) as failed:
+        await gate.claim("key:web", "k1", "fp", now)
+    assert isinstance(translate(failed.value), DatabaseUnavailable)  # a 503, as the API answers
+
+    assert (await gate.claim("key:web", "k2", "fp", now)).state is ClaimState.CLAIMED
+    assert (await gate.claim("key:web", "k3", "fp", now)).state is ClaimState.CLAIMED
+    assert (await gate.claim("key:web", "k0", "fp", now)).state is ClaimState.IN_PROGRESS
     assert not (await backend_pids(small_pool)) & pids
 
 
