@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy import ARRAY, Uuid, and_, any_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters.sql.engine import one_statement_at_a_time
 from adapters.sql.schema import dead_letters, deliveries, outbox
+from adapters.sql.statements import Statements, one_statement
 from outbox.messages import message_from_row
 
 d = deliveries.c
@@ -35,14 +36,16 @@ _WAIT = (
     .values(attempts=d.attempts - 1, due_at=bindparam("b_due_at"))
 )
 #: This delivery, and those of the events its message stands for (`covers`, outbox/relay.py).
-_FINISH = (
-    update(deliveries)
-    .where(
-        d.event_id.in_(bindparam("b_event_ids", expanding=True)),
-        d.consumer == bindparam("b_consumer"),
-    )
+#: PostgreSQL takes the ids as one array (its statements run below SQLAlchemy, no expanding IN).
+_FINISH = {
+    dialect: update(deliveries)
+    .where(ids, d.consumer == bindparam("b_consumer"))
     .values(processed_at=func.coalesce(d.processed_at, bindparam("b_now")), last_error=None)
-)
+    for dialect, ids in (
+        ("postgresql", d.event_id == any_(bindparam("b_event_ids", type_=ARRAY(Uuid)))),
+        ("sqlite", d.event_id.in_(bindparam("b_event_ids", expanding=True))),
+    )
+}
 _POSTPONE = (
     update(deliveries)
     .where(_THIS_DELIVERY)
@@ -118,10 +121,13 @@ class DeadLetter:
 class Deliveries:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        #: The bookkeeping of an attempt is one statement at a time (count it, look for an earlier
-        #: unfinished event, finish it): autocommit on PostgreSQL.
-        self._single = one_statement_at_a_time(engine)
+        self._finish = _FINISH[engine.dialect.name]
         self._dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+
+    def _one(self) -> AbstractAsyncContextManager[Statements]:
+        """The bookkeeping of an attempt is one statement at a time (count it, look for an earlier
+        unfinished event, finish it)."""
+        return one_statement(self._engine)
 
     async def record_published(
         self, conn: AsyncConnection, pairs: Sequence[tuple[UUID, str]], due_at: datetime
@@ -136,7 +142,7 @@ class Deliveries:
     async def start(self, event_id: UUID, consumer: str) -> Attempt:
         """Count an attempt before it runs, in its own transaction: a message that kills its worker
         is still counted, and parked once it has crashed too often."""
-        async with self._single.begin() as conn:
+        async with self._one() as conn:
             row = (await conn.execute(_START, _key(event_id, consumer))).first()
         if row is None:  # published before this table existed, or replayed by hand: count anew
             return Attempt(1, finished=False)
@@ -147,13 +153,13 @@ class Deliveries:
     async def unfinished_predecessor(self, event_id: UUID, consumer: str) -> Predecessor | None:
         """The earliest event of the same aggregate, before this one, that `consumer` has neither
         processed nor parked (through the stream's unique index and the deliveries' key)."""
-        async with self._single.begin() as conn:
+        async with self._one() as conn:
             row = (await conn.execute(_UNFINISHED_PREDECESSOR, _key(event_id, consumer))).first()
         return Predecessor(row.attempts, row.due_at) if row else None
 
     async def wait(self, event_id: UUID, consumer: str, due_at: datetime) -> None:
         """The attempt did not run (it waits for an earlier event): take its count back."""
-        async with self._single.begin() as conn:
+        async with self._one() as conn:
             await conn.execute(_WAIT, _key(event_id, consumer, b_due_at=due_at))
 
     async def finish(
@@ -161,14 +167,15 @@ class Deliveries:
     ) -> None:
         """Processed: this delivery and, for a consumer that catches up, those of the earlier
         events its message stands for."""
-        async with self._single.begin() as conn:
+        async with self._one() as conn:
             await conn.execute(
-                _FINISH, {"b_event_ids": [event_id, *covers], "b_consumer": consumer, "b_now": now}
+                self._finish,
+                {"b_event_ids": [event_id, *covers], "b_consumer": consumer, "b_now": now},
             )
 
     async def postpone(self, event_id: UUID, consumer: str, due_at: datetime, error: str) -> None:
         """A retry is scheduled: the relay must not publish again before `due_at`."""
-        async with self._single.begin() as conn:
+        async with self._one() as conn:
             await conn.execute(
                 _POSTPONE, _key(event_id, consumer, b_due_at=due_at, b_error=error[:4000])
             )

@@ -107,15 +107,5 @@ def _make_sqlite_transactional(engine: AsyncEngine, *, immediate: bool) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def one_statement_at_a_time(engine: AsyncEngine) -> AsyncEngine:
-    """The engine for work that is one statement per transaction (a claim, a bookkeeping
-    update). On PostgreSQL it runs in autocommit: each statement is its own transaction without
-    the BEGIN and COMMIT round trips, and the pool is the engine's. SQLite keeps its explicit
-    BEGIN (above), so it keeps the transaction."""
-    if engine.dialect.name == "postgresql":
-        return engine.execution_options(isolation_level="AUTOCOMMIT")
-    return engine
-
-
 def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"

@@ -4,8 +4,7 @@ runs), completed by the command's transaction only if the claim is still ours.""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, delete, or_, select, update
@@ -13,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.schema import idempotency_keys
-from adapters.sql.statements import Statements, autocommit_statements
+from adapters.sql.statements import Statements, one_statement
 from application.idempotency import verdict
 from ports.idempotency import Claim, ClaimLost, ClaimState, StoredResponse
 
@@ -92,18 +91,10 @@ class SqlIdempotencyGate:
             result = await conn.execute(_PURGE, {"b_now": now})
         return result.rowcount
 
-    @asynccontextmanager
-    async def _statements(self) -> AsyncIterator[Statements]:
-        """Every statement here is a transaction of its own: on PostgreSQL each commits on its
-        own on the asyncpg connection (no BEGIN and COMMIT round trips; the claim's take-over
-        and read each see what is committed when they run, as in one READ COMMITTED
-        transaction); SQLite keeps a transaction."""
-        if self._engine.dialect.name == "postgresql":
-            async with autocommit_statements(self._engine) as statements:
-                yield statements
-        else:
-            async with self._engine.begin() as conn:
-                yield conn
+    def _statements(self) -> AbstractAsyncContextManager[Statements]:
+        """Every statement here is a transaction of its own (the claim's take-over and read
+        each see what is committed when they run, as in one READ COMMITTED transaction)."""
+        return one_statement(self._engine)
 
 
 class SqlIdempotencyLog:

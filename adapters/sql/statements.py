@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
@@ -246,3 +246,13 @@ async def autocommit_statements(engine: AsyncEngine) -> AsyncIterator[DirectStat
         raise
     finally:
         await release(engine, connection, broken=broken)
+
+
+def one_statement(engine: AsyncEngine) -> AbstractAsyncContextManager[Statements]:
+    """Where to run work that is one statement per transaction (a claim, a delivery's
+    bookkeeping): on PostgreSQL each statement commits on its own on the asyncpg connection, no
+    BEGIN and COMMIT round trips; SQLite keeps its explicit BEGIN (adapters/sql/engine.py), so
+    it keeps the transaction."""
+    if engine.dialect.name == "postgresql":
+        return autocommit_statements(engine)
+    return engine.begin()
