@@ -30,6 +30,33 @@ _UPDATE = update(orders).where(
 _INSERT_RETURNS = insert(order_returns)
 _INSERT_WAITS = insert(backorder_waits)
 _DELETE_WAITS = delete(backorder_waits).where(backorder_waits.c.order_id == bindparam("b_order_id"))
+_BY_RETURN = select(order_returns.c.order_id).where(
+    order_returns.c.return_id == bindparam("b_return_id")
+)
+_WAITING_FOR_SKU = (
+    select(backorder_waits.c.order_id)
+    .where(backorder_waits.c.sku == bindparam("b_sku"))
+    .order_by(backorder_waits.c.since, backorder_waits.c.order_id)
+    .limit(bindparam("b_limit"))
+)
+_HOLDS_EXPIRING = (
+    select(orders.c.id)
+    .where(orders.c.next_hold_expiry <= bindparam("b_moment"))
+    .order_by(orders.c.next_hold_expiry)
+    .limit(bindparam("b_limit"))
+)
+#: Asked before every ERP booking (are older orders still waiting?): built once, like the rest.
+_WAITING_FOR_ERP = {
+    dated: select(orders.c.id)
+    .where(
+        orders.c.status == OrderStatus.RESERVED.value,
+        orders.c.updated_at < bindparam("b_reserved_before"),
+        *((orders.c.created_at < bindparam("b_created_before"),) if dated else ()),
+    )
+    .order_by(orders.c.created_at, orders.c.id)
+    .limit(bindparam("b_limit"))
+    for dated in (False, True)
+}
 
 
 class SqlOrderRepository:
@@ -61,8 +88,7 @@ class SqlOrderRepository:
         for order in self._seen.values():  # a return opened in this transaction
             if return_id in order.returns:
                 return order
-        query = select(order_returns.c.order_id).where(order_returns.c.return_id == return_id)
-        order_id = (await self._conn.execute(query)).scalar()
+        order_id = (await self._conn.execute(_BY_RETURN, {"b_return_id": return_id})).scalar()
         if order_id is None:
             raise ReturnNotFound(return_id)
         return await self.get(order_id)
@@ -73,33 +99,21 @@ class SqlOrderRepository:
         return found
 
     async def backordered_with_sku(self, sku: str, limit: int) -> list[UUID]:
-        query = (
-            select(backorder_waits.c.order_id)
-            .where(backorder_waits.c.sku == sku)
-            .order_by(backorder_waits.c.since, backorder_waits.c.order_id)
-            .limit(limit)
-        )
-        return list((await self._conn.execute(query)).scalars())
+        params = {"b_sku": sku, "b_limit": limit}
+        return list((await self._conn.execute(_WAITING_FOR_SKU, params)).scalars())
 
     async def with_holds_expiring_by(self, moment: datetime, limit: int) -> list[UUID]:
-        query = (
-            select(orders.c.id)
-            .where(orders.c.next_hold_expiry <= moment)
-            .order_by(orders.c.next_hold_expiry)
-            .limit(limit)
-        )
-        return list((await self._conn.execute(query)).scalars())
+        params = {"b_moment": moment, "b_limit": limit}
+        return list((await self._conn.execute(_HOLDS_EXPIRING, params)).scalars())
 
     async def waiting_for_erp(
         self, reserved_before: datetime, limit: int, created_before: datetime | None = None
     ) -> list[UUID]:
-        query = select(orders.c.id).where(
-            orders.c.status == OrderStatus.RESERVED.value, orders.c.updated_at < reserved_before
-        )
+        params = {"b_reserved_before": reserved_before, "b_limit": limit}
         if created_before is not None:
-            query = query.where(orders.c.created_at < created_before)
-        query = query.order_by(orders.c.created_at, orders.c.id).limit(limit)
-        return list((await self._conn.execute(query)).scalars())
+            params["b_created_before"] = created_before
+        query = _WAITING_FOR_ERP[created_before is not None]
+        return list((await self._conn.execute(query, params)).scalars())
 
     async def save_all(self) -> None:
         """Insert new orders, update changed ones if nobody changed them meanwhile."""
