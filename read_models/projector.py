@@ -15,9 +15,21 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy import (
+    ARRAY,
+    Uuid,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.errors import translate
@@ -29,6 +41,7 @@ from adapters.sql.schema import (
     outbox,
     timeline_entries,
 )
+from adapters.sql.statements import Statements, transaction
 from application.consumers import NotYet
 from domain.events import EVENT_TYPES, OrderEvent
 from outbox.messages import envelope_from_message, message_from_row
@@ -69,15 +82,19 @@ _INSERT_ENTRIES = insert(timeline_entries)
 #: `processed_at IS NULL` in the WHERE: with it, the conditions match the partial index of due
 #: deliveries, and PostgreSQL, before its first ANALYZE of a filling table, scanned all of that
 #: index instead of probing the key: ~30 ms per catch-up at 50k deliveries.)
-_MARK_APPLIED = (
-    update(deliveries)
-    .where(
-        deliveries.c.event_id.in_(bindparam("b_event_ids", expanding=True)),
-        deliveries.c.consumer == PROJECTION,
-        deliveries.c.dead_at.is_(None),
-    )
+#: PostgreSQL takes the ids as one array (its statements run below SQLAlchemy, no expanding IN).
+_MARK_APPLIED = {
+    dialect: update(deliveries)
+    .where(ids, deliveries.c.consumer == PROJECTION, deliveries.c.dead_at.is_(None))
     .values(processed_at=func.coalesce(deliveries.c.processed_at, bindparam("b_now")))
-)
+    for dialect, ids in (
+        (
+            "postgresql",
+            deliveries.c.event_id == any_(bindparam("b_event_ids", type_=ARRAY(Uuid))),
+        ),
+        ("sqlite", deliveries.c.event_id.in_(bindparam("b_event_ids", expanding=True))),
+    )
+}
 _DIALECTS = {"postgresql": postgresql, "sqlite": sqlite}
 _INDEX_CASES = {
     name: dialect.insert(order_view_cases).on_conflict_do_nothing()
@@ -111,11 +128,14 @@ class OrderProjection:
         outbox."""
         try:
             await self._project(order_id, version)
-        except DBAPIError as e:
-            raise (translate(e) or e) from e
+        except Exception as e:
+            translated = translate(e)
+            if translated is None:
+                raise
+            raise translated from e
 
     async def _project(self, order_id: UUID, version: int) -> None:
-        async with self._engine.begin() as conn:
+        async with transaction(self._engine) as conn:
             if self._lock_rows:
                 # One projector at a time per order, even before its view row exists (two of an
                 # order's first events often arrive together).
@@ -143,7 +163,7 @@ class OrderProjection:
             await write_view(conn, order_id, current, document, returns)
             await _insert_entries(conn, [e for e in entries if e is not None])
             await conn.execute(
-                _MARK_APPLIED,
+                _MARK_APPLIED[conn.dialect.name],
                 {"b_event_ids": [e.event_id for e in missed], "b_now": self._clock.now()},
             )
 
@@ -207,7 +227,7 @@ async def _all_order_events(conn: AsyncConnection, page_size: int) -> AsyncItera
 
 
 async def write_view(
-    conn: AsyncConnection,
+    conn: Statements,
     order_id: UUID,
     previous: int,
     document: Document,
@@ -247,7 +267,7 @@ async def write_view(
         )
 
 
-async def _events(conn: AsyncConnection, aggregate_id: str, after: int) -> list[EventEnvelope]:
+async def _events(conn: Statements, aggregate_id: str, after: int) -> list[EventEnvelope]:
     rows = await conn.execute(_EVENTS_AFTER, {"b_aggregate_id": aggregate_id, "b_after": after})
     return [envelope_from_message(message_from_row(row)) for row in rows.all()]
 
@@ -270,7 +290,7 @@ def _entry_row(event: EventEnvelope) -> dict[str, Any] | None:
     }
 
 
-async def _insert_entries(conn: AsyncConnection, rows: Iterable[dict[str, Any]]) -> None:
+async def _insert_entries(conn: Statements, rows: Iterable[dict[str, Any]]) -> None:
     rows = list(rows)
     if rows:
         await conn.execute(_INSERT_ENTRIES, rows)

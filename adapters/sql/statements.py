@@ -46,6 +46,7 @@ class Result(Protocol):
     def one(self) -> Any: ...
     def scalar(self) -> Any: ...
     def scalars(self) -> Any: ...
+    def all(self) -> Any: ...
 
 
 class Statements(Protocol):
@@ -81,6 +82,9 @@ class Rows:
 
     def scalars(self) -> list[Any]:
         return [row[0] for row in self._rows]
+
+    def all(self) -> list[Any]:
+        return list(self._rows)
 
 
 #: A parameter that has no value of its own in the statement: the caller must give it.
@@ -243,6 +247,34 @@ async def autocommit_statements(engine: AsyncEngine) -> AsyncIterator[DirectStat
         yield await DirectStatements.autocommit(connection)
     except Exception as e:
         broken = isinstance(translate(e), DatabaseUnavailable)
+        raise
+    finally:
+        await release(engine, connection, broken=broken)
+
+
+@asynccontextmanager
+async def transaction(engine: AsyncEngine) -> AsyncIterator[Statements]:
+    """One transaction, committed if the block ends normally: on PostgreSQL on the asyncpg
+    connection, on SQLite through SQLAlchemy."""
+    if engine.dialect.name != "postgresql":
+        async with engine.begin() as conn:
+            yield conn
+        return
+    connection = await engine.connect()
+    broken = False
+    try:
+        statements = await DirectStatements.begin(connection)
+        try:
+            yield statements
+        except BaseException:
+            try:
+                await statements.rollback()
+            except Exception:  # noqa: BLE001 - the connection is gone: out of the pool below
+                broken = True
+            raise
+        await statements.commit()
+    except Exception as e:
+        broken = broken or isinstance(translate(e), DatabaseUnavailable)
         raise
     finally:
         await release(engine, connection, broken=broken)

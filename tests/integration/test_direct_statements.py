@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from uuid import uuid4
 
 import asyncpg
 import pytest
@@ -20,10 +21,12 @@ from adapters.sql import engine as engines
 from adapters.sql.errors import translate
 from adapters.sql.idempotency import SqlIdempotencyGate
 from adapters.sql.schema import stock_levels
-from adapters.sql.statements import DirectStatements
+from adapters.sql.statements import DirectStatements, transaction
 from adapters.sql.unit_of_work import SqlUnitOfWork
+from application.consumers import NotYet
 from ports.idempotency import ClaimState
 from ports.unit_of_work import CommandMeta, DatabaseUnavailable
+from read_models.projector import OrderProjection
 from tests.integration.backends import Backend, SqlBackend
 from tests.integration.test_engine_ping import kill_backend
 
@@ -117,6 +120,44 @@ async def test_after_a_restart_one_claim_fails_and_the_pool_renews_itself(
     assert (await gate.claim("key:web", "k3", "fp", now)).state is ClaimState.CLAIMED
     assert (await gate.claim("key:web", "k0", "fp", now)).state is ClaimState.IN_PROGRESS
     assert not (await backend_pids(small_pool)) & pids
+
+
+async def test_after_a_restart_one_projection_fails_and_the_pool_renews_itself(
+    small_pool: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    projection = OrderProjection(small_pool, FixedClock())
+    pids = await backend_pids(small_pool)
+    for pid in pids:
+        await kill_backend(small_pool, pid)
+    monkeypatch.setattr(engines, "PING_AFTER_IDLE_SECONDS", 3600.0)
+    no_such_order = uuid4()
+
+    with pytest.raises(DatabaseUnavailable):
+        await projection.catch_up(no_such_order, 1)
+
+    for _ in range(2):  # both connections: the dead one left, the other was pinged and replaced
+        with pytest.raises(NotYet):  # what the projection says of an order it cannot see yet
+            await projection.catch_up(no_such_order, 1)
+
+
+async def test_a_transaction_whose_block_fails_is_rolled_back(small_pool: AsyncEngine) -> None:
+    backend = SqlBackend(small_pool)
+    await backend.stock("MUG", "dc-east", 5)
+    set_on_hand = stock_levels.update().values(on_hand=bindparam("b_on_hand"))
+
+    async def write_then_fail() -> None:
+        async with transaction(small_pool) as conn:
+            await conn.execute(set_on_hand, {"b_on_hand": 99})
+            raise RuntimeError("after the write")
+
+    with pytest.raises(RuntimeError, match="after the write"):
+        await write_then_fail()
+    assert await backend.level("MUG", "dc-east") == (5, 0)
+
+    for on_hand in (6, 7):  # both pooled connections take a new transaction
+        async with transaction(small_pool) as conn:
+            await conn.execute(set_on_hand, {"b_on_hand": on_hand})
+    assert await backend.level("MUG", "dc-east") == (7, 0)
 
 
 async def test_rows_answer_like_sqlalchemys_and_an_expanding_in_is_refused(
