@@ -13,7 +13,7 @@ from uuid import UUID
 
 from sqlalchemy import ARRAY, Uuid, and_, any_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.schema import dead_letters, deliveries, outbox
 from adapters.sql.statements import Statements, one_statement
@@ -45,6 +45,10 @@ _FINISH = {
         ("postgresql", d.event_id == any_(bindparam("b_event_ids", type_=ARRAY(Uuid)))),
         ("sqlite", d.event_id.in_(bindparam("b_event_ids", expanding=True))),
     )
+}
+_RECORD_PUBLISHED = {
+    "postgresql": postgresql.insert(deliveries).on_conflict_do_nothing(),
+    "sqlite": sqlite.insert(deliveries).on_conflict_do_nothing(),
 }
 _POSTPONE = (
     update(deliveries)
@@ -122,7 +126,6 @@ class Deliveries:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._finish = _FINISH[engine.dialect.name]
-        self._dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
 
     def _one(self) -> AbstractAsyncContextManager[Statements]:
         """The bookkeeping of an attempt is one statement at a time (count it, look for an earlier
@@ -130,12 +133,12 @@ class Deliveries:
         return one_statement(self._engine)
 
     async def record_published(
-        self, conn: AsyncConnection, pairs: Sequence[tuple[UUID, str]], due_at: datetime
+        self, conn: Statements, pairs: Sequence[tuple[UUID, str]], due_at: datetime
     ) -> None:
         """In the relay's transaction: each (event, consumer) now expects processing by `due_at`."""
         if pairs:
             await conn.execute(
-                self._dialect.insert(deliveries).on_conflict_do_nothing(),
+                _RECORD_PUBLISHED[conn.dialect.name],
                 [{"event_id": e, "consumer": c, "due_at": due_at} for e, c in pairs],
             )
 
@@ -215,7 +218,7 @@ class Deliveries:
             )
 
     async def due(
-        self, conn: AsyncConnection, now: datetime, limit: int, skip_locked: bool
+        self, conn: Statements, now: datetime, limit: int, skip_locked: bool
     ) -> list[tuple[str, dict[str, Any]]]:
         """Deliveries not processed by their due time (lost by the broker, or their worker died),
         locked for republishing: (consumer, message)."""
@@ -232,7 +235,7 @@ class Deliveries:
         return [(row.consumer, message_from_row(row)) for row in rows]
 
     async def republished(
-        self, conn: AsyncConnection, pairs: Iterable[tuple[str, UUID]], due_at: datetime
+        self, conn: Statements, pairs: Iterable[tuple[str, UUID]], due_at: datetime
     ) -> None:
         rows = [_key(event_id, consumer, b_due_at=due_at) for consumer, event_id in pairs]
         if rows:

@@ -20,11 +20,12 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from opentelemetry.trace import SpanKind
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import ARRAY, BigInteger, any_, bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.spans import span
 from adapters.sql.schema import outbox
+from adapters.sql.statements import Statements, transaction
 from outbox.deliveries import Deliveries
 from outbox.messages import COVERS, message_from_row
 from ports.clock import Clock
@@ -70,22 +71,15 @@ class Relay:
         #: Consumers sent only an aggregate's newest event of a batch (`application/consumers.py`)
         self._newest_only = newest_only
         self._skip_locked = engine.dialect.name == "postgresql"
+        self._claim = _claim_query(self._settings.batch_size, skip_locked=self._skip_locked)
+        self._mark_published = _MARK_PUBLISHED[engine.dialect.name]
         self.relayed = 0
         self.republished = 0
 
     async def relay_once(self) -> int:
         """Publish one batch of unpublished events; returns how many events it took."""
-        t = outbox.c
-        query = (
-            select(outbox)
-            .where(t.published_at.is_(None))
-            .order_by(t.id)
-            .limit(self._settings.batch_size)
-        )
-        if self._skip_locked:
-            query = query.with_for_update(skip_locked=True)
-        async with self._engine.begin() as conn:
-            rows = (await conn.execute(query)).all()
+        async with transaction(self._engine) as conn:
+            rows = (await conn.execute(self._claim)).all()
             if not rows:
                 return 0
             with span("relay batch", SpanKind.PRODUCER, **{"orderhub.events": len(rows)}):
@@ -93,9 +87,8 @@ class Relay:
         self.relayed += len(rows)
         return len(rows)
 
-    async def _publish(self, conn: AsyncConnection, rows: Sequence[Any]) -> None:
+    async def _publish(self, conn: Statements, rows: Sequence[Any]) -> None:
         """Record the deliveries, send the messages, mark the events published (one transaction)."""
-        t = outbox.c
         outgoing: list[tuple[str, dict[str, Any]]] = []
         pairs: list[tuple[UUID, str]] = []
         for row in rows:
@@ -108,9 +101,7 @@ class Relay:
             conn, pairs, now + self._settings.redelivery_timeout
         )
         await asyncio.to_thread(self._publisher.publish, self._coalesce(outgoing))
-        await conn.execute(
-            update(outbox).where(t.id.in_([row.id for row in rows])).values(published_at=now)
-        )
+        await conn.execute(self._mark_published, {"b_ids": [row.id for row in rows], "b_now": now})
 
     def _coalesce(
         self, outgoing: list[tuple[str, dict[str, Any]]]
@@ -149,7 +140,7 @@ class Relay:
     async def republish_due(self) -> int:
         """Publish again deliveries that were not processed by their due time."""
         now = self._clock.now()
-        async with self._engine.begin() as conn:
+        async with transaction(self._engine) as conn:
             due = await self._deliveries.due(
                 conn, now, self._settings.batch_size, self._skip_locked
             )
@@ -188,6 +179,26 @@ class Relay:
                 await _sleep_or(stop, self._settings.gather)
                 if wake is not None:
                     wake.clear()
+
+
+def _claim_query(batch_size: int, *, skip_locked: bool) -> Any:
+    query = (
+        select(outbox)
+        .where(outbox.c.published_at.is_(None))
+        .order_by(outbox.c.id)
+        .limit(batch_size)
+    )
+    return query.with_for_update(skip_locked=True) if skip_locked else query
+
+
+#: PostgreSQL takes the ids as one array (its statements run below SQLAlchemy, no expanding IN).
+_MARK_PUBLISHED = {
+    dialect: update(outbox).where(ids).values(published_at=bindparam("b_now"))
+    for dialect, ids in (
+        ("postgresql", outbox.c.id == any_(bindparam("b_ids", type_=ARRAY(BigInteger)))),
+        ("sqlite", outbox.c.id.in_(bindparam("b_ids", expanding=True))),
+    )
+}
 
 
 async def _sleep_or(event: asyncio.Event, seconds: float) -> None:
