@@ -1,8 +1,11 @@
 """Print the SQL statements orderhub issues for one `POST /v1/orders` (what bench/bare_app.py copies).
 
-The real app (entrypoints/http/app.py) runs in-process on a throwaway PostgreSQL database; a
-`before_cursor_execute` hook on its engines records every statement of the second order placed
-(the first warms the API-key cache). Stock is loaded in SQL first.
+The real app (entrypoints/http/app.py) runs in-process on a throwaway PostgreSQL database with
+`log_statement = 'all'`; the statements of the second order placed (the first warms the API-key
+cache and the pools) are read back from PostgreSQL's log, with their parameters. (The command's
+transaction runs on the asyncpg connection below SQLAlchemy, adapters/sql/statements.py, so
+SQLAlchemy's own hooks do not see it.) Needs to read the log (PG_LOG, as
+bench/statements_per_order.py). Stock is loaded in SQL first.
 
     .venv/bin/python -m bench.capture_sql
 """
@@ -11,20 +14,31 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from typing import Any
 
 from litestar.testing import AsyncTestClient
-from sqlalchemy import event
 
 from bench.bulk_load import connect, create_database, drop_database, pg_url
 from bench.payloads import order_body
+from bench.statements_per_order import PG_LOG
 from entrypoints.container import build_container
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
 
 
-async def capture() -> list[tuple[str, Any]]:
+def logged(text: str, database: str) -> list[str]:
+    """The statements (and their parameters) that `database`'s sessions logged, in order; a log
+    entry starts with its timestamp, and a statement may go on over several lines."""
+    entries = re.split(r"\n(?=\d{4}-\d\d-\d\d )", text)
+    mine = re.compile(
+        r"\[\d+\] \S+@" + re.escape(database) + r" (LOG:  (?:statement|execute [^:]*)|DETAIL): "
+    )
+    return [entry[m.end() :].strip() for entry in entries if (m := mine.search(entry))]
+
+
+async def capture() -> list[str]:
     name = await create_database("orderhub_bench_capture")
     try:
         conn = await connect(name)
@@ -33,24 +47,17 @@ async def capture() -> list[tuple[str, Any]]:
             "SELECT 'SKU-' || lpad(i::text, 5, '0'), 'dc-east', 1000000 "
             "FROM generate_series(1, 1000) AS i"
         )
+        await conn.execute(f"ALTER DATABASE {name} SET log_statement = 'all'")
         await conn.close()
         settings = Settings(database_url=pg_url(name), rate_limit="100000/second")
         container = build_container(settings)
         _, secret = await container.api_keys().create(_role("channel"), "web", "bench")
         await container.engine().dispose()  # the test client runs the app on a loop of its own
-        seen: list[tuple[str, Any]] = []
-        armed = [False]
-
-        def hook(conn: Any, cursor: Any, statement: str, params: Any, ctx: Any, many: bool) -> None:
-            if armed[0]:
-                seen.append((statement, params))
-
-        for engine in (container.engine(), container.read_engine()):
-            event.listen(engine.sync_engine, "before_cursor_execute", hook)
         app = create_app(container)
+        start = 0
         async with AsyncTestClient(app=app) as client:
             for i in range(2):
-                armed[0] = i == 1
+                start = PG_LOG.stat().st_size
                 r = await client.post(
                     "/v1/orders",
                     content=json.dumps(order_body(f"CAP-{i}", i)),
@@ -63,7 +70,7 @@ async def capture() -> list[tuple[str, Any]]:
                 assert r.status_code == 201, r.text
         await container.engine().dispose()
         await container.read_engine().dispose()
-        return seen
+        return logged(PG_LOG.read_bytes()[start:].decode(errors="replace"), name)
     finally:
         await drop_database(name)
 
@@ -75,8 +82,8 @@ def _role(value: str) -> Any:
 
 
 def main() -> None:
-    for i, (statement, params) in enumerate(asyncio.run(capture()), 1):
-        print(f"-- {i}\n{statement}\n-- params: {params!r}\n")
+    for line in asyncio.run(capture()):
+        print(f"-- {line}" if line.startswith("parameters:") else f"\n{line}")
 
 
 if __name__ == "__main__":

@@ -1,16 +1,17 @@
-"""Where the repositories send their statements: SQLAlchemy's connection on SQLite, and on
-PostgreSQL the command transaction's asyncpg connection itself.
+"""Statements on PostgreSQL's asyncpg connection itself, below SQLAlchemy's execution layer.
 
-The repositories build SQLAlchemy Core statements once and execute them with parameters. Through
-SQLAlchemy's async engine every execution crosses into a greenlet, builds an execution context,
-processes its parameters and adapts asyncpg's cursor: about 40 % of the API's CPU per placed
-order in the profiles (bench/README.md). Here SQLAlchemy compiles a statement once for the
-engine's dialect (its SQL, the order of its parameters, their types' bind and result processing)
-and asyncpg runs it directly, in a transaction on the connection that SQLAlchemy's pool lent us.
+The hot paths (the command's unit of work, the idempotency gate, the relay, the delivery
+bookkeeping, the projection) build SQLAlchemy Core statements once and execute them with
+parameters. Through SQLAlchemy's async engine every execution crosses into a greenlet, builds an
+execution context, processes its parameters and adapts asyncpg's cursor: about 40 % of the API's
+CPU per placed order in the profiles (bench/README.md). Here SQLAlchemy compiles a statement once
+for the engine's dialect (its SQL, the order of its parameters, their types' bind and result
+processing) and asyncpg runs it directly, on the connection that SQLAlchemy's pool lent us.
 
-`DirectStatements.execute` answers like `AsyncConnection.execute` as far as the repositories use
-it (`Statements`: `first`, `one`, `scalar`, `scalars`, iteration, `rowcount`), so the repositories
-are the same code on SQLite (through SQLAlchemy) and on PostgreSQL (through this).
+`DirectStatements.execute` answers like `AsyncConnection.execute` as far as our code uses it
+(`Statements`: `first`, `one`, `scalar`, `scalars`, `all`, iteration, `rowcount`), so the same code
+runs on SQLite through SQLAlchemy. `transaction` and `one_statement` pick the path by database;
+like SQLAlchemy, they take a connection that failed out of the pool and have the others pinged.
 """
 
 from __future__ import annotations
@@ -238,6 +239,12 @@ async def release(engine: AsyncEngine, connection: AsyncConnection, *, broken: b
         await connection.close()
 
 
+def unusable_after(error: BaseException) -> bool:
+    """The connection is lost. (A statement cut short by a cancellation is not a reason:
+    asyncpg cancels it on the server and the connection stays usable.)"""
+    return isinstance(translate(error), DatabaseUnavailable)
+
+
 @asynccontextmanager
 async def autocommit_statements(engine: AsyncEngine) -> AsyncIterator[DirectStatements]:
     """Statements that each commit on their own, on one pooled connection (PostgreSQL)."""
@@ -245,8 +252,8 @@ async def autocommit_statements(engine: AsyncEngine) -> AsyncIterator[DirectStat
     broken = False
     try:
         yield await DirectStatements.autocommit(connection)
-    except Exception as e:
-        broken = isinstance(translate(e), DatabaseUnavailable)
+    except BaseException as e:
+        broken = unusable_after(e)
         raise
     finally:
         await release(engine, connection, broken=broken)
@@ -273,8 +280,8 @@ async def transaction(engine: AsyncEngine) -> AsyncIterator[Statements]:
                 broken = True
             raise
         await statements.commit()
-    except Exception as e:
-        broken = broken or isinstance(translate(e), DatabaseUnavailable)
+    except BaseException as e:
+        broken = broken or unusable_after(e)
         raise
     finally:
         await release(engine, connection, broken=broken)

@@ -15,7 +15,7 @@ from adapters.sql.idempotency import SqlIdempotencyLog
 from adapters.sql.inbox import SqlInbox
 from adapters.sql.order_repository import SqlOrderRepository
 from adapters.sql.schema import outbox
-from adapters.sql.statements import DirectStatements, release
+from adapters.sql.statements import DirectStatements, release, unusable_after
 from adapters.sql.stock_repository import SqlStockRepository
 from application.envelopes import collect_envelopes
 from ports.clock import Clock
@@ -71,7 +71,7 @@ class SqlUnitOfWork:
         assert self._conn is not None
         assert self._tx is not None
         translated = translate(exc) if exc is not None else None
-        broken = isinstance(translated, DatabaseUnavailable)
+        broken = exc is not None and unusable_after(exc)
         try:
             if self._tx.in_transaction():
                 await self._tx.rollback()

@@ -12,7 +12,7 @@ from uuid import uuid4
 
 import asyncpg
 import pytest
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, func, literal, select, text
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,7 +21,7 @@ from adapters.sql import engine as engines
 from adapters.sql.errors import translate
 from adapters.sql.idempotency import SqlIdempotencyGate
 from adapters.sql.schema import stock_levels
-from adapters.sql.statements import DirectStatements, transaction
+from adapters.sql.statements import DirectStatements, one_statement, transaction
 from adapters.sql.unit_of_work import SqlUnitOfWork
 from application.consumers import NotYet
 from ports.idempotency import ClaimState
@@ -186,3 +186,23 @@ async def test_rows_answer_like_sqlalchemys_and_an_expanding_in_is_refused(
                 select(stock_levels).where(stock_levels.c.sku.in_(["MUG", "CUP"]))
             )
         await statements.rollback()
+
+
+async def test_a_statement_cut_short_by_a_cancellation_leaves_a_usable_pool(
+    small_pool: AsyncEngine,
+) -> None:
+    """asyncpg cancels the statement on the server; the connection goes back to the pool usable."""
+
+    async def sleeps() -> None:
+        async with one_statement(small_pool) as conn:
+            await conn.execute(select(func.pg_sleep(5)))
+
+    task = asyncio.create_task(sleeps())
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    for _ in range(3):  # every pooled connection answers at once
+        async with one_statement(small_pool) as conn:
+            assert (await conn.execute(select(literal(1)))).scalar() == 1
