@@ -133,10 +133,15 @@ class _Compiled:
 
 
 @lru_cache(maxsize=512)
-def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> _Compiled:
+def _compile(
+    statement: Executable, dialect: Dialect, keys: tuple[str, ...], many: bool = False
+) -> _Compiled:
     """Like SQLAlchemy's own compiled cache: per statement and set of parameter names (an INSERT
-    or UPDATE sets the columns it is given)."""
-    compiled = statement.compile(dialect=dialect, column_keys=list(keys))  # type: ignore[attr-defined]
+    or UPDATE sets the columns it is given); `many` for an executemany, which, as through
+    SQLAlchemy, returns no generated keys."""
+    compiled = statement.compile(  # type: ignore[attr-defined]
+        dialect=dialect, column_keys=list(keys), for_executemany=many
+    )
     assert isinstance(compiled, SQLCompiler)
     names = tuple(compiled.positiontup or ())
     if any(compiled.binds[n].expanding or compiled.binds[n].callable for n in names):
@@ -213,7 +218,7 @@ class DirectStatements:
         if isinstance(parameters, Sequence):  # executemany
             if not parameters:
                 return Rows([], 0)
-            compiled = _compile(statement, self.dialect, tuple(sorted(parameters[0])))
+            compiled = _compile(statement, self.dialect, tuple(sorted(parameters[0])), many=True)
             await self._driver.executemany(
                 compiled.sql, [compiled.arguments(p) for p in parameters]
             )
