@@ -2,7 +2,7 @@
 PostgreSQL the same statements as orderhub's `POST /v1/orders` (captured with
 `python -m bench.capture_sql`), served the same way (uvicorn, one process).
 
-1. the idempotency claim, in a transaction of its own:
+1. the idempotency claim, committed on its own:
    `INSERT INTO idempotency_keys … ON CONFLICT DO NOTHING`;
 2. then one transaction: the duplicate check on (channel, channel_order_ref), the stock rows of the
    order's SKUs, `INSERT INTO orders` (lookup columns + JSON state), the conditional stock
@@ -43,7 +43,7 @@ DUPLICATE = (
 STOCK = (
     "SELECT stock_levels.sku, stock_levels.location, stock_levels.on_hand, stock_levels.reserved, "
     "stock_levels.last_sequence, stock_levels.version FROM stock_levels "
-    "WHERE stock_levels.sku IN ({})"
+    "WHERE stock_levels.sku = ANY ($1::VARCHAR[])"
 )
 INSERT_ORDER = (
     "INSERT INTO orders (id, channel, channel_order_ref, status, version, created_at, updated_at, "
@@ -108,8 +108,7 @@ async def place_order(request: Request[Any, Any, Any]) -> Response[bytes]:
     async with pool.acquire() as conn, conn.transaction():
         if await conn.fetchval(DUPLICATE, "web", ref) is not None:
             return _problem(409, "duplicate_order")
-        placeholders = ", ".join(f"${i + 1}::VARCHAR" for i in range(len(skus)))
-        stock = await conn.fetch(STOCK.format(placeholders), *skus)
+        stock = await conn.fetch(STOCK, skus)
         at = {row["sku"]: row["location"] for row in stock}
         reservations = [
             {"id": str(uuid.uuid4()), "sku": ln["sku"], "location": at.get(ln["sku"], "dc-east"),
