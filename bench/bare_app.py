@@ -43,7 +43,7 @@ DUPLICATE = (
 STOCK = (
     "SELECT stock_levels.sku, stock_levels.location, stock_levels.on_hand, stock_levels.reserved, "
     "stock_levels.last_sequence, stock_levels.version FROM stock_levels "
-    "WHERE stock_levels.sku = ANY ($1::VARCHAR[])"
+    "WHERE stock_levels.sku = ANY ($1::VARCHAR(64)[])"
 )
 INSERT_ORDER = (
     "INSERT INTO orders (id, channel, channel_order_ref, status, version, created_at, updated_at, "

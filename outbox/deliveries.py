@@ -11,10 +11,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ARRAY, Uuid, and_, any_, bindparam, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.sql.per_dialect import insert_or_skip, one_of
 from adapters.sql.schema import dead_letters, deliveries, outbox
 from adapters.sql.statements import Statements, one_statement
 from outbox.messages import message_from_row
@@ -36,20 +36,13 @@ _WAIT = (
     .values(attempts=d.attempts - 1, due_at=bindparam("b_due_at"))
 )
 #: This delivery, and those of the events its message stands for (`covers`, outbox/relay.py).
-#: PostgreSQL takes the ids as one array (its statements run below SQLAlchemy, no expanding IN).
 _FINISH = {
     dialect: update(deliveries)
     .where(ids, d.consumer == bindparam("b_consumer"))
     .values(processed_at=func.coalesce(d.processed_at, bindparam("b_now")), last_error=None)
-    for dialect, ids in (
-        ("postgresql", d.event_id == any_(bindparam("b_event_ids", type_=ARRAY(Uuid)))),
-        ("sqlite", d.event_id.in_(bindparam("b_event_ids", expanding=True))),
-    )
+    for dialect, ids in one_of(d.event_id, "b_event_ids").items()
 }
-_RECORD_PUBLISHED = {
-    "postgresql": postgresql.insert(deliveries).on_conflict_do_nothing(),
-    "sqlite": sqlite.insert(deliveries).on_conflict_do_nothing(),
-}
+_RECORD_PUBLISHED = insert_or_skip(deliveries)
 _POSTPONE = (
     update(deliveries)
     .where(_THIS_DELIVERY)

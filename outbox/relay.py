@@ -20,10 +20,11 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from opentelemetry.trace import SpanKind
-from sqlalchemy import ARRAY, BigInteger, any_, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.spans import span
+from adapters.sql.per_dialect import one_of
 from adapters.sql.schema import outbox
 from adapters.sql.statements import Statements, transaction
 from outbox.deliveries import Deliveries
@@ -191,13 +192,9 @@ def _claim_query(batch_size: int, *, skip_locked: bool) -> Any:
     return query.with_for_update(skip_locked=True) if skip_locked else query
 
 
-#: PostgreSQL takes the ids as one array (its statements run below SQLAlchemy, no expanding IN).
 _MARK_PUBLISHED = {
     dialect: update(outbox).where(ids).values(published_at=bindparam("b_now"))
-    for dialect, ids in (
-        ("postgresql", outbox.c.id == any_(bindparam("b_ids", type_=ARRAY(BigInteger)))),
-        ("sqlite", outbox.c.id.in_(bindparam("b_ids", expanding=True))),
-    )
+    for dialect, ids in one_of(outbox.c.id, "b_ids").items()
 }
 
 

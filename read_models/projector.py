@@ -15,24 +15,11 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import (
-    ARRAY,
-    Uuid,
-    and_,
-    any_,
-    bindparam,
-    delete,
-    func,
-    insert,
-    or_,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.errors import translate
+from adapters.sql.per_dialect import insert_or_skip, one_of
 from adapters.sql.schema import (
     deliveries,
     order_view_cases,
@@ -82,28 +69,14 @@ _INSERT_ENTRIES = insert(timeline_entries)
 #: `processed_at IS NULL` in the WHERE: with it, the conditions match the partial index of due
 #: deliveries, and PostgreSQL, before its first ANALYZE of a filling table, scanned all of that
 #: index instead of probing the key: ~30 ms per catch-up at 50k deliveries.)
-#: PostgreSQL takes the ids as one array (its statements run below SQLAlchemy, no expanding IN).
 _MARK_APPLIED = {
     dialect: update(deliveries)
     .where(ids, deliveries.c.consumer == PROJECTION, deliveries.c.dead_at.is_(None))
     .values(processed_at=func.coalesce(deliveries.c.processed_at, bindparam("b_now")))
-    for dialect, ids in (
-        (
-            "postgresql",
-            deliveries.c.event_id == any_(bindparam("b_event_ids", type_=ARRAY(Uuid))),
-        ),
-        ("sqlite", deliveries.c.event_id.in_(bindparam("b_event_ids", expanding=True))),
-    )
+    for dialect, ids in one_of(deliveries.c.event_id, "b_event_ids").items()
 }
-_DIALECTS = {"postgresql": postgresql, "sqlite": sqlite}
-_INDEX_CASES = {
-    name: dialect.insert(order_view_cases).on_conflict_do_nothing()
-    for name, dialect in _DIALECTS.items()
-}
-_INDEX_RETURNS = {
-    name: dialect.insert(order_view_returns).on_conflict_do_nothing()
-    for name, dialect in _DIALECTS.items()
-}
+_INDEX_CASES = insert_or_skip(order_view_cases)
+_INDEX_RETURNS = insert_or_skip(order_view_returns)
 
 
 class OrderProjection:

@@ -8,9 +8,9 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.sql.per_dialect import insert_or_skip
 from adapters.sql.schema import idempotency_keys
 from adapters.sql.statements import Statements, one_statement
 from application.idempotency import verdict
@@ -21,10 +21,7 @@ k = idempotency_keys.c
 # Statements are built once and executed with parameters: building them per call was the largest
 # CPU cost of placing an order. The UPDATEs SET the columns named by the parameters.
 _THIS_KEY = and_(k.principal == bindparam("b_principal"), k.key == bindparam("b_key"))
-_CLAIM = {
-    "postgresql": postgresql.insert(idempotency_keys).on_conflict_do_nothing(),
-    "sqlite": sqlite.insert(idempotency_keys).on_conflict_do_nothing(),
-}
+_CLAIM = insert_or_skip(idempotency_keys)
 _TAKE_OVER = update(idempotency_keys).where(
     _THIS_KEY,
     or_(
@@ -45,7 +42,7 @@ class SqlIdempotencyGate:
         self._engine = engine
         self._retention = retention
         self._lease = lease
-        self._claim = _CLAIM["postgresql" if engine.dialect.name == "postgresql" else "sqlite"]
+        self._claim = _CLAIM[engine.dialect.name]
 
     async def claim(self, principal: str, key: str, fingerprint: str, now: datetime) -> Claim:
         token = str(uuid.uuid4())

@@ -13,22 +13,19 @@ from dataclasses import dataclass
 from functools import cache
 
 from sqlalchemy import (
-    ARRAY,
     BigInteger,
     ColumnElement,
     Integer,
-    String,
     Update,
     and_,
-    any_,
     bindparam,
     case,
     or_,
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
+from adapters.sql.per_dialect import insert_or_skip, one_of
 from adapters.sql.schema import stock_levels
 from adapters.sql.statements import Statements
 from domain.inventory import StockKey, StockLevel
@@ -38,11 +35,8 @@ t = stock_levels.c
 
 # Statements are built once and executed with parameters: building them per call was the largest
 # CPU cost of placing an order.
-_BY_SKUS = select(stock_levels).where(t.sku.in_(bindparam("skus", expanding=True)))
-#: The same on PostgreSQL, as one array parameter (the direct path runs no expanding IN).
-_BY_SKUS_PG = select(stock_levels).where(t.sku == any_(bindparam("skus", type_=ARRAY(String))))
-_INSERT_EMPTY_PG = postgresql.insert(stock_levels).on_conflict_do_nothing()
-_INSERT_EMPTY_SQLITE = sqlite.insert(stock_levels).on_conflict_do_nothing()
+_BY_SKUS = {d: select(stock_levels).where(skus) for d, skus in one_of(t.sku, "skus").items()}
+_INSERT_EMPTY = insert_or_skip(stock_levels)
 
 
 @cache
@@ -87,7 +81,7 @@ _NEW = _Loaded(0, 0, None, 0, exists=False)
 class SqlStockRepository:
     def __init__(self, connection: Statements) -> None:
         self._conn = connection
-        self._by_skus = _BY_SKUS_PG if connection.dialect.name == "postgresql" else _BY_SKUS
+        self._by_skus = _BY_SKUS[connection.dialect.name]
         self._seen: dict[StockKey, StockLevel] = {}
         self._loaded: dict[StockKey, _Loaded] = {}
 
@@ -148,9 +142,8 @@ class SqlStockRepository:
             await self._update(level, loaded)
 
     async def _insert_empty(self, key: StockKey) -> None:
-        postgres = self._conn.dialect.name == "postgresql"
         await self._conn.execute(
-            _INSERT_EMPTY_PG if postgres else _INSERT_EMPTY_SQLITE,
+            _INSERT_EMPTY[self._conn.dialect.name],
             {"sku": key.sku, "location": key.location, "on_hand": 0, "reserved": 0, "version": 0},
         )
 
