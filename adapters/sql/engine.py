@@ -15,9 +15,16 @@ from outbox.codec import decode_json, encode_json
 
 
 def create_engine(
-    url: str, *, pool_size: int = 20, pool_timeout: float = 2.0, for_writes: bool = True
+    url: str,
+    *,
+    pool_size: int = 20,
+    pool_timeout: float = 2.0,
+    for_writes: bool = True,
+    ping_after_idle: float | None = None,
 ) -> AsyncEngine:
     """An engine that fails fast when the database is away (ping when idle, short pool timeout).
+    `ping_after_idle`: seconds back in the pool after which a connection is pinged before it is
+    lent again (default `PING_AFTER_IDLE_SECONDS`).
 
     On PostgreSQL the pool opens up to `pool_size` connections as they are needed and keeps them
     (no overflow): an overflow connection is closed when it is returned, so a load above the pool
@@ -43,7 +50,7 @@ def create_engine(
         connect_args={"timeout": 5, "command_timeout": 30},
         **common,
     )
-    _ping_when_idle(engine)
+    _ping_when_idle(engine, PING_AFTER_IDLE_SECONDS if ping_after_idle is None else ping_after_idle)
     return engine
 
 
@@ -51,7 +58,7 @@ def create_engine(
 PING_AFTER_IDLE_SECONDS = 1.0
 
 
-def _ping_when_idle(engine: AsyncEngine) -> None:
+def _ping_when_idle(engine: AsyncEngine, after: float) -> None:
     """`pool_pre_ping`, but only for connections idle a while, or returned before a connection of
     this pool was found dead (`suspect_pooled_connections`). The asyncpg ping is three round trips
     (BEGIN, `;`, ROLLBACK) on every checkout, ~15 % of a command's round trips and of a
@@ -69,7 +76,7 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
         checked_in_at = record.info.get("checked_in_at")
         if checked_in_at is None:
             return  # a new connection
-        idle = time.monotonic() - checked_in_at >= PING_AFTER_IDLE_SECONDS
+        idle = time.monotonic() - checked_in_at >= after
         if not idle and checked_in_at > _suspect_before.get(engine.sync_engine, 0.0):
             return  # in use a moment ago, and nothing was found dead since
         try:

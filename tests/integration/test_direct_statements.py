@@ -35,8 +35,10 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 async def small_pool(postgres_engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
-    """Two connections at most, on the emptied database of `postgres_engine`."""
-    built = engines.create_engine(str(postgres_engine.url), pool_size=2)
+    """Two connections at most, on the emptied database of `postgres_engine`. None is pinged when
+    lent (none counts as idle): a dead one is met by its statement, as under load right after a
+    database restart."""
+    built = engines.create_engine(str(postgres_engine.url), pool_size=2, ping_after_idle=3600.0)
     yield built
     await built.dispose()
 
@@ -81,7 +83,7 @@ async def test_a_failed_transaction_is_rolled_back_before_its_connection_is_lent
 
 
 async def test_after_a_restart_one_command_fails_and_the_pool_renews_itself(
-    small_pool: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+    small_pool: AsyncEngine,
 ) -> None:
     backend = SqlBackend(small_pool)
     await backend.stock("MUG", "dc-east", 5)
@@ -89,7 +91,6 @@ async def test_after_a_restart_one_command_fails_and_the_pool_renews_itself(
     assert len(pids) == 2
     for pid in pids:  # as a database restart would
         await kill_backend(small_pool, pid)
-    monkeypatch.setattr(engines, "PING_AFTER_IDLE_SECONDS", 3600.0)  # nothing counts as idle
 
     with pytest.raises(DatabaseUnavailable):
         await backend.stock("MUG", "dc-east", 7, sequence=2)
@@ -102,7 +103,7 @@ async def test_after_a_restart_one_command_fails_and_the_pool_renews_itself(
 
 
 async def test_after_a_restart_one_claim_fails_and_the_pool_renews_itself(
-    small_pool: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+    small_pool: AsyncEngine,
 ) -> None:
     gate = SqlIdempotencyGate(small_pool, retention=timedelta(days=1), lease=timedelta(seconds=30))
     now = FixedClock().now()
@@ -110,7 +111,6 @@ async def test_after_a_restart_one_claim_fails_and_the_pool_renews_itself(
     pids = await backend_pids(small_pool)
     for pid in pids:
         await kill_backend(small_pool, pid)
-    monkeypatch.setattr(engines, "PING_AFTER_IDLE_SECONDS", 3600.0)
 
     with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError)) as failed:
         await gate.claim("key:web", "k1", "fp", now)
@@ -123,13 +123,12 @@ async def test_after_a_restart_one_claim_fails_and_the_pool_renews_itself(
 
 
 async def test_after_a_restart_one_projection_fails_and_the_pool_renews_itself(
-    small_pool: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+    small_pool: AsyncEngine,
 ) -> None:
     projection = OrderProjection(small_pool, FixedClock())
     pids = await backend_pids(small_pool)
     for pid in pids:
         await kill_backend(small_pool, pid)
-    monkeypatch.setattr(engines, "PING_AFTER_IDLE_SECONDS", 3600.0)
     no_such_order = uuid4()
 
     with pytest.raises(DatabaseUnavailable):

@@ -18,8 +18,9 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-async def engine(postgres_url: str) -> AsyncIterator[AsyncEngine]:
-    built = engines.create_engine(postgres_url, pool_size=2)
+async def engine(postgres_url: str, request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
+    """Two connections at most; each test says after how long back in the pool one is pinged."""
+    built = engines.create_engine(postgres_url, pool_size=2, ping_after_idle=request.param)
     yield built
     await built.dispose()
 
@@ -37,22 +38,20 @@ async def kill_backend(engine: AsyncEngine, pid: int) -> None:
     await admin.dispose()
 
 
-async def test_an_idle_connection_that_died_is_replaced_on_checkout(
-    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.parametrize("engine", [0.0], indirect=True)  # everything counts as idle
+async def test_an_idle_connection_that_died_is_replaced_on_checkout(engine: AsyncEngine) -> None:
     pid = await backend_pid(engine)
     await kill_backend(engine, pid)
-    monkeypatch.setattr(engines, "PING_AFTER_IDLE_SECONDS", 0.0)  # everything counts as idle
 
     assert await backend_pid(engine) != pid  # pinged, found dead, replaced: no error
 
 
+@pytest.mark.parametrize("engine", [3600.0], indirect=True)  # nothing is pinged
 async def test_a_connection_used_a_moment_ago_fails_once_then_the_pool_is_renewed(
-    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+    engine: AsyncEngine,
 ) -> None:
     pid = await backend_pid(engine)
     await kill_backend(engine, pid)
-    monkeypatch.setattr(engines, "PING_AFTER_IDLE_SECONDS", 3600.0)  # nothing is pinged
 
     with pytest.raises(DBAPIError) as failed:
         await backend_pid(engine)
