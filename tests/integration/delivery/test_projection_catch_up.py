@@ -24,6 +24,19 @@ from tests.factories import LineSpecFactory, PlaceOrderFactory
 from tests.integration.delivery.conftest import build_pipeline
 
 
+async def order_messages(engine: AsyncEngine) -> list[dict[str, Any]]:
+    """The messages of the outbox's order events, oldest first."""
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(outbox)
+                .where(outbox.c.aggregate_type == "order")
+                .order_by(outbox.c.aggregate_version)
+            )
+        ).all()
+    return [message_from_row(row) for row in rows]
+
+
 async def test_the_second_event_of_a_command_is_done_once_the_first_is_projected(
     postgres_engine: AsyncEngine, clean_redis: redis.Redis
 ) -> None:
@@ -33,15 +46,7 @@ async def test_the_second_event_of_a_command_is_done_once_the_first_is_projected
         await hub.run(PlaceOrderFactory(lines=[LineSpecFactory(sku="MUG", quantity=1)]))
         await hub.relay_until_quiet()
         engine = hub.api.engine()
-        async with engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(outbox)
-                    .where(outbox.c.aggregate_type == "order")
-                    .order_by(outbox.c.aggregate_version)
-                )
-            ).all()
-        placed, reserved = (message_from_row(row) for row in rows)
+        placed, reserved = await order_messages(engine)
         assert (placed["event_type"], reserved["event_type"]) == (
             "OrderPlaced",
             "InventoryReserved",
@@ -60,7 +65,7 @@ async def test_the_second_event_of_a_command_is_done_once_the_first_is_projected
             ).scalars()
             assert {str(e) for e in done} == {placed["event_id"], reserved["event_id"]}
         assert (await delivery.deliver("projection", reserved)).outcome is Outcome.DUPLICATE
-        view = await hub.api.read_models().order(UUID(rows[0].aggregate_id))
+        view = await hub.api.read_models().order(UUID(placed["aggregate_id"]))
         assert view is not None
         assert view.version == 2
     finally:
@@ -136,15 +141,7 @@ async def test_events_projected_before_the_relay_recorded_them_are_done_with_the
         await hub.run(c.ApplyStockSnapshot(sku="MUG", location="dc-east", on_hand=5, sequence=1))
         await hub.relay_until_quiet()
         await hub.run(PlaceOrderFactory(lines=[LineSpecFactory(sku="MUG", quantity=1)]))
-        async with api.engine().connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(outbox)
-                    .where(outbox.c.aggregate_type == "order")
-                    .order_by(outbox.c.aggregate_version)
-                )
-            ).all()
-        placed, reserved = (message_from_row(row) for row in rows)
+        placed, reserved = await order_messages(api.engine())
         delivery = hub.worker_side.delivery()
         # An early message (e.g. published again by hand) projects the order: both events are
         # applied while neither delivery is recorded yet.
