@@ -1,8 +1,7 @@
-"""Consumers of delivered events: what each subscribes to, and the errors that say what went wrong."""
+"""Consumers of delivered events: what each subscribes to, and the error that says "not yet"."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from typing import ClassVar, Protocol
 
 from ports.outbox import EventEnvelope
@@ -27,19 +26,3 @@ class Consumer(Protocol):
     in_order: ClassVar[bool]
 
     async def handle(self, envelope: EventEnvelope) -> None: ...
-
-
-def subscriptions(consumers: Iterable[type[Consumer]]) -> Callable[[str], list[str]]:
-    """event type -> names of the consumers that subscribe to it."""
-    table: dict[str, list[str]] = {}
-    for consumer in consumers:
-        for event_type in consumer.subscribes:
-            table.setdefault(event_type, []).append(consumer.name)
-    return lambda event_type: table.get(event_type, [])
-
-
-def newest_only(consumers: Iterable[type[Consumer]]) -> frozenset[str]:
-    """Consumers that declare `catches_up = True`: handling an aggregate's newest event applies
-    every earlier one too and marks their deliveries done, so of a batch the relay sends them
-    one message per aggregate."""
-    return frozenset(c.name for c in consumers if getattr(c, "catches_up", False))

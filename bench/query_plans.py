@@ -44,9 +44,12 @@ from sqlalchemy.sql import Select
 from adapters.clock import SystemClock
 from adapters.sql.engine import create_engine
 from adapters.sql.schema import order_view_cases, order_views
+from adapters.sql.view_reader import SqlViewReader, search_query
+from adapters.sql.view_store import SqlViewStore
 from bench.bulk_load import HEAVY_CUSTOMER, create_database, drop_database, load, pg_url
+from ports.views import OrderFilter
 from read_models.projector import OrderProjection
-from read_models.queries import OrderFilter, ReadModels, _encode, orders_query
+from read_models.queries import ReadModels, decode_cursor, encode_cursor
 
 # -- catching the statement the read models issue ------------------------------------------------
 
@@ -157,7 +160,7 @@ async def samples(engine: AsyncEngine, read_models: ReadModels) -> Samples:
                     .limit(1)
                 )
             ).one()
-            return _encode(row.created_at, row.order_id)
+            return encode_cursor(row.created_at, row.order_id)
 
         all_middle = await middle()
         delivered_middle = await middle(v.status == "delivered")
@@ -371,6 +374,11 @@ async def end_to_end(call: Callable[[], Awaitable[Any]], calls: int) -> tuple[fl
     return statistics.median(times), times[min(len(times) - 1, round(0.99 * len(times)) - 1)]
 
 
+def orders_query(where: OrderFilter, limit: int, cursor: str | None) -> Select[Any]:
+    """The statement `ReadModels.orders` sends: one row more than `limit`, after the cursor."""
+    return search_query(where, limit + 1, None if cursor is None else decode_cursor(cursor))
+
+
 async def _run_query(engine: AsyncEngine, query: Select[Any]) -> list[Any]:
     """What ReadModels.orders does around its statement: a pooled connection, all rows."""
     async with engine.connect() as conn:
@@ -408,7 +416,8 @@ async def run_size(orders: int, args: argparse.Namespace) -> SizeResult:
         report = await load(name, orders, seed=args.seed)
         for line in report.lines():
             print("  " + line, flush=True)
-        read_models = ReadModels(engine, OrderProjection(engine, SystemClock()))
+        projection = OrderProjection(SqlViewStore(engine), SystemClock())
+        read_models = ReadModels(SqlViewReader(engine), projection)
         catcher = Catcher(engine)
         s = await samples(engine, read_models)
         result = SizeResult(

@@ -139,11 +139,11 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
 def _projections(settings: Settings, args: argparse.Namespace) -> int:
     async def run() -> int:
-        engine = build_container(settings).engine()
+        container = build_container(settings)
         try:
-            return await rebuild(engine)
+            return await rebuild(container.view_store())
         finally:
-            await engine.dispose()
+            await container.engine().dispose()
 
     orders = asyncio.run(run())
     print(f"orderhub: rebuilt the order views and timelines of {orders} orders from the outbox")

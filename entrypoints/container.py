@@ -6,23 +6,32 @@ from datetime import timedelta
 from typing import Any, cast
 
 from dependency_injector import containers, providers
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import SystemClock
+from adapters.dramatiq.actors import declare_actors
+from adapters.dramatiq.broker import make_broker
+from adapters.dramatiq.publisher import DramatiqPublisher
 from adapters.guarded_erp import GuardedErp
 from adapters.http.erp_rest import RestErp
 from adapters.http.resilience import CircuitBreaker
 from adapters.http.salesforce import SalesforceCrm
 from adapters.http.shopify import ShopifyCommerce
 from adapters.ids import RandomIds
+from adapters.message_codec import MsgspecCodec
 from adapters.simulators.back_office import SimulatedBackOffice
 from adapters.sql.api_keys import SqlApiKeys
 from adapters.sql.deferred_inbound import SqlDeferredInbound
+from adapters.sql.delivery_log import SqlDeadLetters, SqlDeliveryLog
 from adapters.sql.engine import create_engine
 from adapters.sql.idempotency import SqlIdempotencyGate
+from adapters.sql.operations_reader import SqlOperationsReader
+from adapters.sql.order_lookup import SqlOrderLookup
+from adapters.sql.outbox_store import SqlOutboxStore
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from adapters.sql.view_reader import SqlViewReader
+from adapters.sql.view_store import SqlViewStore
 from application.bus import MessageBus
-from application.consumers import Consumer, newest_only, subscriptions
+from application.consumers import Consumer
 from application.context import HandlerContext
 from application.inbound import Inbound
 from application.process_managers.context import ProcessContext
@@ -33,24 +42,22 @@ from entrypoints.http.commands import CommandRunner
 from entrypoints.http.rate_limit import rate_limit_storage
 from entrypoints.metrics import observe_command
 from entrypoints.settings import Settings
-from outbox.actors import declare_actors
-from outbox.broker import make_broker
 from outbox.dead_letters import DeadLetters
-from outbox.deliveries import Deliveries
-from outbox.delivery import Delivery, DeliveryPolicy
-from outbox.publisher import DramatiqPublisher
+from outbox.delivery import Delivery
+from outbox.policy import DeliveryPolicy
+from outbox.registry import ConsumerRegistry
 from outbox.relay import Relay, RelaySettings
-from ports.clock import Clock
 from ports.commerce import CommercePort
 from ports.crm import CrmPort
 from ports.erp import ErpPort
 from read_models.operations import Operations
-from read_models.order_lookup import OrderLookup
 from read_models.projector import OrderProjection
 from read_models.queries import ReadModels
 
 #: Every consumer of delivered events; each gets its own queue and its own delivery records.
-CONSUMERS = cast(tuple[type[Consumer], ...], (HubReactions, Fulfilment, Returns, OrderProjection))
+CONSUMERS = ConsumerRegistry(
+    cast(tuple[type[Consumer], ...], (HubReactions, Fulfilment, Returns, OrderProjection))
+)
 
 
 def _erp(settings: Settings, office: SimulatedBackOffice, breaker: CircuitBreaker) -> ErpPort:
@@ -81,14 +88,9 @@ def _commerce(settings: Settings, office: SimulatedBackOffice) -> CommercePort:
 
 
 def _consumers(
-    bus: MessageBus, process: ProcessContext, engine: AsyncEngine, clock: Clock
+    bus: MessageBus, process: ProcessContext, projection: OrderProjection
 ) -> dict[str, Consumer]:
-    built: list[Any] = [
-        HubReactions(bus),
-        Fulfilment(process),
-        Returns(process),
-        OrderProjection(engine, clock),
-    ]
+    built: list[Any] = [HubReactions(bus), Fulfilment(process), Returns(process), projection]
     return {consumer.name: consumer for consumer in built}
 
 
@@ -127,10 +129,20 @@ class Container(containers.DeclarativeContainer):
     deferred_inbound = providers.Singleton(SqlDeferredInbound, engine)
     inbound = providers.Singleton(Inbound, bus, deferred_inbound, clock)
     api_keys = providers.Singleton(SqlApiKeys, engine, clock)
-    lookup = providers.Singleton(OrderLookup, read_engine)
-    projection = providers.Singleton(OrderProjection, engine, clock)
-    read_models = providers.Singleton(ReadModels, read_engine, projection)
-    operations = providers.Singleton(Operations, read_engine, clock, settings.provided.slas.call())
+    lookup = providers.Singleton(SqlOrderLookup, read_engine)
+
+    # -- the read side -------------------------------------------------------------------------
+    view_store = providers.Singleton(SqlViewStore, engine)
+    projection = providers.Singleton(OrderProjection, view_store, clock)
+    read_models = providers.Singleton(
+        ReadModels, providers.Singleton(SqlViewReader, read_engine), projection
+    )
+    operations = providers.Singleton(
+        Operations,
+        providers.Singleton(SqlOperationsReader, read_engine),
+        clock,
+        settings.provided.slas.call(),
+    )
     rate_limit_storage = providers.Singleton(
         rate_limit_storage, settings.provided.rate_limit_storage
     )
@@ -158,31 +170,26 @@ class Container(containers.DeclarativeContainer):
         payment=payment,
         erp_grace=providers.Factory(timedelta, seconds=settings.provided.erp_grace_seconds),
     )
-    consumers = providers.Singleton(_consumers, bus, process_context, engine, clock)
+    consumers = providers.Singleton(_consumers, bus, process_context, projection)
 
     # -- event delivery ----------------------------------------------------------------------
     broker = providers.Singleton(make_broker, settings.provided.broker_url)
-    deliveries = providers.Singleton(Deliveries, engine)
+    codec = providers.Singleton(MsgspecCodec)
+    delivery_log = providers.Singleton(SqlDeliveryLog, engine)
     delivery_timeout = providers.Factory(
         timedelta, seconds=settings.provided.delivery_timeout_seconds
     )
     delivery_policy = providers.Singleton(DeliveryPolicy, redelivery_timeout=delivery_timeout)
-    delivery = providers.Singleton(Delivery, consumers, deliveries, clock, delivery_policy)
-    actors = providers.Singleton(
-        declare_actors, broker, [c.name for c in CONSUMERS], delivery.provider
-    )
+    delivery = providers.Singleton(Delivery, consumers, delivery_log, codec, clock, delivery_policy)
+    actors = providers.Singleton(declare_actors, broker, CONSUMERS.names, delivery.provider)
     publisher = providers.Singleton(DramatiqPublisher, broker, actors)
-    dead_letters = providers.Singleton(DeadLetters, engine, deliveries, deferred_inbound, clock)
+    dead_letters = providers.Singleton(
+        DeadLetters, providers.Singleton(SqlDeadLetters, engine), deferred_inbound, clock
+    )
+    outbox_store = providers.Singleton(SqlOutboxStore, engine)
     relay_settings = providers.Singleton(RelaySettings, redelivery_timeout=delivery_timeout)
     relay = providers.Singleton(
-        Relay,
-        engine,
-        publisher,
-        providers.Object(subscriptions(CONSUMERS)),
-        deliveries,
-        clock,
-        relay_settings,
-        newest_only=providers.Object(newest_only(CONSUMERS)),
+        Relay, outbox_store, publisher, providers.Object(CONSUMERS), clock, relay_settings
     )
 
 

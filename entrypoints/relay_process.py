@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import signal
 
+from adapters.sql.notify import outbox_notifications
 from entrypoints.container import Container
 from entrypoints.jobs import run_jobs
-from outbox.notify import outbox_notifications
 
 
 async def run_relay(container: Container, stop: asyncio.Event | None = None) -> None:

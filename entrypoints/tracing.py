@@ -1,6 +1,6 @@
 """OpenTelemetry tracing, exported only when OTEL_EXPORTER_OTLP_ENDPOINT is set (OTLP over HTTP).
 
-Spans are made where the work happens (`adapters/spans.py` makes them): each HTTP request, each
+Spans are made where the work happens (`ports/tracing.py` makes them): each HTTP request, each
 relay batch, each delivery of an event to a consumer, each call to the ERP, CRM or commerce
 platform. Without an endpoint the API's no-op tracer is left in place and they cost next to
 nothing."""

@@ -7,23 +7,22 @@ import logging
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
-from typing import Any
 from uuid import UUID
 
 from opentelemetry.trace import SpanKind
 
-from adapters.spans import span
 from application.consumers import Consumer, NotYet
 from domain.errors import DomainError
-from outbox.codec import UnknownEventType
-from outbox.deliveries import Deliveries, Predecessor
-from outbox.messages import COVERS, envelope_from_message
+from outbox.policy import DeliveryPolicy
+from outbox.relay import COVERS
 from ports.clock import Clock
 from ports.correlation import correlated
-from ports.outbox import EventEnvelope
+from ports.delivery_log import DeliveryLog, Predecessor
+from ports.outbox import EventEnvelope, Message, MessageCodec, UndecodableMessage
 from ports.remote import RemoteRejected, RemoteUnavailable
+from ports.tracing import span
 from ports.unit_of_work import ConcurrencyConflict, DatabaseUnavailable
 
 logger = logging.getLogger("orderhub.delivery")
@@ -55,55 +54,28 @@ class Result:
     delay_ms: int = 0
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeliveryPolicy:
-    """Attempts per (event, consumer), crashes of the worker included; then the dead-letter store."""
-
-    max_attempts: int = 8
-    min_backoff_ms: int = 200
-    max_backoff_ms: int = 60_000
-    #: Beyond its retry delay, how long a delivery may take before the relay publishes it again.
-    redelivery_timeout: timedelta = timedelta(seconds=30)
-
-    #: How soon an event that waits for an earlier one still in flight is tried again.
-    wait_ms: tuple[int, int] = (50, 250)
-
-    def backoff_ms(self, attempt: int, rng: random.Random) -> int:
-        """Exponential with full jitter: uniform in [min, min·2^(attempt-1)], capped."""
-        ceiling = min(self.max_backoff_ms, self.min_backoff_ms * 2 ** max(attempt - 1, 0))
-        return rng.randint(self.min_backoff_ms, max(ceiling, self.min_backoff_ms))
-
-    def wait_for_ms(self, predecessor: Predecessor, now: datetime, rng: random.Random) -> int:
-        """Soon if the earlier event is merely in flight; after its next retry if it is failing
-        (no tight polling while the ERP is down)."""
-        low, high = self.wait_ms
-        if predecessor.attempts == 0:
-            return rng.randint(low, high)
-        next_try = predecessor.due_at - self.redelivery_timeout - now
-        until_then = int(next_try.total_seconds() * 1000)
-        return min(self.max_backoff_ms, max(until_then, 0)) + rng.randint(low, high)
-
-
 class Delivery:
     def __init__(
         self,
         consumers: Mapping[str, Consumer],
-        deliveries: Deliveries,
+        log: DeliveryLog,
+        codec: MessageCodec,
         clock: Clock,
         policy: DeliveryPolicy | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self._consumers = consumers
-        self._deliveries = deliveries
+        self._log = log
+        self._codec = codec
         self._clock = clock
         self._policy = policy or DeliveryPolicy()
         self._rng = rng or random.Random()
 
-    async def deliver(self, consumer_name: str, message: dict[str, Any]) -> Result:
+    async def deliver(self, consumer_name: str, message: Message) -> Result:
         """Deliver one message; the outcome says whether the broker should retry it later."""
         try:
-            envelope = envelope_from_message(message)
-        except (KeyError, ValueError, TypeError, UnknownEventType) as e:
+            envelope = self._codec.decode(message)
+        except UndecodableMessage as e:
             await self._bury(message, consumer_name, 1, "undecodable", repr(e))
             return Result(Outcome.DEAD)
         with (
@@ -119,14 +91,12 @@ class Delivery:
             return result
 
     async def _deliver(
-        self, consumer_name: str, envelope: EventEnvelope, message: dict[str, Any]
+        self, consumer_name: str, envelope: EventEnvelope, message: Message
     ) -> Result:
-        attempt = await self._deliveries.start(envelope.event_id, consumer_name)
+        attempt = await self._log.start(envelope.event_id, consumer_name)
         if attempt.finished:
             if covers := _covers(message):  # done by a catch-up meanwhile: what it stands for too
-                await self._deliveries.finish(
-                    covers[0], consumer_name, self._clock.now(), covers[1:]
-                )
+                await self._log.finish(covers[0], consumer_name, self._clock.now(), covers[1:])
             return Result(Outcome.DUPLICATE)
         if attempt.number > self._policy.max_attempts:
             # Earlier attempts never finished: they crashed their worker or timed out.
@@ -135,9 +105,7 @@ class Delivery:
             return Result(Outcome.DEAD)
         consumer = self._consumers[consumer_name]
         if consumer.in_order:
-            predecessor = await self._deliveries.unfinished_predecessor(
-                envelope.event_id, consumer_name
-            )
+            predecessor = await self._log.unfinished_predecessor(envelope.event_id, consumer_name)
             if predecessor is not None:
                 return await self._wait(envelope, consumer_name, predecessor)
         return await self._run(consumer, envelope, message, attempt.number)
@@ -148,11 +116,11 @@ class Delivery:
         now = self._clock.now()
         delay = self._policy.wait_for_ms(predecessor, now, self._rng)
         due = now + timedelta(milliseconds=delay) + self._policy.redelivery_timeout
-        await self._deliveries.wait(envelope.event_id, consumer, due)
+        await self._log.wait(envelope.event_id, consumer, due)
         return Result(Outcome.WAIT, delay)
 
     async def _run(
-        self, consumer: Consumer, envelope: EventEnvelope, message: dict[str, Any], attempt: int
+        self, consumer: Consumer, envelope: EventEnvelope, message: Message, attempt: int
     ) -> Result:
         try:
             await consumer.handle(envelope)
@@ -164,35 +132,35 @@ class Delivery:
         except Exception as e:
             logger.exception("consumer %s failed on %s", consumer.name, envelope.event_type)
             return await self._retry_or_bury(message, consumer.name, attempt, _describe(e))
-        await self._deliveries.finish(
+        await self._log.finish(
             envelope.event_id, consumer.name, self._clock.now(), _covers(message)
         )
         return Result(Outcome.DONE)
 
     async def _retry_or_bury(
-        self, message: dict[str, Any], consumer: str, attempt: int, error: str
+        self, message: Message, consumer: str, attempt: int, error: str
     ) -> Result:
         if attempt >= self._policy.max_attempts:
             await self._bury(message, consumer, attempt, "retries_exhausted", error)
             return Result(Outcome.DEAD)
         delay = self._policy.backoff_ms(attempt, self._rng)
         due = self._clock.now() + timedelta(milliseconds=delay) + self._policy.redelivery_timeout
-        await self._deliveries.postpone(_event_id(message), consumer, due, error)
+        await self._log.postpone(_event_id(message), consumer, due, error)
         return Result(Outcome.RETRY, delay)
 
     async def _bury(
-        self, message: dict[str, Any], consumer: str, attempts: int, reason: str, error: str
+        self, message: Message, consumer: str, attempts: int, reason: str, error: str
     ) -> None:
         logger.warning("dead letter: %s for %s after %d attempts (%s): %s",
                        message.get("event_type"), consumer, attempts, reason, error)  # fmt: skip
-        await self._deliveries.bury(message, consumer, attempts, reason, error, self._clock.now())
+        await self._log.bury(message, consumer, attempts, reason, error, self._clock.now())
 
 
 def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _covers(message: dict[str, Any]) -> list[UUID]:
+def _covers(message: Message) -> list[UUID]:
     """The earlier events a catching-up consumer's message stands for. Not readable: none (their
     deliveries are then published again at their due time, and found done)."""
     try:
@@ -201,5 +169,5 @@ def _covers(message: dict[str, Any]) -> list[UUID]:
         return []
 
 
-def _event_id(message: dict[str, Any]) -> UUID:
+def _event_id(message: Message) -> UUID:
     return UUID(message["event_id"])

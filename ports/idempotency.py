@@ -62,3 +62,13 @@ class IdempotencyLog(Protocol):
     def complete(self, principal: str, key: str, token: str, response: StoredResponse) -> None:
         """Store the response at commit; raises `ClaimLost` then if the claim is no longer ours."""
         ...
+
+
+def verdict(stored: str, asked: str, response: StoredResponse | None) -> Claim:
+    """The rule every gate follows for a key that is already taken: a request with fingerprint
+    `asked` against the first request's `stored` one (and its response, once it completed)."""
+    if stored != asked:
+        return Claim(ClaimState.MISMATCH)
+    if response is None:
+        return Claim(ClaimState.IN_PROGRESS)
+    return Claim(ClaimState.REPLAY, response)

@@ -2,7 +2,9 @@
 
 The document has the shape of the order resource (PRODUCT.md §5.1). Folding an order's events in
 stream order gives exactly what the write side's aggregate renders (tested on random histories),
-so the view can be rebuilt from the outbox at any time.
+so the view can be rebuilt from the outbox at any time. It folds the events' wire form
+(`ports.outbox.Message`), as stored: no event is decoded. A field added to an event after some
+were stored is read with `.get`.
 """
 
 from __future__ import annotations
@@ -12,27 +14,22 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-import msgspec
-
-from outbox.codec import payload_of
-from ports.outbox import EventEnvelope
-
-Document = dict[str, Any]
+from ports.outbox import Message
+from ports.views import Document
 
 
-def fold(document: Document | None, envelope: EventEnvelope) -> Document:
-    """The view after `envelope` (the event right after `document`'s version)."""
-    event = envelope.payload
-    data: Document = _builtins(event)
+def fold(document: Document | None, message: Message) -> Document:
+    """The view after `message` (the event right after `document`'s version)."""
+    data: Document = message["payload"]
     document = {} if document is None else _copy(document)
-    apply = _APPLY.get(envelope.event_type)
+    apply = _APPLY.get(message["event_type"])
     if apply is not None:
         apply(document, data)
     if "order_status" in data:
         document["status"] = data["order_status"]
-    document["version"] = envelope.aggregate_version
-    at = msgspec.to_builtins(envelope.occurred_at)
-    if envelope.event_type == "OrderPlaced":
+    document["version"] = message["aggregate_version"]
+    at = message["occurred_at"]
+    if message["event_type"] == "OrderPlaced":
         document["created_at"] = at
     document["updated_at"] = at
     return document
@@ -231,7 +228,3 @@ def _add(a: str, b: str) -> str:
 
 def _copy(document: Document) -> Document:
     return copy.deepcopy(document)
-
-
-def _builtins(event: Any) -> Document:
-    return payload_of(event)

@@ -20,30 +20,29 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import msgspec
-
-from ports.outbox import EventEnvelope
-from read_models.order_view import Document
+from ports.outbox import Message
+from ports.views import Document
 
 
-def fold_returns(documents: dict[str, Document], envelope: EventEnvelope) -> str | None:
-    """Apply `envelope` (the next event of an order's stream) to the documents of that order's
+def fold_returns(documents: dict[str, Document], message: Message) -> str | None:
+    """Apply `message` (the next event of an order's stream) to the documents of that order's
     returns, in place. Returns the id of the return it changed, or None when the event changes no
     return (events of the order itself, case links, ...)."""
-    apply = _APPLY.get(envelope.event_type)
+    event_type = message["event_type"]
+    apply = _APPLY.get(event_type)
     if apply is None:
         return None
-    data: Document = msgspec.to_builtins(envelope.payload)
+    data: Document = message["payload"]
     return_id: str = data["return_id"]
-    at = msgspec.to_builtins(envelope.occurred_at)
-    if envelope.event_type == "ReturnRequested":
+    at = message["occurred_at"]
+    if event_type == "ReturnRequested":
         documents[return_id] = {}
     try:
         document = documents[return_id]
     except KeyError:
-        raise KeyError(f"{envelope.event_type} for unknown return {return_id}") from None
+        raise KeyError(f"{event_type} for unknown return {return_id}") from None
     apply(document, data)
-    if envelope.event_type == "ReturnRequested":
+    if event_type == "ReturnRequested":
         document["created_at"] = at
     document["updated_at"] = at
     return return_id

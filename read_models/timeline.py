@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ports.outbox import EventEnvelope
+from ports.outbox import Message
 
 SOURCES = ("channel", "hub", "erp", "warehouse", "payment", "crm", "agent")
 
@@ -60,17 +60,19 @@ _ENTRIES: dict[str, tuple[str, str, Any]] = {
 _WHEN = {"ShipmentDispatched": "dispatched_at", "ShipmentDelivered": "delivered_at"}
 
 
-def entry(envelope: EventEnvelope, data: dict[str, Any]) -> Entry | None:
+def entry(message: Message) -> Entry | None:
     """The timeline entry of an order event, or None for an event agents need not see."""
-    known = _ENTRIES.get(envelope.event_type)
+    event_type = message["event_type"]
+    known = _ENTRIES.get(event_type)
     if known is None:
         return None
     kind, default_source, title = known
-    at = getattr(envelope.payload, _WHEN.get(envelope.event_type, ""), None) or envelope.occurred_at
+    data: dict[str, Any] = message["payload"]
+    at = data.get(_WHEN.get(event_type, "")) or message["occurred_at"]
     detail = {k: v for k, v in data.items() if k != "order_id"}
     return Entry(
-        at=at,
-        source=source_of(envelope.actor, default_source)
+        at=datetime.fromisoformat(at),
+        source=source_of(message["actor"], default_source)
         if default_source in _ASKED
         else default_source,
         kind=kind,

@@ -11,6 +11,7 @@ from adapters.clock import FixedClock
 from adapters.ids import SequentialIds
 from adapters.memory.store import InMemoryStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
+from adapters.message_codec import MsgspecCodec
 from application.bus import MessageBus
 from application.context import HandlerContext
 from application.settings import HubSettings
@@ -18,7 +19,7 @@ from domain import commands as c
 from domain.allocation import LocationPriority
 from domain.inventory import StockKey, StockLevel
 from domain.order import Order
-from ports.outbox import EventEnvelope
+from ports.outbox import EventEnvelope, Message
 from ports.unit_of_work import CommandMeta
 
 CHANNEL = CommandMeta(actor="key:web", correlation_id="test")
@@ -64,6 +65,11 @@ class Hub:
 
     def events(self, order_id: UUID) -> list[EventEnvelope]:
         return self.store.events_of(str(order_id))
+
+    def messages(self, order_id: UUID) -> list[Message]:
+        """The order's events as the outbox stores them and the broker carries them."""
+        codec = MsgspecCodec()
+        return [codec.encode(e) for e in self.events(order_id)]
 
     def event_types(self, order_id: UUID) -> list[str]:
         return [e.event_type for e in self.events(order_id)]

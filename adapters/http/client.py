@@ -11,10 +11,10 @@ from opentelemetry.trace import SpanKind
 
 from adapters.http.errors import describe, http_error, transport_error
 from adapters.http.resilience import CircuitBreaker, RetryPolicy, resilient
-from adapters.spans import span
 from ports.correlation import HEADER as CORRELATION_HEADER
 from ports.correlation import current_correlation_id
 from ports.remote import RemoteError, RemoteUnavailable
+from ports.tracing import span
 
 T = TypeVar("T")
 #: turns an unexpected answer into the port error it means; adapters refine the default

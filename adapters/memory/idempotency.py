@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from adapters.memory.store import InMemoryStore
-from application.idempotency import verdict
-from ports.idempotency import Claim, ClaimLost, ClaimState, StoredResponse
+from ports.idempotency import Claim, ClaimLost, ClaimState, StoredResponse, verdict
 
 
 @dataclass

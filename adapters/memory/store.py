@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from domain.inventory import StockKey, StockLevel
 from domain.order import Order
+from ports.delivery_log import DeadLetter
 from ports.outbox import EventEnvelope
+from ports.views import OrderView, TimelineEntry
+
+
+@dataclass
+class DeliveryRecord:
+    """One (event, consumer) delivery, as the `deliveries` table holds it."""
+
+    due_at: datetime
+    attempts: int = 0
+    processed_at: datetime | None = None
+    dead_at: datetime | None = None
+    last_error: str | None = None
+    publications: int = 1
+
+    @property
+    def unfinished(self) -> bool:
+        return self.processed_at is None and self.dead_at is None
 
 
 @dataclass
@@ -20,6 +39,18 @@ class InMemoryStore:
     #: (principal, key) -> IdempotencyRecord
     idempotency: dict[tuple[str, str], Any] = field(default_factory=dict)
     commits: int = 0
+    # -- event delivery ----------------------------------------------------------------------
+    #: event id -> when the relay published it
+    published: dict[UUID, datetime] = field(default_factory=dict)
+    deliveries: dict[tuple[UUID, str], DeliveryRecord] = field(default_factory=dict)
+    dead_letters: dict[UUID, DeadLetter] = field(default_factory=dict)
+    # -- the read models ---------------------------------------------------------------------
+    views: dict[UUID, OrderView] = field(default_factory=dict)
+    #: order id -> its entries in stream order
+    timelines: dict[UUID, list[TimelineEntry]] = field(default_factory=dict)
 
     def events_of(self, aggregate_id: str) -> list[EventEnvelope]:
         return [e for e in self.outbox if e.aggregate_id == aggregate_id]
+
+    def envelope(self, event_id: UUID) -> EventEnvelope | None:
+        return next((e for e in self.outbox if e.event_id == event_id), None)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from types import TracebackType
-from typing import Self
 
 from adapters.memory.idempotency import InMemoryIdempotencyLog
 from adapters.memory.inbox import InMemoryInbox
@@ -14,33 +14,34 @@ from adapters.memory.repositories import (
     fingerprint,
 )
 from adapters.memory.store import InMemoryStore
-from application.envelopes import collect_envelopes
+from domain.aggregate import Aggregate
 from domain.errors import DuplicateOrder
 from domain.order import Order
 from ports.clock import Clock
 from ports.ids import IdGenerator
-from ports.unit_of_work import CommandMeta, ConcurrencyConflict
+from ports.outbox import EventEnvelope
+from ports.unit_of_work import CommandMeta, ConcurrencyConflict, UnitOfWork
 
 
-class InMemoryUnitOfWork:
+class InMemoryUnitOfWork(UnitOfWork):
     """Nothing reaches the store before `commit`, and `commit` has no await inside, so on one
     event loop it is atomic: either every change and event lands, or none does."""
+
+    orders: InMemoryOrderRepository
+    stock: InMemoryStockRepository
+    idempotency: InMemoryIdempotencyLog
+    inbox: InMemoryInbox
 
     def __init__(
         self, store: InMemoryStore, meta: CommandMeta, clock: Clock, ids: IdGenerator
     ) -> None:
+        super().__init__(meta, clock, ids)
         self._store = store
-        self._meta = meta
-        self._clock = clock
-        self._ids = ids
         self.orders = InMemoryOrderRepository(store)
         self.stock = InMemoryStockRepository(store)
         self.idempotency = InMemoryIdempotencyLog()
         self.inbox = InMemoryInbox(store)
         self.committed = False
-
-    async def __aenter__(self) -> Self:
-        return self
 
     async def __aexit__(
         self,
@@ -51,16 +52,13 @@ class InMemoryUnitOfWork:
         self.orders.seen.clear()
         self.stock.seen.clear()
 
-    async def commit(self) -> None:
+    def _tracked(self) -> Iterable[Aggregate]:
+        return [*self.orders.seen.values(), *self.stock.seen.values()]
+
+    async def _commit(self, envelopes: list[EventEnvelope]) -> None:
         self._ensure_nothing_changed_underneath()
         self.idempotency.ensure_claims_held(self._store)
         self.inbox.ensure_new()
-        envelopes = collect_envelopes(
-            [*self.orders.seen.values(), *self.stock.seen.values()],
-            self._meta,
-            self._clock.now(),
-            self._ids.new_id,
-        )
         for order in self.orders.seen.values():
             self._store.orders[order.id] = copy.deepcopy(order)
         for key, level in self.stock.seen.items():

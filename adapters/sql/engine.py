@@ -6,12 +6,11 @@ import time
 from typing import Any
 from weakref import WeakKeyDictionary
 
+import msgspec
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-
-from outbox.codec import decode_json, encode_json
 
 
 def create_engine(
@@ -36,7 +35,10 @@ def create_engine(
     deferred and never queue behind writers (WAL lets them read while one writes).
     """
     parsed = make_url(url)
-    common: dict[str, Any] = {"json_serializer": encode_json, "json_deserializer": decode_json}
+    common: dict[str, Any] = {
+        "json_serializer": _json_text,
+        "json_deserializer": msgspec.json.decode,
+    }
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(url, connect_args={"timeout": 30}, **common)
         _make_sqlite_transactional(engine, immediate=for_writes)
@@ -52,6 +54,12 @@ def create_engine(
     )
     _ping_when_idle(engine, PING_AFTER_IDLE_SECONDS if ping_after_idle is None else ping_after_idle)
     return engine
+
+
+def _json_text(value: Any) -> str:
+    """JSON columns' text, by msgspec: dicts, events (dataclasses), Decimals as strings, UUIDs
+    and datetimes."""
+    return msgspec.json.encode(value).decode()
 
 
 #: A pooled connection back in the pool for less than this is taken as alive without a ping.

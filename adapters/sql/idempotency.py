@@ -13,8 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.sql.per_dialect import insert_or_skip
 from adapters.sql.schema import idempotency_keys
 from adapters.sql.statements import Statements, one_statement
-from application.idempotency import verdict
-from ports.idempotency import Claim, ClaimLost, ClaimState, StoredResponse
+from ports.idempotency import Claim, ClaimLost, ClaimState, StoredResponse, verdict
 
 k = idempotency_keys.c
 

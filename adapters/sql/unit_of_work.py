@@ -4,6 +4,7 @@ runs on the asyncpg connection directly (adapters/sql/statements.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Self
 
@@ -17,17 +18,17 @@ from adapters.sql.order_repository import SqlOrderRepository
 from adapters.sql.schema import outbox
 from adapters.sql.statements import DirectStatements, release, unusable_after
 from adapters.sql.stock_repository import SqlStockRepository
-from application.envelopes import collect_envelopes
+from domain.aggregate import Aggregate
 from ports.clock import Clock
 from ports.ids import IdGenerator
 from ports.outbox import EventEnvelope
-from ports.unit_of_work import CommandMeta, DatabaseUnavailable
+from ports.unit_of_work import CommandMeta, DatabaseUnavailable, UnitOfWork
 
 #: Built once: building statements per call was the largest CPU cost of placing an order.
 _INSERT_OUTBOX = insert(outbox)
 
 
-class SqlUnitOfWork:
+class SqlUnitOfWork(UnitOfWork):
     orders: SqlOrderRepository
     stock: SqlStockRepository
     idempotency: SqlIdempotencyLog
@@ -36,10 +37,8 @@ class SqlUnitOfWork:
     def __init__(
         self, engine: AsyncEngine, meta: CommandMeta, clock: Clock, ids: IdGenerator
     ) -> None:
+        super().__init__(meta, clock, ids)
         self._engine = engine
-        self._meta = meta
-        self._clock = clock
-        self._ids = ids
         self._conn: AsyncConnection | None = None
         self._tx: AsyncConnection | DirectStatements | None = None
 
@@ -84,13 +83,13 @@ class SqlUnitOfWork:
     async def _release(self, connection: AsyncConnection, *, broken: bool) -> None:
         await release(self._engine, connection, broken=broken)
 
-    async def commit(self) -> None:
+    def _tracked(self) -> Iterable[Aggregate]:
+        return [*self.orders.seen, *self.stock.seen]
+
+    async def _commit(self, envelopes: list[EventEnvelope]) -> None:
         assert self._tx is not None
         await self.orders.save_all()
         await self.stock.save_all()
-        envelopes = collect_envelopes(
-            [*self.orders.seen, *self.stock.seen], self._meta, self._clock.now(), self._ids.new_id
-        )
         if envelopes:
             await self._tx.execute(_INSERT_OUTBOX, [outbox_row(e) for e in envelopes])
         await self.idempotency.flush()

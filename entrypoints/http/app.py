@@ -65,7 +65,7 @@ def create_app(container: Container) -> Litestar:
             "read_models": _provide(container.read_models()),
             "operations": _provide(container.operations()),
             "engine": _provide(read_engine),
-            "write_engine": _provide(engine),
+            "view_store": _provide(container.view_store()),
         },
         middleware=[
             Correlation(),

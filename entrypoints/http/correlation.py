@@ -14,8 +14,8 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from opentelemetry.trace import SpanKind
 
-from adapters.spans import span
 from ports.correlation import HEADER, correlated
+from ports.tracing import span
 
 _SANE = re.compile(r"[A-Za-z0-9._:/-]{1,200}")
 _HEADER_KEY = HEADER.lower().encode("latin-1")

@@ -9,13 +9,16 @@ import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
-from litestar.params import FromPath
+from litestar.params import FromPath, SkipValidation
 
 from entrypoints.http.auth import roles
 from entrypoints.http.problems import ApiError
 from entrypoints.http.resources import InventoryResource, inventory_resource
 from ports.api_keys import Role
-from read_models.order_lookup import OrderLookup
+from ports.order_lookup import OrderLookup
+
+#: A port (a Protocol): given as is, not validated as a value.
+Lookup = NamedDependency[SkipValidation[OrderLookup]]
 
 
 class InventoryController(Controller):
@@ -33,7 +36,7 @@ class InventoryController(Controller):
         self,
         request: Request[Any, Any, Any],
         sku: FromPath[str],
-        lookup: NamedDependency[OrderLookup],
+        lookup: Lookup,
     ) -> Response[bytes]:
         """A SKU nobody ever stocked reads as zero everywhere (no locations)."""
         # From the raw path: SKUs may contain slashes (even `//`, which routing would fold).

@@ -11,14 +11,14 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncEngine
+from litestar.params import FromPath, QueryParameter, SkipValidation
 
 from entrypoints.http.auth import roles
 from entrypoints.http.problems import ApiError
 from outbox.dead_letters import DeadLetters, Replay
-from outbox.deliveries import DeadLetter
 from ports.api_keys import Role
+from ports.delivery_log import DeadLetter
+from ports.views import ViewStore
 from read_models.operations import Operations, OutboxStatus
 from read_models.projector import rebuild
 
@@ -124,11 +124,11 @@ class OpsController(Controller):
 
     @post("/projections/rebuild", status_code=200)
     async def rebuild_projections(
-        self, write_engine: NamedDependency[AsyncEngine]
+        self, view_store: NamedDependency[SkipValidation[ViewStore]]
     ) -> RebuildResult:
         """Recreate every order view and timeline from the stored events (live delivery goes on;
         events that arrive during the rebuild are caught up by the next delivery)."""
-        return RebuildResult(orders=await rebuild(write_engine))
+        return RebuildResult(orders=await rebuild(view_store))
 
     @post("/dead-letters/{dead_letter_id:uuid}/replay", status_code=202)
     async def replay(

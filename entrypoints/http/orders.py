@@ -10,7 +10,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter, SkipValidation
 
 from domain import commands as c
 from domain.errors import OrderNotFound
@@ -28,14 +28,18 @@ from entrypoints.http.schemas import (
     RequestReturnBody,
 )
 from ports.api_keys import Principal, Role
-from read_models.order_lookup import OrderLookup
-from read_models.queries import BadCursor, OrderFilter, ReadModels
+from ports.order_lookup import OrderLookup
+from ports.views import OrderFilter
+from read_models.queries import BadCursor, ReadModels
 
 Req = Request[Principal, Any, Any]
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)]
 IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False)]
 Query = Annotated[str | None, QueryParameter(max_length=200)]
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
+
+#: A port (a Protocol): given as is, not validated as a value.
+Lookup = NamedDependency[SkipValidation[OrderLookup]]
 
 
 class OrderPage(msgspec.Struct, kw_only=True):
@@ -214,7 +218,7 @@ class OrderController(Controller):
         order_id: FromPath[UUID],
         data: JSONBody[AmendOrderBody],
         runner: NamedDependency[CommandRunner],
-        lookup: NamedDependency[OrderLookup],
+        lookup: Lookup,
         if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[bytes]:
@@ -228,7 +232,7 @@ class OrderController(Controller):
         request: Req,
         order_id: FromPath[UUID],
         runner: NamedDependency[CommandRunner],
-        lookup: NamedDependency[OrderLookup],
+        lookup: Lookup,
         data: JSONBody[CancelOrderBody | None] = None,
         if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
@@ -247,7 +251,7 @@ class OrderController(Controller):
         order_id: FromPath[UUID],
         data: JSONBody[HoldOrderBody],
         runner: NamedDependency[CommandRunner],
-        lookup: NamedDependency[OrderLookup],
+        lookup: Lookup,
         if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[bytes]:
@@ -263,7 +267,7 @@ class OrderController(Controller):
         request: Req,
         order_id: FromPath[UUID],
         runner: NamedDependency[CommandRunner],
-        lookup: NamedDependency[OrderLookup],
+        lookup: Lookup,
         if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[bytes]:
@@ -285,7 +289,7 @@ class OrderController(Controller):
         order_id: FromPath[UUID],
         data: JSONBody[RequestReturnBody],
         runner: NamedDependency[CommandRunner],
-        lookup: NamedDependency[OrderLookup],
+        lookup: Lookup,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[bytes]:
         """Open a return; a request that breaks the channel's return policy is refused (422)."""
@@ -301,7 +305,7 @@ class OrderController(Controller):
         order_id: FromPath[UUID],
         data: JSONBody[LinkCaseBody],
         runner: NamedDependency[CommandRunner],
-        lookup: NamedDependency[OrderLookup],
+        lookup: Lookup,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[bytes]:
         """Link a CRM case to the order (linking it again changes nothing)."""

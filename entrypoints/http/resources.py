@@ -9,7 +9,7 @@ from msgspec import Struct
 
 from domain.order import Order
 from domain.returns import Return
-from read_models.order_lookup import LocationStock
+from ports.order_lookup import LocationStock
 
 
 class CustomerResource(Struct, kw_only=True):

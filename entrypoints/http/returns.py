@@ -9,7 +9,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
-from litestar.params import FromPath
+from litestar.params import FromPath, SkipValidation
 
 from domain import commands as c
 from domain.errors import ReturnNotFound
@@ -19,11 +19,14 @@ from entrypoints.http.orders import IdempotencyKey
 from entrypoints.http.rendering import etag, return_rendered
 from entrypoints.http.resources import ReturnResource
 from ports.api_keys import Principal, Role
-from read_models.order_lookup import OrderLookup
+from ports.order_lookup import OrderLookup
 from read_models.queries import ReadModels
 
 Req = Request[Principal, Any, Any]
 RETURN = {200: ResponseSpec(ReturnResource, description="the return as it now stands")}
+
+#: A port (a Protocol): given as is, not validated as a value.
+Lookup = NamedDependency[SkipValidation[OrderLookup]]
 
 
 async def ensure_visible(lookup: OrderLookup, principal: Principal, return_id: UUID) -> None:
@@ -61,7 +64,7 @@ class ReturnController(Controller):
         request: Req,
         return_id: FromPath[UUID],
         runner: NamedDependency[CommandRunner],
-        lookup: NamedDependency[OrderLookup],
+        lookup: Lookup,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[bytes]:
         """Withdraw a return before the warehouse received it."""

@@ -13,7 +13,7 @@ import time
 import redis
 from dramatiq import Actor, Worker
 
-from outbox.broker import make_broker
+from adapters.dramatiq.broker import make_broker
 
 QUEUE = "orderhub.killtest"
 

@@ -14,7 +14,7 @@ import pytest
 import redis
 from dramatiq import Actor
 
-from outbox.broker import HEARTBEAT_TIMEOUT_MS, make_broker
+from adapters.dramatiq.broker import HEARTBEAT_TIMEOUT_MS, make_broker
 from tests.e2e.killable_worker import QUEUE
 
 REDIS_URL = "redis://127.0.0.1:6379/10"

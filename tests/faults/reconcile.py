@@ -29,12 +29,11 @@ from typing import Any
 
 import asyncpg
 
-from application.consumers import subscriptions
 from entrypoints.container import CONSUMERS
 from tests.faults.erp import ControllableErp
 from tests.faults.load import Operation
 
-CONSUMERS_OF = subscriptions(CONSUMERS)
+CONSUMERS_OF = CONSUMERS.consumers_of
 #: Scenario report lines, printed together at the end of the run (conftest's terminal summary).
 REPORT: list[str] = []
 #: Events an order records at most once in the scenarios of this suite.

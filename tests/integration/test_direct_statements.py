@@ -23,6 +23,7 @@ from adapters.sql.idempotency import SqlIdempotencyGate
 from adapters.sql.schema import stock_levels
 from adapters.sql.statements import DirectStatements, one_statement, transaction
 from adapters.sql.unit_of_work import SqlUnitOfWork
+from adapters.sql.view_store import SqlViewStore
 from application.consumers import NotYet
 from ports.idempotency import ClaimState
 from ports.unit_of_work import CommandMeta, DatabaseUnavailable
@@ -125,7 +126,7 @@ async def test_after_a_restart_one_claim_fails_and_the_pool_renews_itself(
 async def test_after_a_restart_one_projection_fails_and_the_pool_renews_itself(
     small_pool: AsyncEngine,
 ) -> None:
-    projection = OrderProjection(small_pool, FixedClock())
+    projection = OrderProjection(SqlViewStore(small_pool), FixedClock())
     pids = await backend_pids(small_pool)
     for pid in pids:
         await kill_backend(small_pool, pid)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from read_models.queries import OrderFilter, ReadModels
+from ports.views import OrderFilter
+from read_models.queries import ReadModels
 
 #: Orders per page of an email search; a reference or case matches a handful at most.
 PAGE_SIZE = 50

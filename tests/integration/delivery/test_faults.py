@@ -83,12 +83,12 @@ async def test_a_message_delivered_twice_has_one_effect(pipeline: Pipeline) -> N
 
 
 async def _messages(pipeline: Pipeline, event_ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
+    from adapters.sql.outbox_store import message_of
     from adapters.sql.schema import outbox
-    from outbox.messages import message_from_row
 
     async with pipeline.api.engine().connect() as conn:
         rows = (await conn.execute(select(outbox).where(outbox.c.event_id.in_(event_ids)))).all()
-    return {row.event_id: message_from_row(row) for row in rows}
+    return {row.event_id: message_of(row) for row in rows}
 
 
 @pytest.fixture

@@ -16,10 +16,11 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.sql.outbox_store import message_of
 from adapters.sql.schema import deliveries, outbox
 from domain import commands as c
-from outbox.delivery import Delivery, DeliveryPolicy, Outcome
-from outbox.messages import message_from_row
+from outbox.delivery import Delivery, Outcome
+from outbox.policy import DeliveryPolicy
 from ports.outbox import EventEnvelope
 from tests.factories import LineSpecFactory, PlaceOrderFactory
 from tests.integration.delivery.conftest import Pipeline, build_pipeline
@@ -66,7 +67,7 @@ async def relayed(
             .order_by(outbox.c.aggregate_version)
         )
         async with built.api.engine().connect() as conn:
-            messages = [message_from_row(row) for row in await conn.execute(query)]
+            messages = [message_of(row) for row in await conn.execute(query)]
         assert len(messages) >= 2, "reserved, then cancelled"
         yield built, messages
     finally:
@@ -76,7 +77,8 @@ async def relayed(
 def delivery(pipeline: Pipeline, consumer: Recorder) -> Delivery:
     return Delivery(
         {consumer.name: consumer},
-        pipeline.api.deliveries(),
+        pipeline.api.delivery_log(),
+        pipeline.api.codec(),
         pipeline.api.clock(),
         DeliveryPolicy(),
         random.Random(7),
@@ -116,9 +118,9 @@ async def test_a_failing_earlier_event_is_waited_for_until_its_next_retry(
     policy = DeliveryPolicy()
     first_id = UUID(first["event_id"])
     # The earlier event ran, failed (the ERP is down) and is due for its next try in 10 s.
-    await pipeline.api.deliveries().start(first_id, "fulfilment")
+    await pipeline.api.delivery_log().start(first_id, "fulfilment")
     next_try = pipeline.api.clock().now() + timedelta(seconds=10)
-    await pipeline.api.deliveries().postpone(
+    await pipeline.api.delivery_log().postpone(
         first_id, "fulfilment", next_try + policy.redelivery_timeout, "RemoteUnavailable: ERP"
     )
     recorder = Recorder()
@@ -132,7 +134,7 @@ async def test_a_dead_earlier_event_does_not_block_the_later_ones(
     relayed: tuple[Pipeline, list[dict[str, Any]]],
 ) -> None:
     pipeline, (first, second, *_) = relayed
-    await pipeline.api.deliveries().bury(
+    await pipeline.api.delivery_log().bury(
         first, "fulfilment", 1, "permanent", "RemoteRejected: 422", pipeline.api.clock().now()
     )
     recorder = Recorder()

@@ -13,12 +13,11 @@ import redis
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.sql.outbox_store import message_of
 from adapters.sql.schema import deliveries, outbox
-from application.consumers import newest_only, subscriptions
 from domain import commands as c
 from entrypoints.container import CONSUMERS
 from outbox.delivery import Outcome
-from outbox.messages import message_from_row
 from outbox.relay import Relay
 from tests.factories import LineSpecFactory, PlaceOrderFactory
 from tests.integration.delivery.conftest import build_pipeline
@@ -34,7 +33,7 @@ async def order_messages(engine: AsyncEngine) -> list[dict[str, Any]]:
                 .order_by(outbox.c.aggregate_version)
             )
         ).all()
-    return [message_from_row(row) for row in rows]
+    return [message_of(row) for row in rows]
 
 
 async def test_the_second_event_of_a_command_is_done_once_the_first_is_projected(
@@ -93,9 +92,8 @@ async def test_the_relay_sends_the_projection_only_the_newest_event_of_an_order_
             for _ in range(2)
         ]
         broker = Recording()
-        relay = Relay(api.engine(), broker, subscriptions(CONSUMERS), api.deliveries(),
-                      api.clock(), newest_only=newest_only(CONSUMERS))  # fmt: skip
-        assert newest_only(CONSUMERS) == {"projection"}
+        relay = Relay(api.outbox_store(), broker, CONSUMERS, api.clock())
+        assert CONSUMERS.newest_only == {"projection"}
         assert await relay.relay_once() == 5  # the snapshot; OrderPlaced + InventoryReserved x2
 
         to_projection = [m for consumer, m in broker.sent if consumer == "projection"]
@@ -148,8 +146,7 @@ async def test_events_projected_before_the_relay_recorded_them_are_done_with_the
         assert (await delivery.deliver("projection", placed)).outcome is Outcome.DONE
 
         broker = Recording()
-        relay = Relay(api.engine(), broker, subscriptions(CONSUMERS), api.deliveries(),
-                      api.clock(), newest_only=newest_only(CONSUMERS))  # fmt: skip
+        relay = Relay(api.outbox_store(), broker, CONSUMERS, api.clock())
         assert await relay.relay_once() == 2
         to_projection = [m for consumer, m in broker.sent if consumer == "projection"]
         assert [m["event_id"] for m in to_projection] == [reserved["event_id"]]

@@ -7,10 +7,9 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from adapters.clock import SystemClock
+from adapters.message_codec import MsgspecCodec
+from adapters.sql.outbox_store import message_of
 from adapters.sql.schema import order_view_returns, order_views, outbox
-from outbox.messages import envelope_from_message, message_from_row
-from read_models.projector import OrderProjection
 from tests.integration.http import requests
 from tests.integration.http.channel import order_body, place, stock
 from tests.integration.http.conftest import Api
@@ -25,9 +24,9 @@ async def project(api: Api) -> None:
                 select(outbox).where(outbox.c.aggregate_type == "order").order_by(outbox.c.id)
             )
         ).all()
-    projection = OrderProjection(engine, SystemClock())
+    projection, codec = api.container.projection(), MsgspecCodec()
     for row in rows:
-        await projection.handle(envelope_from_message(message_from_row(row)))
+        await projection.handle(codec.decode(message_of(row)))
 
 
 def with_customer(body: dict[str, Any], email: str) -> dict[str, Any]:

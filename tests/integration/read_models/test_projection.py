@@ -14,6 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import SystemClock
+from adapters.message_codec import MsgspecCodec
+from adapters.sql.outbox_store import message_of
 from adapters.sql.schema import (
     order_view_cases,
     order_view_returns,
@@ -21,10 +23,10 @@ from adapters.sql.schema import (
     outbox,
     timeline_entries,
 )
+from adapters.sql.view_store import SqlViewStore
 from domain import commands as c
 from domain.returns import Disposition, ReturnLineSpec
 from entrypoints.http.resources import order_resource, return_resource
-from outbox.messages import envelope_from_message, message_from_row
 from read_models.projector import OrderProjection, rebuild
 from tests.factories import LineSpecFactory, PlaceOrderFactory
 from tests.integration.backends import SqlBackend
@@ -114,17 +116,19 @@ async def test_live_projection_with_duplicates_and_shuffling_equals_a_rebuild(
     orders = await some_history(backend)
     async with engine.connect() as conn:
         rows = (await conn.execute(select(outbox).where(outbox.c.aggregate_type == "order"))).all()
-    deliveries = [envelope_from_message(message_from_row(r)) for r in rows]
+    codec = MsgspecCodec()
+    deliveries = [codec.decode(message_of(r)) for r in rows]
     deliveries += random.Random(7).sample(deliveries, k=len(deliveries) // 2)  # duplicates
     random.Random(11).shuffle(deliveries)
-    projection = OrderProjection(engine, SystemClock())
+    views = SqlViewStore(engine)
+    projection = OrderProjection(views, SystemClock())
     for envelope in deliveries:
         await projection.handle(envelope)
 
     live = await snapshot(engine)
-    assert await rebuild(engine) == len(orders)
+    assert await rebuild(views) == len(orders)
     assert await snapshot(engine) == live
-    assert await rebuild(engine, page_size=3) == len(orders)  # pages split orders' streams
+    assert await rebuild(views, page_size=3) == len(orders)  # pages split orders' streams
     assert await snapshot(engine) == live
 
     for oid in orders:

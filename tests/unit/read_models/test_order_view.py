@@ -20,8 +20,8 @@ from tests.hub import Hub
 
 def folded(hub: Hub, order_id: UUID) -> dict[str, Any]:
     document: dict[str, Any] | None = None
-    for envelope in hub.events(order_id):
-        document = fold(document, envelope)
+    for message in hub.messages(order_id):
+        document = fold(document, message)
     assert document is not None
     return document
 
@@ -130,7 +130,7 @@ async def test_every_event_of_a_journey_has_a_readable_timeline_entry(hub: Hub) 
         )
     )
     await hub.run(c.BookOrder(order_id=oid, erp_order_ref="SO-9"))
-    entries = [entry(e, msgspec.to_builtins(e.payload)) for e in hub.events(oid)]
+    entries = [entry(m) for m in hub.messages(oid)]
     assert [(x.source, x.kind, x.title) for x in entries if x] == [
         ("channel", "order.placed", "Order WEB-42 placed on web: 2 × MUG, 25.00 EUR"),
         ("hub", "inventory.reserved", "Stock reserved: 2 × MUG at dc-east"),

@@ -17,7 +17,7 @@ from domain.allocation import LocationPriority
 from domain.return_policy import ReturnPolicies, ReturnPolicy
 from domain.returns import Disposition, ReturnLineSpec
 from entrypoints.http.resources import return_resource
-from read_models.order_view import Document
+from ports.views import Document
 from read_models.return_view import fold_returns
 from tests.factories import LineSpecFactory, PlaceOrderFactory
 from tests.hub import Hub
@@ -35,18 +35,19 @@ POLICIES = ReturnPolicies(
 def folded(hub: Hub, order_id: UUID) -> dict[str, Document]:
     """The return documents of the order, checking on the way what `fold_returns` answers."""
     documents: dict[str, Document] = {}
-    for envelope in hub.events(order_id):
+    for message in hub.messages(order_id):
         before = copy.deepcopy(documents)
-        changed = fold_returns(documents, envelope)
-        return_id = getattr(envelope.payload, "return_id", None)
-        if envelope.event_type.startswith("Return") or envelope.event_type == "RefundIssued":
+        changed = fold_returns(documents, message)
+        return_id = message["payload"].get("return_id")
+        event_type = message["event_type"]
+        if event_type.startswith("Return") or event_type == "RefundIssued":
             assert changed == str(return_id)
             assert {k: v for k, v in documents.items() if k != changed} == {
                 k: v for k, v in before.items() if k != changed
             }
         else:
-            assert changed is None, envelope.event_type
-            assert documents == before, envelope.event_type
+            assert changed is None, event_type
+            assert documents == before, event_type
     return documents
 
 
@@ -263,11 +264,11 @@ async def test_an_event_about_no_return_changes_nothing(hub: Hub) -> None:
     oid = await delivered_order(hub, ("MUG", 1, "12.50"))
     rid = await hub.run(request(oid, ("MUG", 1)))
     documents: dict[str, Document] = {}
-    for envelope in hub.events(oid):
-        fold_returns(documents, envelope)
+    for message in hub.messages(oid):
+        fold_returns(documents, message)
     before = copy.deepcopy(documents)
     await hub.run(c.LinkCase(order_id=oid, case_id="500A"))
 
-    assert fold_returns(documents, hub.events(oid)[-1]) is None
+    assert fold_returns(documents, hub.messages(oid)[-1]) is None
     assert documents == before
     assert list(documents) == [str(rid)]

@@ -1,11 +1,7 @@
-"""Reads of the write side's own tables: who owns an order or a return (the channel-isolation
-check before a command), stock per location (`GET /v1/inventory/{sku}`: availability must be
-current, see docs/read-side.md), and an order as it stands (the demo's and the tests' checks).
-"""
+"""The order lookup in SQL: reads of the write side's own tables, outside any command."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from uuid import UUID
 
 from sqlalchemy import select
@@ -14,20 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.sql.order_record import order_from_row
 from adapters.sql.schema import order_returns, orders, stock_levels
 from domain.order import Order
+from ports.order_lookup import LocationStock
 
 
-@dataclass(frozen=True, slots=True)
-class LocationStock:
-    location: str
-    on_hand: int
-    reserved: int
-
-    @property
-    def available(self) -> int:
-        return max(self.on_hand - self.reserved, 0)
-
-
-class OrderLookup:
+class SqlOrderLookup:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 

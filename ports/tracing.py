@@ -1,6 +1,6 @@
-"""Tracing spans for the places where work happens, on the OpenTelemetry API (a no-op unless a
-process installs a tracer provider: `entrypoints/tracing.py`). Every span carries the correlation
-id of the work in hand."""
+"""Tracing spans for the places where work happens, on the OpenTelemetry API. The API is itself
+a port: a no-op until a process installs a tracer provider (`entrypoints/tracing.py`, the SDK
+and the exporter stay there). Every span carries the correlation id of the work in hand."""
 
 from __future__ import annotations
 

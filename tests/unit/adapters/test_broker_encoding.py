@@ -10,7 +10,7 @@ import pytest
 from dramatiq import Message
 from dramatiq.errors import DecodeError
 
-from outbox.broker import MsgspecEncoder, make_broker
+from adapters.dramatiq.broker import MsgspecEncoder, make_broker
 
 
 def a_message() -> Message[object]:

@@ -1,0 +1,1 @@
+"""Dramatiq at the edge: the broker for BROKER_URL, the publisher the relay sends through, and one actor per consumer."""

@@ -1,0 +1,117 @@
+"""The delivery log and the dead-letter store on the in-memory store, with the SQL ones' rules."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from uuid import UUID
+
+from adapters.memory.store import InMemoryStore
+from ports.delivery_log import Attempt, DeadLetter, Predecessor
+from ports.outbox import Message
+
+
+class InMemoryDeliveryLog:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    async def start(self, event_id: UUID, consumer: str) -> Attempt:
+        record = self._store.deliveries.get((event_id, consumer))
+        if record is None:
+            return Attempt(1, finished=False)
+        record.attempts += 1
+        return Attempt(record.attempts, finished=not record.unfinished)
+
+    async def unfinished_predecessor(self, event_id: UUID, consumer: str) -> Predecessor | None:
+        this = self._store.envelope(event_id)
+        if this is None:
+            return None
+        earlier = [
+            (e.aggregate_version, record)
+            for e in self._store.outbox
+            if e.aggregate_type == this.aggregate_type
+            and e.aggregate_id == this.aggregate_id
+            and e.aggregate_version < this.aggregate_version
+            and (record := self._store.deliveries.get((e.event_id, consumer))) is not None
+            and record.unfinished
+        ]
+        if not earlier:
+            return None
+        _, record = min(earlier, key=lambda pair: pair[0])
+        return Predecessor(record.attempts, record.due_at)
+
+    async def wait(self, event_id: UUID, consumer: str, due_at: datetime) -> None:
+        record = self._store.deliveries.get((event_id, consumer))
+        if record is not None and record.attempts > 0:
+            record.attempts -= 1
+            record.due_at = due_at
+
+    async def finish(
+        self, event_id: UUID, consumer: str, now: datetime, covers: Sequence[UUID] = ()
+    ) -> None:
+        for done in (event_id, *covers):
+            record = self._store.deliveries.get((done, consumer))
+            if record is not None:
+                record.processed_at = record.processed_at or now
+                record.last_error = None
+
+    async def postpone(self, event_id: UUID, consumer: str, due_at: datetime, error: str) -> None:
+        record = self._store.deliveries.get((event_id, consumer))
+        if record is not None:
+            record.due_at, record.last_error = due_at, error[:4000]
+
+    async def bury(
+        self, message: Message, consumer: str, attempts: int, reason: str, error: str, now: datetime
+    ) -> None:
+        try:
+            event_id = UUID(str(message.get("event_id")))
+        except ValueError:
+            event_id = UUID(int=0)
+        letter = DeadLetter(
+            id=uuid.uuid4(),
+            message_id=str(event_id),
+            consumer=consumer,
+            event_type=str(message.get("event_type", "?"))[:64],
+            aggregate_id=str(message.get("aggregate_id", "?"))[:200],
+            attempts=attempts,
+            reason=reason,
+            error=error[:4000],
+            payload=None,
+            died_at=now,
+            replayed_at=None,
+        )
+        self._store.dead_letters[letter.id] = letter
+        record = self._store.deliveries.get((event_id, consumer))
+        if record is not None:
+            record.dead_at, record.last_error = now, error[:4000]
+
+
+class InMemoryDeadLetters:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    async def page(self, limit: int, after: tuple[datetime, UUID] | None) -> list[DeadLetter]:
+        letters = sorted(
+            self._store.dead_letters.values(), key=lambda d: (d.died_at, d.id), reverse=True
+        )
+        if after is not None:
+            letters = [d for d in letters if (d.died_at, d.id) < after]
+        return letters[:limit]
+
+    async def get(self, dead_letter_id: UUID) -> DeadLetter | None:
+        return self._store.dead_letters.get(dead_letter_id)
+
+    async def revive(self, letter: DeadLetter, now: datetime, due_at: datetime) -> None:
+        await self.mark_replayed(letter.id, now)
+        record = self._store.deliveries.get((UUID(letter.message_id), letter.consumer))
+        if record is not None:
+            record.attempts, record.dead_at, record.processed_at = 0, None, None
+            record.due_at = due_at
+            record.publications += 1
+
+    async def mark_replayed(self, dead_letter_id: UUID, now: datetime) -> None:
+        letter = self._store.dead_letters.get(dead_letter_id)
+        if letter is not None:
+            self._store.dead_letters[dead_letter_id] = replace(letter, replayed_at=now)

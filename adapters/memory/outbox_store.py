@@ -1,0 +1,93 @@
+"""The relay's side of the outbox on the in-memory store. A claim's writes land when its block
+ends normally, as a transaction's would; events and deliveries held by an open claim are skipped
+by the others, as `FOR UPDATE SKIP LOCKED` skips them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from uuid import UUID
+
+from adapters.memory.store import DeliveryRecord, InMemoryStore
+from ports.outbox import DeliveryKey, Message, MessageCodec
+
+
+class _Claimed:
+    def __init__(self, messages: list[Message]) -> None:
+        self.messages = messages
+        self.expected: list[tuple[DeliveryKey, datetime]] = []
+        self.published_at: datetime | None = None
+
+    async def expect_deliveries(self, deliveries: Sequence[DeliveryKey], due_at: datetime) -> None:
+        self.expected += [(key, due_at) for key in deliveries]
+
+    async def mark_published(self, now: datetime) -> None:
+        self.published_at = now
+
+
+class _Overdue:
+    def __init__(self, deliveries: list[tuple[str, Message]]) -> None:
+        self.deliveries = deliveries
+        self.due_at: datetime | None = None
+
+    async def mark_republished(self, due_at: datetime) -> None:
+        self.due_at = due_at
+
+
+class InMemoryOutboxStore:
+    concurrent_claims = True
+
+    def __init__(self, store: InMemoryStore, codec: MessageCodec) -> None:
+        self._store = store
+        self._codec = codec
+        self._held: set[UUID] = set()
+        self._held_deliveries: set[DeliveryKey] = set()
+
+    @asynccontextmanager
+    async def claim(self, limit: int) -> AsyncIterator[_Claimed]:
+        events = [
+            e
+            for e in self._store.outbox
+            if e.event_id not in self._store.published and e.event_id not in self._held
+        ][:limit]
+        ids = {e.event_id for e in events}
+        self._held |= ids
+        try:
+            batch = _Claimed([self._codec.encode(e) for e in events])
+            yield batch
+            for key, due_at in batch.expected:
+                self._store.deliveries.setdefault(key, DeliveryRecord(due_at=due_at))
+            if batch.published_at is not None:
+                for event_id in ids:
+                    self._store.published[event_id] = batch.published_at
+        finally:
+            self._held -= ids
+
+    @asynccontextmanager
+    async def claim_overdue(self, now: datetime, limit: int) -> AsyncIterator[_Overdue]:
+        due = sorted(
+            (
+                (record.due_at, key)
+                for key, record in self._store.deliveries.items()
+                if record.unfinished and record.due_at < now and key not in self._held_deliveries
+            ),
+            key=lambda pair: pair[0],
+        )[:limit]
+        keys = [key for _, key in due]
+        self._held_deliveries |= set(keys)
+        try:
+            messages = []
+            for event_id, consumer in keys:
+                envelope = self._store.envelope(event_id)
+                assert envelope is not None, "a delivery's event is in the outbox"
+                messages.append((consumer, self._codec.encode(envelope)))
+            batch = _Overdue(messages)
+            yield batch
+            if batch.due_at is not None:
+                for key in keys:
+                    record = self._store.deliveries[key]
+                    record.due_at = batch.due_at
+                    record.publications += 1
+        finally:
+            self._held_deliveries -= set(keys)

@@ -1,0 +1,39 @@
+"""The delivery policy: how many attempts, how long between them, how long an event waits for an
+earlier one of its aggregate, and when the relay publishes a delivery again."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ports.delivery_log import Predecessor
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryPolicy:
+    """Attempts per (event, consumer), crashes of the worker included; then the dead-letter store."""
+
+    max_attempts: int = 8
+    min_backoff_ms: int = 200
+    max_backoff_ms: int = 60_000
+    #: Beyond its retry delay, how long a delivery may take before the relay publishes it again.
+    redelivery_timeout: timedelta = timedelta(seconds=30)
+
+    #: How soon an event that waits for an earlier one still in flight is tried again.
+    wait_ms: tuple[int, int] = (50, 250)
+
+    def backoff_ms(self, attempt: int, rng: random.Random) -> int:
+        """Exponential with full jitter: uniform in [min, min·2^(attempt-1)], capped."""
+        ceiling = min(self.max_backoff_ms, self.min_backoff_ms * 2 ** max(attempt - 1, 0))
+        return rng.randint(self.min_backoff_ms, max(ceiling, self.min_backoff_ms))
+
+    def wait_for_ms(self, predecessor: Predecessor, now: datetime, rng: random.Random) -> int:
+        """Soon if the earlier event is merely in flight; after its next retry if it is failing
+        (no tight polling while the ERP is down)."""
+        low, high = self.wait_ms
+        if predecessor.attempts == 0:
+            return rng.randint(low, high)
+        next_try = predecessor.due_at - self.redelivery_timeout - now
+        until_then = int(next_try.total_seconds() * 1000)
+        return min(self.max_backoff_ms, max(until_then, 0)) + rng.randint(low, high)

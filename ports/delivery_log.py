@@ -1,0 +1,99 @@
+"""Our own record of every delivery of an event to a consumer, and the dead-letter store of record.
+
+The broker's bookkeeping is not enough (PRODUCT.md §4.1): a message that kills its worker never
+reaches Dramatiq's retries, and Dramatiq's own dead letters expire. So every attempt is counted
+here before it runs, and every message that is given up on is parked here, to be replayed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from ports.outbox import Message
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    number: int  #: 1 for the first attempt; crashed attempts count
+    finished: bool  #: processed or parked already: this copy is a duplicate
+
+
+@dataclass(frozen=True, slots=True)
+class Predecessor:
+    """An earlier event of the same aggregate that a consumer has not finished yet."""
+
+    attempts: int  #: 0: published with this one and not started yet
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    id: UUID
+    message_id: str
+    consumer: str  #: a consumer's name, or `inbound:<source>` for a deferred inbound event
+    event_type: str
+    aggregate_id: str
+    attempts: int
+    reason: str
+    error: str
+    payload: dict[str, Any] | None  #: an inbound event's body (outbox events stay in the outbox)
+    died_at: datetime
+    replayed_at: datetime | None
+
+
+class DeliveryLog(Protocol):
+    """One record per (event, consumer), written by the relay when it publishes (`OutboxStore`).
+    Each method here is a transaction of its own: an attempt is counted even if its worker dies."""
+
+    async def start(self, event_id: UUID, consumer: str) -> Attempt:
+        """Count an attempt before it runs. A delivery with no record (published before the
+        record existed, or by hand) starts at attempt 1."""
+        ...
+
+    async def unfinished_predecessor(self, event_id: UUID, consumer: str) -> Predecessor | None:
+        """The earliest event of the same aggregate, before this one, that `consumer` has
+        neither processed nor parked."""
+        ...
+
+    async def wait(self, event_id: UUID, consumer: str, due_at: datetime) -> None:
+        """The attempt did not run (an earlier event comes first): take its count back, and
+        expect it by `due_at`."""
+        ...
+
+    async def finish(
+        self, event_id: UUID, consumer: str, now: datetime, covers: Sequence[UUID] = ()
+    ) -> None:
+        """Processed: this delivery and, for a consumer that catches up, the deliveries of the
+        earlier events its message stands for (`covers`). Finishing twice changes nothing."""
+        ...
+
+    async def postpone(self, event_id: UUID, consumer: str, due_at: datetime, error: str) -> None:
+        """A retry is scheduled: the relay does not publish the delivery again before `due_at`."""
+        ...
+
+    async def bury(
+        self, message: Message, consumer: str, attempts: int, reason: str, error: str, now: datetime
+    ) -> None:
+        """Park the message in the dead-letter store; its delivery is no longer retried. A
+        message without a readable event id is kept under the nil id, for inspection."""
+        ...
+
+
+class DeadLetterStore(Protocol):
+    """The parked messages, as operators see them."""
+
+    async def page(self, limit: int, after: tuple[datetime, UUID] | None) -> list[DeadLetter]:
+        """Newest first; `after` is the (died_at, id) of the last letter of the previous page."""
+        ...
+
+    async def get(self, dead_letter_id: UUID) -> DeadLetter | None: ...
+
+    async def revive(self, letter: DeadLetter, now: datetime, due_at: datetime) -> None:
+        """The parked delivery lives again, its attempts counted anew, due for the relay at
+        `due_at`; the letter is marked replayed. One transaction."""
+        ...
+
+    async def mark_replayed(self, dead_letter_id: UUID, now: datetime) -> None: ...
