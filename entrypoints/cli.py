@@ -7,10 +7,8 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
+from adapters.sql.engine import database_files
 from adapters.sql.migrate import migrate
 from entrypoints.container import build_container
 from entrypoints.heap import freeze_startup_objects
@@ -126,12 +124,12 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from entrypoints.demo.runner import run_demo  # noqa: PLC0415 - the simulators load only here
 
     if args.fresh:
-        url = make_url(settings.database_url)
-        if url.get_backend_name() != "sqlite" or not url.database:
+        files = database_files(settings.database_url)
+        if files is None:
             print("orderhub: --fresh only empties a SQLite database file", file=sys.stderr)
             return 2
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(url.database + suffix).unlink(missing_ok=True)
+        for file in files:
+            file.unlink(missing_ok=True)
     return run_demo(
         settings, args.orders, args.seed, serve=not args.no_serve, host=args.host, port=args.port
     )

@@ -127,10 +127,6 @@ class Settings:
             refund=timedelta(hours=self.stuck_not_refunded_hours),
         )
 
-    @property
-    def is_postgres(self) -> bool:
-        return self.database_url.startswith("postgresql")
-
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
     raw = env.get(name, "").strip()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
 
 import msgspec
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -122,5 +123,16 @@ def _make_sqlite_transactional(engine: AsyncEngine, *, immediate: bool) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def is_sqlite(engine: AsyncEngine) -> bool:
-    return engine.dialect.name == "sqlite"
+async def ping(engine: AsyncEngine) -> None:
+    """One round trip to the database; raises when it does not answer."""
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+def database_files(url: str) -> list[Path] | None:
+    """The files a SQLite database URL keeps its data in (the database, its WAL and journal);
+    None for a database server."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    return [Path(parsed.database + suffix) for suffix in ("", "-wal", "-shm", "-journal")]

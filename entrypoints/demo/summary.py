@@ -7,11 +7,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.order_record import order_from_row
-from adapters.sql.schema import dead_letters, deliveries, inbound_deferred, orders, outbox
+from adapters.sql.tally import tally
 
 #: The status an event leaves its order in, when the event says so.
 _STATUS_OF_EVENT = {
@@ -72,41 +70,23 @@ def _counts(counter: Counter[str]) -> str:
 
 
 async def summarize(engine: AsyncEngine, refused_orders: int) -> Summary:
-    summary = Summary(refused_orders=refused_orders)
-    async with engine.connect() as conn:
-        rows = (await conn.execute(select(orders))).all()
-        events = (await conn.execute(
-            select(outbox.c.aggregate_id, outbox.c.event_type, outbox.c.payload)
-            .where(outbox.c.aggregate_type == "order").order_by(outbox.c.aggregate_id, outbox.c.aggregate_version)
-        )).all()  # fmt: skip
-        summary.events_written = await _count(conn, select(func.count()).select_from(outbox))
-        summary.events_relayed = await _count(
-            conn, select(func.count()).select_from(outbox).where(outbox.c.published_at.is_not(None))
-        )
-        summary.deliveries_processed = await _count(
-            conn,
-            select(func.count())
-            .select_from(deliveries)
-            .where(deliveries.c.processed_at.is_not(None)),
-        )
-        summary.deliveries_repeated = await _count(
-            conn, select(func.count()).select_from(deliveries).where(deliveries.c.attempts > 1)
-        )
-        summary.dead_letters = await _count(conn, select(func.count()).select_from(dead_letters))
-        summary.inbound_waiting = await _count(
-            conn, select(func.count()).select_from(inbound_deferred)
-        )
-    stream: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-    for row in events:
-        stream.setdefault(row.aggregate_id, []).append((row.event_type, row.payload))
-    for row in rows:
-        order = order_from_row(row)
+    counted = await tally(engine)
+    summary = Summary(
+        refused_orders=refused_orders,
+        events_written=counted.events_written,
+        events_relayed=counted.events_relayed,
+        deliveries_processed=counted.deliveries_processed,
+        deliveries_repeated=counted.deliveries_repeated,
+        dead_letters=counted.dead_letters,
+        inbound_waiting=counted.inbound_waiting,
+    )
+    for order in counted.orders:
         summary.orders_by_status[order.status.value] += 1
         summary.shipments += len(order.shipments)
         for ret in order.returns.values():
             summary.returns_by_status[ret.status.value] += 1
         summary.refunded += order.payment.refunded.amount
-        explained = _status_from_events(stream.get(str(order.id), []))
+        explained = _status_from_events(counted.order_events.get(str(order.id), []))
         if explained != order.status.value:
             summary.unexplained.append(
                 f"order {order.channel_order_ref}: {order.status.value}, events say {explained}"
@@ -119,7 +99,3 @@ def _status_from_events(events: list[tuple[str, dict[str, Any]]]) -> str | None:
     for event_type, payload in events:
         status = payload.get("order_status") or _STATUS_OF_EVENT.get(event_type, status)
     return status
-
-
-async def _count(conn: Any, query: Any) -> int:
-    return int((await conn.execute(query)).scalar_one())

@@ -14,10 +14,7 @@ from datetime import datetime, timedelta
 from itertools import count
 from uuid import UUID
 
-from sqlalchemy import func, select
-
 from adapters.simulators.back_office import SimulatedBackOffice
-from adapters.sql.schema import deliveries, orders
 from application.process_managers.fulfilment import Fulfilment
 from domain import commands as c
 from domain.errors import DomainError
@@ -29,6 +26,7 @@ from entrypoints.demo.traffic import day_of_orders, return_delay, stock_counts
 from entrypoints.http.inbound_events import command_for, command_of
 from ports.inbound import InboundEvent
 from ports.unit_of_work import CommandMeta
+from ports.views import OrderFilter
 
 logger = logging.getLogger("orderhub.demo")
 
@@ -46,6 +44,7 @@ class DemoDay:
         self._bus = container.bus()
         self._inbound = container.inbound()
         self._relay = container.relay()
+        self._read_models = container.read_models()
         self._engine = container.engine()
         self._actions: list[tuple[datetime, int, Action]] = []
         self._sequence = count()
@@ -153,13 +152,7 @@ class DemoDay:
         """An agent releases orders the ERP refused (after fixing the item) in the afternoon."""
 
         async def release_rejected() -> None:
-            async with self._engine.connect() as conn:
-                held = (
-                    (await conn.execute(select(orders.c.id).where(orders.c.status == "on_hold")))
-                    .scalars()
-                    .all()
-                )
-            for order_id in held:
+            for order_id in await self._orders_in("on_hold"):
                 try:
                     await self._bus.handle(c.CancelOrder(order_id=order_id, reason="item discontinued; customer refunded"),
                                            CommandMeta(actor="agent", correlation_id=f"agent:{order_id}"))  # fmt: skip
@@ -170,13 +163,7 @@ class DemoDay:
 
     async def _plan_returns(self) -> None:
         """Some customers send something back a day or two after it arrived."""
-        async with self._engine.connect() as conn:
-            delivered = (
-                (await conn.execute(select(orders.c.id).where(orders.c.status == "delivered")))
-                .scalars()
-                .all()
-            )
-        for order_id in delivered:
+        for order_id in await self._orders_in("delivered"):
             if order_id in self._considered_for_return:
                 continue
             self._considered_for_return.add(order_id)
@@ -224,13 +211,18 @@ class DemoDay:
         logger.warning("demo: deliveries still in flight after %.0f s", timeout)
 
     async def _in_flight(self) -> int:
-        query = (
-            select(func.count())
-            .select_from(deliveries)
-            .where(deliveries.c.processed_at.is_(None), deliveries.c.dead_at.is_(None))
-        )
-        async with self._engine.connect() as conn:
-            return int((await conn.execute(query)).scalar_one())
+        return (await self._container.operations().counts())["deliveries_pending"]
+
+    async def _orders_in(self, status: str) -> list[UUID]:
+        """The orders an agent finds in `status`, oldest first (the read models: the demo drains
+        before it looks)."""
+        found: list[UUID] = []
+        cursor: str | None = None
+        while True:
+            page = await self._read_models.orders(OrderFilter(status=status), 500, cursor)
+            found += [UUID(document["id"]) for document in page.items]
+            if (cursor := page.next_cursor) is None:
+                return found[::-1]
 
 
 async def feed_back_office(container: Container, office: SimulatedBackOffice) -> Counter[str]:

@@ -7,9 +7,9 @@ import asyncio
 import msgspec
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.sql.engine import ping
 from entrypoints.http.auth import PUBLIC
 
 
@@ -33,8 +33,7 @@ class HealthController(Controller):
         """The database answers (the broker joins this check when workers deliver)."""
         try:
             async with asyncio.timeout(2):
-                async with engine.connect() as conn:
-                    await conn.execute(text("SELECT 1"))
+                await ping(engine)
             checks = {"database": "ok"}
         except Exception as e:  # noqa: BLE001 - any failure means not ready
             checks = {"database": f"unavailable: {type(e).__name__}"}
