@@ -35,12 +35,12 @@ from domain.events import (
     SkuQuantity,
 )
 from domain.inventory import Movement, StockMovement, apply_movements
+from domain.order_lifecycle import ORDER_TRANSITIONS, OrderCommand, OrderStatus
 from domain.order_lines import LineSpec, build_lines, ensure_no_issues, money_or_issue
 from domain.order_lines import text_issues as _text
 from domain.order_returns import OrderReturns
 from domain.order_shipping import OrderShipping
 from domain.order_state import NewId, Stock
-from domain.order_status import ORDER_TRANSITIONS, OrderCommand, OrderStatus
 from domain.payment import Payment
 from domain.reservation import Reservation, ReservationStatus
 

@@ -10,9 +10,9 @@ from domain.errors import FieldIssue, ReturnNotFound
 from domain.events import ReturnEvent
 from domain.inventory import Movement, StockKey, StockMovement, apply_movements
 from domain.money import Money
+from domain.order_lifecycle import OrderStatus
 from domain.order_lines import ensure_no_issues, sku_issues, text_issues
 from domain.order_state import OrderState, Stock
-from domain.order_status import OrderStatus
 from domain.return_policy import ReturnPolicy
 from domain.returns import (
     RETURN_TRANSITIONS,

@@ -21,10 +21,10 @@ from domain.events import (
 )
 from domain.inventory import Movement, StockKey, StockMovement, apply_movements
 from domain.money import Money
+from domain.order_lifecycle import ORDER_TRANSITIONS, OrderCommand, OrderStatus
 from domain.order_lines import ensure_no_issues
 from domain.order_lines import text_issues as _text
 from domain.order_state import OrderState, Stock
-from domain.order_status import ORDER_TRANSITIONS, OrderCommand, OrderStatus
 from domain.shipment import Shipment
 
 _S, _C = OrderStatus, OrderCommand

@@ -12,8 +12,8 @@ from domain.errors import FieldIssue
 from domain.events import CaseLinked, CaseUpdated
 from domain.inventory import StockKey, StockLevel
 from domain.money import Money
+from domain.order_lifecycle import ORDER_TRANSITIONS, OrderCommand, OrderStatus
 from domain.order_lines import OrderLine, ensure_no_issues, text_issues
-from domain.order_status import ORDER_TRANSITIONS, OrderCommand, OrderStatus
 from domain.payment import Payment
 from domain.reservation import Reservation, ReservationStatus
 from domain.returns import Return
