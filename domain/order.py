@@ -1,58 +1,174 @@
-"""The order aggregate: lifecycle, reservations, shipments, payment; returns live inside it."""
+"""The order aggregate: every command on an order, the rules it guards, the events it records."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
-from domain.allocation import LocationPriority, plan_allocation
+from domain import events
+from domain.aggregate import Aggregate
+from domain.allocation import LocationPriority
 from domain.customer import Address, Customer
 from domain.errors import (
     FieldIssue,
-    InsufficientStock,
     InvalidTransition,
+    ShipmentConflict,
+    ShipmentExceedsOrdered,
+    ShipmentNotFound,
     Shortage,
-    ValidationFailed,
 )
-from domain.events import (
-    InventoryReserved,
-    LineItem,
-    MissingUnits,
-    OrderAmended,
-    OrderBackordered,
-    OrderBooked,
-    OrderCancelled,
-    OrderHeld,
-    OrderPlaced,
-    OrderRejectedByErp,
-    OrderResumed,
-    PaymentFailed,
-    PaymentVoided,
-    ReservationExpired,
-    ReservedUnits,
-    SkuQuantity,
+from domain.inventory import Movement, StockKey, StockLevel, StockMovement, apply_movements
+from domain.money import Money
+from domain.order_lifecycle import ORDER_TRANSITIONS, OrderCommand, OrderStatus
+from domain.order_lines import (
+    MAX_REASON_LENGTH,
+    LineSpec,
+    OrderLine,
+    build_lines,
+    ensure_no_issues,
+    ensure_valid_amendment,
+    money_or_issue,
+    text_issues,
 )
-from domain.inventory import Movement, StockMovement, apply_movements
-from domain.order_lines import LineSpec, build_lines, ensure_no_issues, money_or_issue
-from domain.order_lines import text_issues as _text
-from domain.order_returns import OrderReturns
-from domain.order_shipping import OrderShipping
-from domain.order_state import NewId, Stock
-from domain.order_status import ORDER_TRANSITIONS, OrderCommand, OrderStatus
 from domain.payment import Payment
-from domain.reservation import Reservation, ReservationStatus
+from domain.reservation import Reservation, Reservations
+from domain.return_policy import ReturnPolicy
+from domain.return_request import open_return
+from domain.returns import (
+    RETURN_TRANSITIONS,
+    Disposition,
+    Return,
+    ReturnCommand,
+    ReturnLineSpec,
+    Returns,
+    ReturnStatus,
+)
+from domain.shipment import Shipment, Shipments, ensure_valid_report
 
+#: The stock levels a command may touch, loaded by the handler (`Order.stock_keys`).
+Stock = Mapping[StockKey, StockLevel]
+#: Makes the id of a new reservation.
+NewId = Callable[[], UUID]
 _S, _C = OrderStatus, OrderCommand
 
 
-class Order(OrderShipping, OrderReturns):
+class Order(Aggregate):
     """An order of one channel. Invariants: shipped ≤ ordered per line; reserved + shipped ≤
     ordered per line; refunded ≤ captured ≤ authorized; returns never exceed what was shipped.
+
+    Its parts keep their own bookkeeping (`Reservations`, `Shipments`, `Returns`, `Payment`); the
+    order decides which of them a command changes, moves its status, and records the events.
+    Returns are entities of their order: the order guards returnable quantities and the refund
+    against its payment in one consistency boundary, and its event stream tells the whole story.
     """
 
-    # -- placing -----------------------------------------------------------------------------
+    aggregate_type = "order"
+
+    def __init__(
+        self,
+        *,
+        id: UUID,
+        channel: str,
+        channel_order_ref: str,
+        customer: Customer,
+        shipping_address: Address,
+        currency: str,
+        lines: list[OrderLine],
+        shipping_amount: Money,
+        payment: Payment,
+        allow_backorder: bool,
+        created_at: datetime,
+        status: OrderStatus = OrderStatus.PLACED,
+        version: int = 0,
+        updated_at: datetime | None = None,
+        erp_order_ref: str | None = None,
+        reservations: list[Reservation] | None = None,
+        shipments: dict[str, Shipment] | None = None,
+        returns: dict[UUID, Return] | None = None,
+        case_ids: list[str] | None = None,
+        hold_reason: str | None = None,
+        held_at: datetime | None = None,
+        resume_to: OrderStatus | None = None,
+        replacement_for_return_id: UUID | None = None,
+    ) -> None:
+        super().__init__(version)
+        self.id = id
+        self.channel = channel
+        self.channel_order_ref = channel_order_ref
+        self.customer = customer
+        self.shipping_address = shipping_address
+        self.currency = currency
+        self.lines = lines
+        self.shipping_amount = shipping_amount
+        self.payment = payment
+        self.allow_backorder = allow_backorder
+        self.status = status
+        self.created_at = created_at
+        self.updated_at = updated_at or created_at
+        self.erp_order_ref = erp_order_ref
+        self.reservations = Reservations(reservations or [])
+        self.shipments = Shipments(shipments)
+        self.returns = Returns(returns)
+        self.case_ids = case_ids or []
+        self.hold_reason = hold_reason
+        self.held_at = held_at
+        self.resume_to = resume_to
+        self.replacement_for_return_id = replacement_for_return_id
+
+    # -- reading -----------------------------------------------------------------------------
+
+    @property
+    def stream_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def total(self) -> Money:
+        return sum((ln.amount for ln in self.lines), self.shipping_amount)
+
+    def line(self, sku: str) -> OrderLine | None:
+        return next((ln for ln in self.lines if ln.sku == sku), None)
+
+    def reserved(self, sku: str) -> int:
+        """Units of `sku` currently held in stock for this order."""
+        return self.reservations.reserved(sku)
+
+    @property
+    def is_fully_reserved(self) -> bool:
+        return all(self.reserved(ln.sku) >= ln.unshipped for ln in self.lines)
+
+    @property
+    def next_hold_expiry(self) -> datetime | None:
+        """When the earliest held reservation of this on-hold order expires, if any does."""
+        return self.reservations.next_expiry
+
+    def stock_keys(self, *, also_at: str | None = None) -> set[StockKey]:
+        """Every stock level a command on this order may touch (optionally at one more location)."""
+        keys = self.reservations.stock_keys() | self.shipments.stock_keys()
+        if also_at is not None:
+            keys |= {StockKey(ln.sku, also_at) for ln in self.lines}
+        return keys
+
+    def delivered_at(self, sku: str) -> datetime | None:
+        """When the return window for `sku` started (None while units of it are on their way)."""
+        return self.shipments.delivered_at(sku)
+
+    def returned(self, sku: str) -> int:
+        """Units of `sku` received back by the warehouse."""
+        return self.returns.returned(sku)
+
+    def returnable(self, sku: str) -> int:
+        """Shipped minus what returns take: an open return its requested units, a received one
+        the units that actually came back (the rest may be returned again)."""
+        line = self.line(sku)
+        return (line.shipped if line else 0) - self.returns.claimed(sku)
+
+    def get_return(self, return_id: UUID) -> Return:
+        """The return with this id on this order, or `ReturnNotFound`."""
+        return self.returns.require(return_id)
+
+    # -- placing and reserving ---------------------------------------------------------------
 
     @classmethod
     def place(
@@ -78,9 +194,11 @@ class Order(OrderShipping, OrderReturns):
         """Validate a new order and reserve its lines; refuse it whole if it cannot be reserved
         and does not allow backorder (`InsufficientStock`)."""
         order_lines = build_lines(currency, lines)
-        issues = _text("channel", channel) + _text("channel_order_ref", channel_order_ref)
+        issues = text_issues("channel", channel) + text_issues(
+            "channel_order_ref", channel_order_ref
+        )
         issues += customer.issues() + shipping_address.issues()
-        issues += _text("payment.reference", payment_reference)
+        issues += text_issues("payment.reference", payment_reference)
         shipping = money_or_issue(shipping_amount, currency, "shipping_amount", issues)
         authorized = money_or_issue(payment_amount, currency, "payment.amount", issues)
         order_total = sum((ln.amount for ln in order_lines), shipping)
@@ -109,28 +227,6 @@ class Order(OrderShipping, OrderReturns):
         order._record_allocation(created, shortages)
         return order
 
-    def _placed(self) -> OrderPlaced:
-        return OrderPlaced(
-            order_id=self.id,
-            channel=self.channel,
-            channel_order_ref=self.channel_order_ref,
-            customer=self.customer,
-            shipping_address=self.shipping_address,
-            currency=self.currency,
-            lines=tuple(
-                LineItem(sku=ln.sku, quantity=ln.quantity, unit_price=ln.unit_price.amount)
-                for ln in self.lines
-            ),
-            shipping_amount=self.shipping_amount.amount,
-            total=self.total.amount,
-            payment_reference=self.payment.reference,
-            payment_amount=self.payment.authorized.amount,
-            allow_backorder=self.allow_backorder,
-            replacement_for_return_id=self.replacement_for_return_id,
-        )
-
-    # -- reservations ------------------------------------------------------------------------
-
     def fill_backorder(
         self, stock: Stock, priority: LocationPriority, new_id: NewId, now: datetime
     ) -> bool:
@@ -143,64 +239,16 @@ class Order(OrderShipping, OrderReturns):
         self._record_allocation(created, shortages)
         return True
 
-    def _allocate(
-        self, stock: Stock, priority: LocationPriority, new_id: NewId, *, all_or_nothing: bool
-    ) -> tuple[list[Reservation], tuple[Shortage, ...]]:
-        """Reserve every unshipped, unreserved unit that stock allows, in location priority order."""
-        needs = [(ln.sku, ln.unshipped - self.reserved(ln.sku)) for ln in self.lines]
-        plan = plan_allocation([(sku, n) for sku, n in needs if n > 0], stock, priority)
-        if all_or_nothing and not plan.is_complete:
-            raise InsufficientStock(plan.shortages)
-        created = [
-            Reservation(id=new_id(), sku=key.sku, location=key.location, quantity=quantity)
-            for key, quantity in plan.picks
-        ]
-        apply_movements(
-            (StockMovement(r.key, Movement.RESERVE, r.quantity) for r in created), stock
-        )
-        self.reservations += created
-        return created, plan.shortages
-
-    def _record_allocation(
-        self, created: list[Reservation], shortages: tuple[Shortage, ...]
-    ) -> None:
-        if created:
-            self._record(
-                InventoryReserved(
-                    order_id=self.id,
-                    reservations=tuple(r.units() for r in created),
-                    order_status=self.status,
-                )
-            )
-        if shortages:
-            missing = tuple(
-                MissingUnits(sku=s.sku, missing=s.requested - s.available) for s in shortages
-            )
-            self._record(OrderBackordered(order_id=self.id, missing=missing))
-
     def expire_holds(self, now: datetime, stock: Stock) -> bool:
         """Release holds whose expiry passed while the order sat on hold. Returns whether any did."""
         ORDER_TRANSITIONS.ensure_allowed(self.status, _C.EXPIRE_HOLDS)
-        due = [
-            r
-            for r in self.reservations
-            if r.status is ReservationStatus.HELD
-            and r.expires_at is not None
-            and r.expires_at <= now
-        ]
-        if not due:
+        expired, movements = self.reservations.expire_due(now)
+        if not expired:
             return False
-        expired = [r.units() for r in due]
-        apply_movements([r.expire() for r in due], stock)
+        apply_movements(movements, stock)
         self._move(_C.EXPIRE_HOLDS, _S.ON_HOLD, now)
-        self._record(ReservationExpired(order_id=self.id, expired=tuple(expired)))
+        self._record(events.ReservationExpired(order_id=self.id, expired=tuple(expired)))
         return True
-
-    @property
-    def next_hold_expiry(self) -> datetime | None:
-        """When the earliest held reservation of this on-hold order expires, if any does."""
-        times = [r.expires_at for r in self.reservations if r.is_active and r.expires_at]
-        return min(times, default=None)
 
     # -- the ERP -----------------------------------------------------------------------------
 
@@ -211,33 +259,32 @@ class Order(OrderShipping, OrderReturns):
         rebooking = self.status is _S.RESERVED
         if self.erp_order_ref == erp_order_ref and not rebooking:
             return
-        ensure_no_issues(_text("erp_order_ref", erp_order_ref))
-        if self.erp_order_ref not in (None, erp_order_ref):  # booked under another reference
-            raise InvalidTransition("order", self.status, _C.BOOK)
+        ensure_no_issues(text_issues("erp_order_ref", erp_order_ref))
+        self._ensure_not_booked_under_another_ref(erp_order_ref)
         target = _S.ON_HOLD if self.status is _S.ON_HOLD else _S.BOOKED
         self._move(_C.BOOK, target, now)
         self.erp_order_ref = erp_order_ref
         if target is _S.ON_HOLD:
             self.resume_to = _S.BOOKED
-        for r in self.reservations:
-            if r.status is ReservationStatus.HELD:
-                r.confirm()
+        self.reservations.confirm_held()
         self._record(
-            OrderBooked(order_id=self.id, erp_order_ref=erp_order_ref, order_status=self.status)
+            events.OrderBooked(
+                order_id=self.id, erp_order_ref=erp_order_ref, order_status=self.status
+            )
         )
 
     def reject_by_erp(self, reason: str, now: datetime, hold_ttl: timedelta) -> None:
         """The ERP refused the order: it waits on hold for an agent."""
         self._hold(_C.REJECT, f"erp_rejected: {reason}", now, hold_ttl)
-        self._record(OrderRejectedByErp(order_id=self.id, reason=reason))
+        self._record(events.OrderRejectedByErp(order_id=self.id, reason=reason))
 
     # -- agents and channels -----------------------------------------------------------------
 
     def hold(self, reason: str, now: datetime, hold_ttl: timedelta) -> None:
         """Stop the order where it is; its unconfirmed holds expire after `hold_ttl` on hold."""
-        ensure_no_issues(_text("reason", reason, 500))
+        ensure_no_issues(text_issues("reason", reason, MAX_REASON_LENGTH))
         self._hold(_C.HOLD, reason, now, hold_ttl)
-        self._record(OrderHeld(order_id=self.id, reason=reason))
+        self._record(events.OrderHeld(order_id=self.id, reason=reason))
 
     def resume(
         self, now: datetime, stock: Stock, priority: LocationPriority, new_id: NewId
@@ -246,22 +293,18 @@ class Order(OrderShipping, OrderReturns):
         otherwise the order waits as backordered (even a booked one: it cannot ship without
         stock; once reserved again, the ERP's repeated booking books it again)."""
         ORDER_TRANSITIONS.ensure_allowed(self.status, _C.RESUME)
-        for r in self.reservations:
-            if r.status is ReservationStatus.HELD:
-                r.stop_expiry()
+        self.reservations.stop_expiry()
         created, shortages = self._allocate(stock, priority, new_id, all_or_nothing=False)
         if shortages:
             back_to = _S.BACKORDERED
         elif self.resume_to is _S.BOOKED:
             back_to = _S.BOOKED
-            for r in self.reservations:
-                if r.status is ReservationStatus.HELD:
-                    r.confirm()
+            self.reservations.confirm_held()
         else:
             back_to = _S.RESERVED
         self._move(_C.RESUME, back_to, now)
         self.hold_reason = self.held_at = self.resume_to = None
-        self._record(OrderResumed(order_id=self.id, order_status=self.status))
+        self._record(events.OrderResumed(order_id=self.id, order_status=self.status))
         self._record_allocation(created, shortages)
 
     def amend(
@@ -275,20 +318,11 @@ class Order(OrderShipping, OrderReturns):
         """Change the address and/or reduce line quantities (0 removes a line) before shipping."""
         ORDER_TRANSITIONS.ensure_allowed(self.status, _C.AMEND)
         quantities = dict(quantities or {})
-        self._ensure_amendable(shipping_address, quantities)
-        released: list[ReservedUnits] = []
-        movements: list[StockMovement] = []
+        ensure_valid_amendment(self.lines, shipping_address, quantities)
+        released, movements = self.reservations.release_excess(keep=quantities)
         for sku, quantity in quantities.items():
             line = self.line(sku)
             assert line is not None
-            excess = self.reserved(sku) - quantity
-            for r in reversed([r for r in self.reservations if r.sku == sku and r.is_active]):
-                if excess <= 0:
-                    break
-                take = min(r.outstanding, excess)
-                released.append(r.units(take))
-                movements.append(r.release(take))
-                excess -= take
             line.quantity = quantity
         apply_movements(movements, stock)
         self.lines = [ln for ln in self.lines if ln.quantity > 0]
@@ -299,48 +333,30 @@ class Order(OrderShipping, OrderReturns):
             target = _S.RESERVED
         self._move(_C.AMEND, target, now)
         self._record(
-            OrderAmended(
+            events.OrderAmended(
                 order_id=self.id,
                 shipping_address=shipping_address,
-                lines=tuple(SkuQuantity(sku=s, quantity=q) for s, q in quantities.items()),
+                lines=tuple(events.SkuQuantity(sku=s, quantity=q) for s, q in quantities.items()),
                 released=tuple(released),
                 total=self.total.amount,
                 order_status=self.status,
             )
         )
 
-    def _ensure_amendable(self, address: Address | None, quantities: dict[str, int]) -> None:
-        if address is None and not quantities:
-            raise ValidationFailed([FieldIssue("body", "nothing to amend")])
-        issues = address.issues() if address else []
-        for sku, quantity in quantities.items():
-            line = self.line(sku)
-            if line is None:
-                issues.append(FieldIssue(f"lines.{sku}", "not a line of this order"))
-            elif not 0 <= quantity <= line.quantity:
-                issues.append(
-                    FieldIssue(
-                        f"lines.{sku}",
-                        f"can only reduce (0 to {line.quantity}); use a new order to add",
-                    )
-                )
-        if not issues and all(quantities.get(ln.sku, ln.quantity) == 0 for ln in self.lines):
-            issues.append(FieldIssue("lines", "removing every line cancels the order: use cancel"))
-        ensure_no_issues(issues)
-
     def cancel(self, reason: str, now: datetime, stock: Stock) -> None:
         """Cancel before the first shipment: every hold is released, the authorization voided."""
-        ensure_no_issues(_text("reason", reason, 500))
+        ensure_no_issues(text_issues("reason", reason, MAX_REASON_LENGTH))
         self._move(_C.CANCEL, _S.CANCELLED, now)
-        active = [r for r in self.reservations if r.is_active]
-        released = [r.units() for r in active]
-        apply_movements([r.release() for r in active], stock)
+        released, movements = self.reservations.release_all()
+        apply_movements(movements, stock)
         self.hold_reason = self.held_at = self.resume_to = None
-        self._record(OrderCancelled(order_id=self.id, reason=reason, released=tuple(released)))
+        self._record(
+            events.OrderCancelled(order_id=self.id, reason=reason, released=tuple(released))
+        )
         if self.payment.can_void():
             self.payment.void()
             self._record(
-                PaymentVoided(
+                events.PaymentVoided(
                     order_id=self.id, amount=self.payment.authorized.amount, currency=self.currency
                 )
             )
@@ -350,4 +366,330 @@ class Order(OrderShipping, OrderReturns):
         ORDER_TRANSITIONS.ensure_allowed(self.status, _C.FAIL_PAYMENT)
         self.payment.fail()
         self._hold(_C.FAIL_PAYMENT, f"payment_failed: {reason}", now, hold_ttl)
-        self._record(PaymentFailed(order_id=self.id, reason=reason))
+        self._record(events.PaymentFailed(order_id=self.id, reason=reason))
+
+    # -- the warehouse -----------------------------------------------------------------------
+
+    def record_shipment(
+        self,
+        *,
+        shipment_id: str,
+        location: str,
+        carrier: str,
+        tracking_number: str,
+        lines: Sequence[tuple[str, int]],
+        dispatched_at: datetime,
+        now: datetime,
+        stock: Stock,
+    ) -> None:
+        """Units left `location`: they consume this order's reservations, that location's first.
+
+        A shipment reported again with the same contents is a harmless duplicate.
+        """
+        quantities = dict(lines)
+        existing = self.shipments.get(shipment_id)
+        if existing is not None:
+            if existing.same_contents(location, carrier, tracking_number, quantities):
+                return
+            raise ShipmentConflict(shipment_id)
+        ORDER_TRANSITIONS.ensure_allowed(self.status, _C.SHIP)
+        ordered = {ln.sku for ln in self.lines}
+        ensure_valid_report(shipment_id, location, carrier, tracking_number, lines, ordered)
+        self._ensure_shipped_within_ordered(lines)
+        released, movements = self.reservations.consume_for_shipment(quantities, location)
+        for sku, quantity in quantities.items():
+            line = self.line(sku)
+            assert line is not None
+            line.shipped += quantity
+        apply_movements(movements, stock)
+        self.shipments.add(
+            Shipment(
+                id=shipment_id,
+                location=location,
+                carrier=carrier,
+                tracking_number=tracking_number,
+                lines=quantities,
+                dispatched_at=dispatched_at,
+            )
+        )
+        all_shipped = all(ln.shipped == ln.quantity for ln in self.lines)
+        self._move(_C.SHIP, _S.SHIPPED if all_shipped else _S.PARTIALLY_SHIPPED, now)
+        self._record(
+            events.ShipmentDispatched(
+                order_id=self.id,
+                shipment_id=shipment_id,
+                location=location,
+                carrier=carrier,
+                tracking_number=tracking_number,
+                lines=tuple(events.SkuQuantity(sku=s, quantity=q) for s, q in quantities.items()),
+                dispatched_at=dispatched_at,
+                order_status=self.status,
+                released=tuple(released),
+            )
+        )
+
+    def record_delivery(self, shipment_id: str, delivered_at: datetime, now: datetime) -> None:
+        """A shipment reached the customer; the order is delivered when everything was shipped and
+        every shipment delivered. A delivery of an unknown shipment is refused (it came too early)."""
+        shipment = self.shipments.get(shipment_id)
+        if shipment is not None and shipment.is_delivered:
+            return
+        ORDER_TRANSITIONS.ensure_allowed(self.status, _C.DELIVER)
+        if shipment is None:
+            raise ShipmentNotFound(shipment_id)
+        shipment.delivered_at = delivered_at
+        done = self.status is _S.SHIPPED and self.shipments.all_delivered
+        self._move(_C.DELIVER, _S.DELIVERED if done else self.status, now)
+        self._record(
+            events.ShipmentDelivered(
+                order_id=self.id,
+                shipment_id=shipment_id,
+                delivered_at=delivered_at,
+                order_status=self.status,
+            )
+        )
+
+    def capture_payment(self, now: datetime, amount: Money | None = None) -> None:
+        """Capture on first shipment: by default what the order now costs (amendments reduce it).
+        A repeated capture of the same amount is harmless."""
+        amount = self.total if amount is None else amount
+        if self.payment.captured == amount and not self.payment.can_capture():
+            return
+        self._ensure_something_shipped()
+        self.payment.capture(amount)
+        self.updated_at = now
+        self._record(
+            events.PaymentCaptured(order_id=self.id, amount=amount.amount, currency=amount.currency)
+        )
+
+    # -- returns -----------------------------------------------------------------------------
+
+    def request_return(
+        self,
+        *,
+        return_id: UUID,
+        lines: Sequence[ReturnLineSpec],
+        policy: ReturnPolicy,
+        rma_number: str,
+        now: datetime,
+        case_id: str | None = None,
+    ) -> Return:
+        """Open a return if the channel's policy allows it; authorize it at once when the policy
+        authorizes automatically (the hub owns the policy, the RMA number is ours)."""
+        ret = open_return(
+            return_id=return_id,
+            order_id=self.id,
+            lines=lines,
+            policy=policy,
+            case_id=case_id,
+            now=now,
+            unit_prices={ln.sku: ln.unit_price for ln in self.lines},
+            returnable=self.returnable,
+            delivered_at=self.delivered_at,
+        )
+        self.returns.add(ret)
+        self.updated_at = now
+        self._record(ret.requested())
+        if policy.auto_authorize:
+            self._record(ret.authorize(rma_number, now))
+        if case_id is not None:
+            self.link_case(case_id, now, return_id)
+        return ret
+
+    def authorize_return(self, return_id: UUID, rma_number: str, now: datetime) -> None:
+        """An agent authorizes a return that waited in `requested`, under our RMA number."""
+        ensure_no_issues(text_issues("rma_number", rma_number))
+        self._on_return(self.get_return(return_id).authorize(rma_number, now), now)
+
+    def reject_return(self, return_id: UUID, reason: str, now: datetime) -> None:
+        """An agent refuses a return before it was received; its units become returnable again."""
+        ensure_no_issues(text_issues("reason", reason, MAX_REASON_LENGTH))
+        self._on_return(self.get_return(return_id).reject(reason, now), now)
+
+    def cancel_return(self, return_id: UUID, now: datetime) -> None:
+        """Withdraw a return before the warehouse received it; its units become returnable again."""
+        self._on_return(self.get_return(return_id).cancel(now), now)
+
+    def receive_return(
+        self, return_id: UUID, received: Sequence[tuple[str, int]], now: datetime
+    ) -> None:
+        """The warehouse counted what came back; the refund due is computed now."""
+        ret = self.get_return(return_id)
+        RETURN_TRANSITIONS.ensure_allowed(ret.status, ReturnCommand.RECEIVE)
+        self._on_return(ret.receive(received, self._shipping_refund(ret, received), now), now)
+
+    def inspect_return(
+        self, return_id: UUID, dispositions: Mapping[str, Disposition], now: datetime, stock: Stock
+    ) -> None:
+        """Every received line gets a disposition; `restock` units go back on hand where they
+        shipped from."""
+        ret = self.get_return(return_id)
+        restock_at = {ln.sku: self.shipments.shipped_from(ln.sku) for ln in ret.lines}
+        event = ret.inspect(dispositions, restock_at, now)
+        apply_movements(
+            [
+                StockMovement(StockKey(sku, restock_at[sku]), Movement.RESTOCK, quantity)
+                for sku, quantity in ret.restock_quantities().items()
+            ],
+            stock,
+        )
+        self._on_return(event, now)
+
+    def post_credit_memo(
+        self, return_id: UUID, credit_memo_ref: str, amount: Money, now: datetime
+    ) -> None:
+        """The ERP posted a credit memo: refund it when it matches the computed refund, otherwise
+        hold the return for an agent. The same memo posted twice is harmless."""
+        ret = self.get_return(return_id)
+        ensure_no_issues(text_issues("credit_memo_ref", credit_memo_ref))
+        if ret.credit_memo_ref == credit_memo_ref and ret.status in (
+            ReturnStatus.REFUNDED,
+            ReturnStatus.CLOSED,
+            ReturnStatus.ON_HOLD,
+        ):
+            return
+        RETURN_TRANSITIONS.ensure_allowed(ret.status, ReturnCommand.POST_CREDIT_MEMO)
+        refunds_money = amount == ret.refund_amount and amount.amount > 0
+        if refunds_money:
+            self.payment.ensure_refundable(amount)
+        if not ret.post_credit_memo(credit_memo_ref, amount, now):
+            self._on_return(ret.held(), now)
+            return
+        if refunds_money:
+            self.payment.refund(amount)
+        self._on_return(ret.refund_issued(self.payment.status), now)
+
+    def release_return_hold(self, return_id: UUID, now: datetime) -> None:
+        """An agent sorted out a mismatched credit memo: the return waits for a matching one."""
+        self._on_return(self.get_return(return_id).release_hold(now), now)
+
+    def close_return(self, return_id: UUID, now: datetime) -> None:
+        """Commerce and the CRM were told about the refund: the return is done."""
+        self._on_return(self.get_return(return_id).close(now), now)
+
+    # -- CRM cases ---------------------------------------------------------------------------
+
+    def link_case(self, case_id: str, now: datetime, return_id: UUID | None = None) -> None:
+        """Attach a CRM case; linking the same case again changes nothing."""
+        ensure_no_issues(text_issues("case_id", case_id))
+        if case_id in self.case_ids:
+            return
+        self.case_ids.append(case_id)
+        self.updated_at = now
+        self._record(events.CaseLinked(order_id=self.id, case_id=case_id, return_id=return_id))
+
+    def record_case_update(
+        self, case_id: str, status: str, note: str, now: datetime, return_id: UUID | None = None
+    ) -> None:
+        """The CRM changed a case about this order: link it if new, and keep the update."""
+        issues = text_issues("status", status, 100)
+        if len(note) > 4000:
+            issues.append(FieldIssue("note", "at most 4000 characters"))
+        ensure_no_issues(issues)
+        self.link_case(case_id, now, return_id)
+        self.updated_at = now
+        self._record(
+            events.CaseUpdated(
+                order_id=self.id, case_id=case_id, return_id=return_id, status=status, note=note
+            )
+        )
+
+    # -- moving the lifecycle ----------------------------------------------------------------
+
+    def _move(self, command: OrderCommand, target: OrderStatus, now: datetime) -> None:
+        self.status = ORDER_TRANSITIONS.move(self.status, command, target)
+        self.updated_at = now
+
+    def _hold(self, command: OrderCommand, reason: str, now: datetime, hold_ttl: timedelta) -> None:
+        """Put the order on hold; unconfirmed holds start their expiry clock."""
+        previous = self.status
+        self._move(command, _S.ON_HOLD, now)
+        if previous is not _S.ON_HOLD:
+            self.resume_to, self.held_at = previous, now
+            self.reservations.start_expiry(now + hold_ttl)
+        self.hold_reason = reason
+
+    def _allocate(
+        self, stock: Stock, priority: LocationPriority, new_id: NewId, *, all_or_nothing: bool
+    ) -> tuple[list[Reservation], tuple[Shortage, ...]]:
+        """Reserve every unshipped, unreserved unit that stock allows, in location priority order."""
+        wanted = [(ln.sku, ln.unshipped) for ln in self.lines]
+        return self.reservations.reserve(
+            wanted, stock, priority, new_id, all_or_nothing=all_or_nothing
+        )
+
+    def _shipping_refund(self, ret: Return, received: Sequence[tuple[str, int]]) -> Money:
+        """Shipping is refunded (when the policy says so) once, by the return that brings back
+        the last unit of a fully shipped order."""
+        zero = Money.zero(self.currency)
+        if not ret.refunds_shipping or not self.shipping_amount.amount:
+            return zero
+        if self.returns.shipping_refunded:
+            return zero
+        if self.status not in (_S.SHIPPED, _S.DELIVERED):
+            return zero
+        now_received = dict(received)
+        everything_back = all(
+            self.returned(ln.sku) + now_received.get(ln.sku, 0) >= ln.quantity for ln in self.lines
+        )
+        return self.shipping_amount if everything_back else zero
+
+    # -- recording ---------------------------------------------------------------------------
+
+    def _placed(self) -> events.OrderPlaced:
+        return events.OrderPlaced(
+            order_id=self.id,
+            channel=self.channel,
+            channel_order_ref=self.channel_order_ref,
+            customer=self.customer,
+            shipping_address=self.shipping_address,
+            currency=self.currency,
+            lines=tuple(
+                events.LineItem(sku=ln.sku, quantity=ln.quantity, unit_price=ln.unit_price.amount)
+                for ln in self.lines
+            ),
+            shipping_amount=self.shipping_amount.amount,
+            total=self.total.amount,
+            payment_reference=self.payment.reference,
+            payment_amount=self.payment.authorized.amount,
+            allow_backorder=self.allow_backorder,
+            replacement_for_return_id=self.replacement_for_return_id,
+        )
+
+    def _record_allocation(
+        self, created: list[Reservation], shortages: tuple[Shortage, ...]
+    ) -> None:
+        if created:
+            self._record(
+                events.InventoryReserved(
+                    order_id=self.id,
+                    reservations=tuple(r.units() for r in created),
+                    order_status=self.status,
+                )
+            )
+        if shortages:
+            missing = tuple(
+                events.MissingUnits(sku=s.sku, missing=s.requested - s.available) for s in shortages
+            )
+            self._record(events.OrderBackordered(order_id=self.id, missing=missing))
+
+    def _on_return(self, event: events.ReturnEvent, now: datetime) -> None:
+        self.updated_at = now
+        self._record(event)
+
+    # -- rules -------------------------------------------------------------------------------
+
+    def _ensure_not_booked_under_another_ref(self, erp_order_ref: str) -> None:
+        if self.erp_order_ref not in (None, erp_order_ref):
+            raise InvalidTransition("order", self.status, _C.BOOK)
+
+    def _ensure_shipped_within_ordered(self, lines: Sequence[tuple[str, int]]) -> None:
+        for sku, quantity in lines:
+            line = self.line(sku)
+            assert line is not None
+            if line.shipped + quantity > line.quantity:
+                raise ShipmentExceedsOrdered(sku, line.quantity, line.shipped + quantity)
+
+    def _ensure_something_shipped(self) -> None:
+        if not self.shipments:
+            raise InvalidTransition("order", self.status, "capture_payment")

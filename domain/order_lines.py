@@ -1,12 +1,13 @@
-"""Order lines and the field rules a new order must meet before anything is reserved."""
+"""Order lines, and the field rules a new order and an amendment of its lines must meet."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
+from domain.customer import Address
 from domain.errors import FieldIssue, ValidationFailed
 from domain.money import Money, is_known_currency
 
@@ -14,6 +15,8 @@ MAX_LINES: Final = 500
 MAX_QUANTITY: Final = 1_000_000
 MAX_SKU_LENGTH: Final = 64
 MAX_REF_LENGTH: Final = 100
+#: The longest reason anyone may give for a hold, a cancel, a return or its refusal.
+MAX_REASON_LENGTH: Final = 500
 
 
 @dataclass(slots=True, kw_only=True)
@@ -67,6 +70,30 @@ def build_lines(currency: str, specs: Sequence[LineSpec]) -> list[OrderLine]:
     if issues:
         raise ValidationFailed(issues)
     return lines
+
+
+def ensure_valid_amendment(
+    lines: Sequence[OrderLine], address: Address | None, quantities: Mapping[str, int]
+) -> None:
+    """Refuse an amendment with every problem at once (`ValidationFailed`): a quantity can only
+    go down (0 removes the line), and removing every line is a cancellation, not an amendment."""
+    if address is None and not quantities:
+        raise ValidationFailed([FieldIssue("body", "nothing to amend")])
+    issues = address.issues() if address else []
+    ordered = {ln.sku: ln.quantity for ln in lines}
+    for sku, quantity in quantities.items():
+        if sku not in ordered:
+            issues.append(FieldIssue(f"lines.{sku}", "not a line of this order"))
+        elif not 0 <= quantity <= ordered[sku]:
+            issues.append(
+                FieldIssue(
+                    f"lines.{sku}",
+                    f"can only reduce (0 to {ordered[sku]}); use a new order to add",
+                )
+            )
+    if not issues and all(quantities.get(ln.sku, ln.quantity) == 0 for ln in lines):
+        issues.append(FieldIssue("lines", "removing every line cancels the order: use cancel"))
+    ensure_no_issues(issues)
 
 
 def sku_issues(field: str, sku: str) -> list[FieldIssue]:

@@ -1,15 +1,18 @@
-"""A reservation holds units of one SKU at one location for one order line."""
+"""A reservation holds units of one SKU at one location; `Reservations` holds one order's."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Final
+from typing import ClassVar, Final, TypeAlias, overload
 from uuid import UUID
 
+from domain.allocation import LocationPriority, plan_allocation
+from domain.errors import InsufficientStock, Shortage
 from domain.events import ReservedUnits
-from domain.inventory import Movement, StockKey, StockMovement
+from domain.inventory import Movement, StockKey, StockLevel, StockMovement, apply_movements
 from domain.state_machine import TransitionTable
 
 
@@ -144,3 +147,163 @@ class Reservation:
             raise ValueError(
                 f"reservation {self.id}: {quantity} is not within the {self.outstanding} outstanding"
             )
+
+
+#: What a change to an order's reservations did: the units it gave back to sale (for the event)
+#: and the stock movements it causes (for the stock levels, which the order applies).
+Freed: TypeAlias = tuple[list[ReservedUnits], list[StockMovement]]
+
+
+class Reservations(Sequence[Reservation]):
+    """The reservations of one order, oldest first. Read like a list; changed only through the
+    rules below, which return the stock movements instead of touching stock levels themselves."""
+
+    def __init__(self, reservations: Iterable[Reservation] = ()) -> None:
+        self._items = list(reservations)
+
+    @overload
+    def __getitem__(self, index: int) -> Reservation: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Reservation]: ...
+    def __getitem__(self, index: int | slice) -> Reservation | Sequence[Reservation]:
+        return self._items[index]
+
+    def __iter__(self) -> Iterator[Reservation]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __eq__(self, other: object) -> bool:
+        # By contents, as the plain list it replaced: a deep copy taken before a refused command
+        # still equals the order's reservations afterwards.
+        if isinstance(other, Reservations):
+            return self._items == other._items
+        return self._items == other if isinstance(other, list) else NotImplemented
+
+    __hash__: ClassVar[None]  # type: ignore[assignment]  # mutable, like the list it wraps
+
+    def __repr__(self) -> str:
+        return f"Reservations({self._items!r})"
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def reserved(self, sku: str) -> int:
+        """Units of `sku` currently held in stock (held or confirmed, not yet shipped)."""
+        return sum(r.outstanding for r in self._active(sku))
+
+    def stock_keys(self) -> set[StockKey]:
+        """Every stock level any of these reservations ever touched."""
+        return {r.key for r in self._items}
+
+    @property
+    def next_expiry(self) -> datetime | None:
+        """When the earliest active reservation with an expiry expires, if any has one."""
+        return min(
+            (r.expires_at for r in self._items if r.is_active and r.expires_at), default=None
+        )
+
+    # -- changing ----------------------------------------------------------------------------
+
+    def reserve(
+        self,
+        wanted: Iterable[tuple[str, int]],
+        stock: Mapping[StockKey, StockLevel],
+        priority: LocationPriority,
+        new_id: Callable[[], UUID],
+        *,
+        all_or_nothing: bool,
+    ) -> tuple[list[Reservation], tuple[Shortage, ...]]:
+        """Hold the units of each `(sku, quantity)` not held yet, as far as `stock` allows, in
+        location priority order; with `all_or_nothing`, hold nothing and raise `InsufficientStock`
+        unless every unit fits. The plan reads the stock levels, so the holds are applied to them
+        here, at once."""
+        needs = [(sku, quantity - self.reserved(sku)) for sku, quantity in wanted]
+        plan = plan_allocation([(sku, n) for sku, n in needs if n > 0], stock, priority)
+        if all_or_nothing and not plan.is_complete:
+            raise InsufficientStock(plan.shortages)
+        created = [
+            Reservation(id=new_id(), sku=key.sku, location=key.location, quantity=quantity)
+            for key, quantity in plan.picks
+        ]
+        apply_movements(
+            (StockMovement(r.key, Movement.RESERVE, r.quantity) for r in created), stock
+        )
+        self._items += created
+        return created, plan.shortages
+
+    def release_excess(self, keep: Mapping[str, int]) -> Freed:
+        """Release the units of each SKU held beyond what `keep` says, the latest holds first."""
+        released: list[ReservedUnits] = []
+        movements: list[StockMovement] = []
+        for sku, quantity in keep.items():
+            excess = self.reserved(sku) - quantity
+            for r in reversed(self._active(sku)):
+                if excess <= 0:
+                    break
+                take = min(r.outstanding, excess)
+                released.append(r.units(take))
+                movements.append(r.release(take))
+                excess -= take
+        return released, movements
+
+    def release_all(self) -> Freed:
+        """Give every held or confirmed unit back to sale."""
+        active = self._active()
+        released = [r.units() for r in active]
+        return released, [r.release() for r in active]
+
+    def consume_for_shipment(self, shipped: Mapping[str, int], location: str) -> Freed:
+        """Units per SKU left `location`: they use the holds there first; a hold elsewhere is no
+        longer needed and is released; units nobody held leave that location's on-hand stock."""
+        released: list[ReservedUnits] = []
+        movements: list[StockMovement] = []
+        for sku, quantity in shipped.items():
+            active = self._active(sku)
+            active.sort(key=lambda r: r.location != location)
+            remaining = quantity
+            for r in active:
+                if remaining == 0:
+                    break
+                take = min(r.outstanding, remaining)
+                if r.location == location:
+                    movements.append(r.fulfil(take))
+                else:  # shipped from elsewhere: this hold is no longer needed
+                    released.append(r.units(take))
+                    movements.append(r.release(take))
+                    movements.append(
+                        StockMovement(StockKey(sku, location), Movement.SHIP_UNRESERVED, take)
+                    )
+                remaining -= take
+            if remaining:
+                movements.append(
+                    StockMovement(StockKey(sku, location), Movement.SHIP_UNRESERVED, remaining)
+                )
+        return released, movements
+
+    def start_expiry(self, expires_at: datetime) -> None:
+        """The order went on hold: unconfirmed holds expire at `expires_at` unless it resumes."""
+        for r in self._held():
+            r.start_expiry(expires_at)
+
+    def stop_expiry(self) -> None:
+        """The order came off hold: unconfirmed holds no longer expire."""
+        for r in self._held():
+            r.stop_expiry()
+
+    def confirm_held(self) -> None:
+        """The ERP booked the order: every unconfirmed hold becomes firm."""
+        for r in self._held():
+            r.confirm()
+
+    def expire_due(self, now: datetime) -> Freed:
+        """Unconfirmed holds whose expiry passed by `now` go back to sale (if none: no change)."""
+        due = [r for r in self._held() if r.expires_at is not None and r.expires_at <= now]
+        expired = [r.units() for r in due]
+        return expired, [r.expire() for r in due]
+
+    def _active(self, sku: str | None = None) -> list[Reservation]:
+        return [r for r in self._items if r.is_active and (sku is None or r.sku == sku)]
+
+    def _held(self) -> list[Reservation]:
+        return [r for r in self._items if r.status is ReservationStatus.HELD]

@@ -1,8 +1,8 @@
-"""A return (RMA): an entity of its order, with its own state machine and refund computation."""
+"""A return (RMA) with its state machine and refund; `Returns` holds one order's and counts them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Final
 from uuid import UUID
 
-from domain.errors import FieldIssue, ReceiptExceedsReturn, ValidationFailed
+from domain.errors import FieldIssue, ReceiptExceedsReturn, ReturnNotFound, ValidationFailed
 from domain.events import (
     InspectedLine,
     RefundIssued,
@@ -319,3 +319,55 @@ class Return:
         for sku, quantity in received:
             if quantity > self._by_sku[sku].quantity:
                 raise ReceiptExceedsReturn(sku, self._by_sku[sku].quantity, quantity)
+
+
+class Returns(Mapping[UUID, Return]):
+    """The returns of one order by id. Read like a dict; a return is only ever added (its own
+    methods move it along), and the quantities the order's rules need are counted here."""
+
+    def __init__(self, returns: Mapping[UUID, Return] | None = None) -> None:
+        self._by_id = dict(returns or {})
+
+    def __getitem__(self, return_id: UUID) -> Return:
+        return self._by_id[return_id]
+
+    def __iter__(self) -> Iterator[UUID]:
+        return iter(self._by_id)
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def __repr__(self) -> str:
+        return f"Returns({self._by_id!r})"
+
+    def require(self, return_id: UUID) -> Return:
+        """The return with this id, or `ReturnNotFound`."""
+        try:
+            return self._by_id[return_id]
+        except KeyError:
+            raise ReturnNotFound(return_id) from None
+
+    def add(self, ret: Return) -> None:
+        self._by_id[ret.id] = ret
+
+    def returned(self, sku: str) -> int:
+        """Units of `sku` received back by the warehouse."""
+        return sum(r.line(sku).received for r in self._by_id.values() if _has_sku(r, sku))
+
+    def claimed(self, sku: str) -> int:
+        """Units of `sku` that returns take from what may be returned: an open return its requested
+        units, a received one the units that actually came back (the rest may be returned again)."""
+        return sum(
+            r.line(sku).received if r.is_received else r.line(sku).quantity
+            for r in self._by_id.values()
+            if r.holds_quantity and _has_sku(r, sku)
+        )
+
+    @property
+    def shipping_refunded(self) -> bool:
+        """Some return already refunds the order's shipping (it is refunded once)."""
+        return any(r.shipping_refund and r.shipping_refund.amount for r in self._by_id.values())
+
+
+def _has_sku(ret: Return, sku: str) -> bool:
+    return any(line.sku == sku for line in ret.lines)

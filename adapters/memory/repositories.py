@@ -11,7 +11,7 @@ from adapters.memory.store import InMemoryStore
 from domain.errors import OrderNotFound, ReturnNotFound
 from domain.inventory import StockKey, StockLevel
 from domain.order import Order
-from domain.order_status import OrderStatus
+from domain.order_lifecycle import OrderStatus
 from domain.reservation import ReservationStatus
 
 

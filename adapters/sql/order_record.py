@@ -10,8 +10,8 @@ from uuid import UUID
 from domain.customer import Address, Customer
 from domain.money import Money
 from domain.order import Order
+from domain.order_lifecycle import OrderStatus
 from domain.order_lines import OrderLine
-from domain.order_status import OrderStatus
 from domain.payment import Payment, PaymentStatus
 from domain.reservation import Reservation, ReservationStatus
 from domain.returns import Disposition, Return, ReturnLine, ReturnStatus

@@ -12,7 +12,7 @@ from adapters.sql.schema import backorder_waits, order_returns, orders
 from adapters.sql.statements import Statements
 from domain.errors import OrderNotFound, ReturnNotFound
 from domain.order import Order
-from domain.order_status import OrderStatus
+from domain.order_lifecycle import OrderStatus
 from ports.unit_of_work import ConcurrencyConflict
 
 # Statements are built once and executed with parameters: building them per call was the largest

@@ -15,7 +15,7 @@ from domain import events as e
 from domain.commands import BookOrder, CapturePayment, RejectOrder
 from domain.errors import InvalidTransition
 from domain.order import Order
-from domain.order_status import OrderStatus
+from domain.order_lifecycle import OrderStatus
 from ports.commerce import CommerceStatus
 from ports.erp import ErpLine, ErpOrder
 from ports.outbox import EventEnvelope

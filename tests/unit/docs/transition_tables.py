@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from domain.order_status import ORDER_TRANSITIONS, OrderCommand
+from domain.order_lifecycle import ORDER_TRANSITIONS, OrderCommand
 from domain.payment import PAYMENT_TRANSITIONS, PaymentCommand
 from domain.reservation import RESERVATION_TRANSITIONS, ReservationCommand
 from domain.returns import RETURN_TRANSITIONS, ReturnCommand

@@ -20,8 +20,8 @@ from domain.allocation import LocationPriority
 from domain.inventory import Movement, StockKey, StockLevel, StockMovement
 from domain.money import Money
 from domain.order import Order
+from domain.order_lifecycle import OrderStatus
 from domain.order_lines import build_lines
-from domain.order_status import OrderStatus
 from domain.payment import Payment, PaymentStatus
 from domain.reservation import Reservation, ReservationStatus
 from domain.return_policy import ReturnPolicy

@@ -24,7 +24,7 @@ from domain.events import (
     ShipmentDispatched,
 )
 from domain.money import Money
-from domain.order_status import ORDER_TRANSITIONS, OrderCommand, OrderStatus
+from domain.order_lifecycle import ORDER_TRANSITIONS, OrderCommand, OrderStatus
 from domain.payment import PaymentStatus
 from domain.reservation import ReservationStatus
 from tests.unit.domain.states import (

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from domain.errors import DomainError, InvalidTransition
-from domain.order_status import ORDER_TRANSITIONS, OrderStatus
+from domain.order_lifecycle import ORDER_TRANSITIONS, OrderStatus
 from domain.payment import PAYMENT_TRANSITIONS, PaymentStatus
 from domain.reservation import RESERVATION_TRANSITIONS, ReservationStatus
 from domain.returns import RETURN_TRANSITIONS, ReturnStatus

@@ -35,8 +35,8 @@ from domain.allocation import LocationPriority
 from domain.errors import DomainError
 from domain.inventory import StockKey
 from domain.order import Order
+from domain.order_lifecycle import OrderStatus
 from domain.order_lines import LineSpec
-from domain.order_status import OrderStatus
 from domain.return_policy import ReturnPolicies, ReturnPolicy
 from domain.returns import Disposition, Return, ReturnLineSpec, ReturnStatus
 from tests.factories import AddressFactory, PlaceOrderFactory

@@ -1,0 +1,75 @@
+"""A return request, checked for shape and then against the channel's policy, opens a return."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from uuid import UUID
+
+from domain.errors import FieldIssue
+from domain.money import Money
+from domain.order_lines import MAX_REASON_LENGTH, ensure_no_issues, sku_issues, text_issues
+from domain.return_policy import ReturnPolicy
+from domain.returns import Return, ReturnLine, ReturnLineSpec
+
+
+def open_return(
+    *,
+    return_id: UUID,
+    order_id: UUID,
+    lines: Sequence[ReturnLineSpec],
+    policy: ReturnPolicy,
+    case_id: str | None,
+    now: datetime,
+    unit_prices: Mapping[str, Money],
+    returnable: Callable[[str], int],
+    delivered_at: Callable[[str], datetime | None],
+) -> Return:
+    """The return `lines` ask for, in `requested`: refused with every shape problem at once
+    (`ValidationFailed`), then by the first policy rule it breaks. `unit_prices` has one entry per
+    line of the order; `returnable` and `delivered_at` answer for the order, per SKU."""
+    _ensure_well_formed(lines, case_id, unit_prices)
+    policy.check(
+        [(ln.sku, ln.quantity) for ln in lines],
+        returnable={ln.sku: returnable(ln.sku) for ln in lines},
+        delivered_at={ln.sku: delivered_at(ln.sku) for ln in lines},
+        now=now,
+    )
+    return Return(
+        id=return_id,
+        order_id=order_id,
+        lines=[
+            ReturnLine(
+                sku=ln.sku, quantity=ln.quantity, reason=ln.reason, unit_price=unit_prices[ln.sku]
+            )
+            for ln in lines
+        ],
+        # Copied, so that a later change of the channel's policy leaves this return as it is.
+        restocking_fee_percent=policy.restocking_fee_percent,
+        refunds_shipping=policy.refund_shipping,
+        case_id=case_id,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _ensure_well_formed(
+    lines: Sequence[ReturnLineSpec], case_id: str | None, ordered: Mapping[str, Money]
+) -> None:
+    issues: list[FieldIssue] = []
+    if not lines:
+        issues.append(FieldIssue("lines", "a return needs at least one line"))
+    seen: set[str] = set()
+    for i, ln in enumerate(lines):
+        issues += sku_issues(f"lines[{i}].sku", ln.sku)
+        if ln.sku and ln.sku not in ordered:
+            issues.append(FieldIssue(f"lines[{i}].sku", f"{ln.sku!r} is not a line of this order"))
+        if ln.sku in seen:
+            issues.append(FieldIssue(f"lines[{i}].sku", f"duplicate SKU {ln.sku!r}"))
+        seen.add(ln.sku)
+        if ln.quantity < 1:
+            issues.append(FieldIssue(f"lines[{i}].quantity", "must be at least 1"))
+        issues += text_issues(f"lines[{i}].reason", ln.reason, MAX_REASON_LENGTH)
+    if case_id is not None:
+        issues += text_issues("case_id", case_id)
+    ensure_no_issues(issues)
