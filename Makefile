@@ -34,7 +34,7 @@ test-faults: env
 lint: env
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy domain application ports adapters outbox read_models entrypoints
+	$(VENV)/bin/mypy domain application ports adapters outbox read_models entrypoints tests/typing
 	$(VENV)/bin/lint-imports
 
 # Benchmarks against PostgreSQL and Redis on loopback (PRODUCT.md §7): bench/README.md.

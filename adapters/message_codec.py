@@ -18,8 +18,9 @@ class MsgspecCodec:
     (`domain/events.py`, `EVENT_TYPES`)."""
 
     def encode(self, envelope: EventEnvelope) -> Message:
-        """Every field as JSON-ready builtins: ids and decimals as strings, times RFC 3339."""
-        message: Message = msgspec.to_builtins(envelope)
+        """Every field as JSON gives it back: ids and decimals as strings, times RFC 3339,
+        sequences as lists (what the outbox stores and the broker carries, to the type)."""
+        message: Message = msgspec.json.decode(msgspec.json.encode(envelope))
         return message
 
     def decode(self, message: Message) -> EventEnvelope:

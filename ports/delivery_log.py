@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from ports.outbox import Message
 
@@ -42,6 +42,30 @@ class DeadLetter:
     payload: dict[str, Any] | None  #: an inbound event's body (outbox events stay in the outbox)
     died_at: datetime
     replayed_at: datetime | None
+
+    @classmethod
+    def of(
+        cls, message: Message, consumer: str, attempts: int, reason: str, error: str, now: datetime
+    ) -> DeadLetter:
+        """The letter that parks `message`: a message without a readable event id is kept under
+        the nil id, for inspection; long texts are cut to what the store keeps."""
+        try:
+            event_id = UUID(str(message.get("event_id")))
+        except ValueError:
+            event_id = UUID(int=0)
+        return cls(
+            id=uuid4(),
+            message_id=str(event_id),
+            consumer=consumer,
+            event_type=str(message.get("event_type", "?"))[:64],
+            aggregate_id=str(message.get("aggregate_id", "?"))[:200],
+            attempts=attempts,
+            reason=reason,
+            error=error[:4000],
+            payload=None,
+            died_at=now,
+            replayed_at=None,
+        )
 
 
 class DeliveryLog(Protocol):

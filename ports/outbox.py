@@ -59,7 +59,8 @@ class ClaimedEvents(Protocol):
     """Unpublished events, oldest first, held for one relay until the batch ends: committed
     when the block ends normally, rolled back (nothing published) when it raises."""
 
-    messages: Sequence[Message]
+    @property
+    def messages(self) -> Sequence[Message]: ...
 
     async def expect_deliveries(self, deliveries: Sequence[DeliveryKey], due_at: datetime) -> None:
         """Each delivery is now expected to be processed by `due_at`; after that the relay
@@ -75,7 +76,10 @@ class OverdueDeliveries(Protocol):
     """Deliveries that were published but neither processed nor parked by their due time (the
     broker lost them, or their worker died), held for one relay until the batch ends."""
 
-    deliveries: Sequence[tuple[str, Message]]  #: (consumer, message), oldest due first
+    @property
+    def deliveries(self) -> Sequence[tuple[str, Message]]:
+        """(consumer, message), oldest due first."""
+        ...
 
     async def mark_republished(self, due_at: datetime) -> None:
         """Each was published once more and is now due by `due_at`."""

@@ -9,6 +9,7 @@ already has.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from uuid import UUID
 
@@ -85,7 +86,8 @@ async def rebuild(views: ViewStore, page_size: int = 5000) -> int:
 def apply(view: OrderView | None, messages: Sequence[Message]) -> OrderView:
     """The view after `messages`, the order's next events in stream order."""
     document: Document | None = view.document if view else None
-    returns: dict[str, Document] = dict(view.returns) if view else {}
+    # `fold_returns` changes the documents in place: not the ones of the view it was given.
+    returns: dict[str, Document] = copy.deepcopy(view.returns) if view else {}
     for message in messages:
         document = fold(document, message)
         fold_returns(returns, message)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -65,27 +64,11 @@ class InMemoryDeliveryLog:
     async def bury(
         self, message: Message, consumer: str, attempts: int, reason: str, error: str, now: datetime
     ) -> None:
-        try:
-            event_id = UUID(str(message.get("event_id")))
-        except ValueError:
-            event_id = UUID(int=0)
-        letter = DeadLetter(
-            id=uuid.uuid4(),
-            message_id=str(event_id),
-            consumer=consumer,
-            event_type=str(message.get("event_type", "?"))[:64],
-            aggregate_id=str(message.get("aggregate_id", "?"))[:200],
-            attempts=attempts,
-            reason=reason,
-            error=error[:4000],
-            payload=None,
-            died_at=now,
-            replayed_at=None,
-        )
+        letter = DeadLetter.of(message, consumer, attempts, reason, error, now)
         self._store.dead_letters[letter.id] = letter
-        record = self._store.deliveries.get((event_id, consumer))
+        record = self._store.deliveries.get((UUID(letter.message_id), consumer))
         if record is not None:
-            record.dead_at, record.last_error = now, error[:4000]
+            record.dead_at, record.last_error = now, letter.error
 
 
 class InMemoryDeadLetters:

@@ -1,13 +1,12 @@
 """The relay's side of the outbox on the in-memory store. A claim's writes land when its block
 ends normally, as a transaction's would; events and deliveries held by an open claim are skipped
-by the others, as `FOR UPDATE SKIP LOCKED` skips them."""
+by the others, of any relay over the same store, as `FOR UPDATE SKIP LOCKED` skips them."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
-from uuid import UUID
 
 from adapters.memory.store import DeliveryRecord, InMemoryStore
 from ports.outbox import DeliveryKey, Message, MessageCodec
@@ -41,18 +40,17 @@ class InMemoryOutboxStore:
     def __init__(self, store: InMemoryStore, codec: MessageCodec) -> None:
         self._store = store
         self._codec = codec
-        self._held: set[UUID] = set()
-        self._held_deliveries: set[DeliveryKey] = set()
 
     @asynccontextmanager
     async def claim(self, limit: int) -> AsyncIterator[_Claimed]:
+        held = self._store.held_events
         events = [
             e
             for e in self._store.outbox
-            if e.event_id not in self._store.published and e.event_id not in self._held
+            if e.event_id not in self._store.published and e.event_id not in held
         ][:limit]
         ids = {e.event_id for e in events}
-        self._held |= ids
+        held |= ids
         try:
             batch = _Claimed([self._codec.encode(e) for e in events])
             yield batch
@@ -62,20 +60,21 @@ class InMemoryOutboxStore:
                 for event_id in ids:
                     self._store.published[event_id] = batch.published_at
         finally:
-            self._held -= ids
+            held -= ids
 
     @asynccontextmanager
     async def claim_overdue(self, now: datetime, limit: int) -> AsyncIterator[_Overdue]:
+        held = self._store.held_deliveries
         due = sorted(
             (
                 (record.due_at, key)
                 for key, record in self._store.deliveries.items()
-                if record.unfinished and record.due_at < now and key not in self._held_deliveries
+                if record.unfinished and record.due_at < now and key not in held
             ),
             key=lambda pair: pair[0],
         )[:limit]
         keys = [key for _, key in due]
-        self._held_deliveries |= set(keys)
+        held |= set(keys)
         try:
             messages = []
             for event_id, consumer in keys:
@@ -90,4 +89,4 @@ class InMemoryOutboxStore:
                     record.due_at = batch.due_at
                     record.publications += 1
         finally:
-            self._held_deliveries -= set(keys)
+            held -= set(keys)

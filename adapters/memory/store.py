@@ -44,6 +44,10 @@ class InMemoryStore:
     published: dict[UUID, datetime] = field(default_factory=dict)
     deliveries: dict[tuple[UUID, str], DeliveryRecord] = field(default_factory=dict)
     dead_letters: dict[UUID, DeadLetter] = field(default_factory=dict)
+    #: Events and deliveries that an open relay batch holds, as a database's row locks: kept
+    #: here, not in one `InMemoryOutboxStore`, so that every relay over the store skips them.
+    held_events: set[UUID] = field(default_factory=set)
+    held_deliveries: set[tuple[UUID, str]] = field(default_factory=set)
     # -- the read models ---------------------------------------------------------------------
     views: dict[UUID, OrderView] = field(default_factory=dict)
     #: order id -> its entries in stream order

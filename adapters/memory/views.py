@@ -1,12 +1,18 @@
 """The read models on the in-memory store: the projector's side and the queries' side, with the
-SQL ones' rules (one catch-up at a time per order, a view moved on only from the version read)."""
+SQL ones' rules (one catch-up at a time per order, a view moved on only from the version read).
+
+Views and entries go in and come out as copies, as a database's rows do: what a caller does to a
+document it read or saved (a fold, a controller) never changes the stored view, and a catch-up
+that fails leaves it as it was."""
 
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
 
@@ -36,7 +42,7 @@ class _Update:
         )
 
     async def view(self) -> OrderView | None:
-        return self._store.views.get(self._order_id)
+        return copy.deepcopy(self._store.views.get(self._order_id))
 
     async def events_after(self, version: int) -> list[Message]:
         return [
@@ -56,7 +62,7 @@ class _Update:
         stored = self._store.views.get(self._order_id)
         if (stored.version if stored else 0) != previous:
             raise ConcurrencyConflict(f"order view {self._order_id} moved on meanwhile")
-        self.saved = (view, entries, applied, now)
+        self.saved = (copy.deepcopy(view), copy.deepcopy(entries), applied, now)
 
     def commit(self) -> None:
         if self.saved is None:
@@ -85,8 +91,8 @@ class _Rebuild:
 
     async def save(self, view: OrderView, entries: Sequence[TimelineEntry]) -> None:
         order_id = UUID(view.document["id"])
-        self._store.views[order_id] = view
-        self._store.timelines[order_id] = list(entries)
+        self._store.views[order_id] = copy.deepcopy(view)
+        self._store.timelines[order_id] = copy.deepcopy(list(entries))
 
 
 class InMemoryViewStore:
@@ -132,7 +138,7 @@ class InMemoryViewReader:
         )
 
     async def order(self, order_id: UUID) -> tuple[Standing, OrderView | None]:
-        return self._standing(order_id), self._store.views.get(order_id)
+        return self._standing(order_id), copy.deepcopy(self._store.views.get(order_id))
 
     async def timeline(
         self, order_id: UUID, after: int, limit: int, *, even_if_behind: bool = False
@@ -141,7 +147,7 @@ class InMemoryViewReader:
         if standing.latest is None or not (standing.current or even_if_behind):
             return standing, None
         entries = self._store.timelines.get(order_id, [])
-        return standing, [e for e in entries if e.aggregate_version > after][:limit]
+        return standing, copy.deepcopy([e for e in entries if e.aggregate_version > after][:limit])
 
     async def search(
         self, where: OrderFilter, limit: int, after: tuple[datetime, UUID] | None
@@ -154,7 +160,7 @@ class InMemoryViewReader:
         listed.sort(key=lambda o: (o.created_at, o.order_id), reverse=True)
         if after is not None:
             listed = [o for o in listed if (o.created_at, o.order_id) < after]
-        return listed[:limit]
+        return [replace(o, document=copy.deepcopy(o.document)) for o in listed[:limit]]
 
     async def order_of_return(self, return_id: UUID) -> UUID | None:
         for order_id, view in self._store.views.items():

@@ -3,9 +3,9 @@ with our own count of attempts, and `dead_letters`, the store of record."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -127,28 +127,13 @@ class SqlDeliveryLog:
     async def bury(
         self, message: Message, consumer: str, attempts: int, reason: str, error: str, now: datetime
     ) -> None:
-        try:
-            event_id = UUID(str(message.get("event_id")))
-        except ValueError:
-            event_id = UUID(int=0)
+        letter = DeadLetter.of(message, consumer, attempts, reason, error, now)
         async with self._engine.begin() as conn:
-            await conn.execute(
-                insert(dead_letters).values(
-                    id=uuid.uuid4(),
-                    message_id=str(event_id),
-                    consumer=consumer,
-                    event_type=str(message.get("event_type", "?"))[:64],
-                    aggregate_id=str(message.get("aggregate_id", "?"))[:200],
-                    attempts=attempts,
-                    reason=reason,
-                    error=error[:4000],
-                    died_at=now,
-                )
-            )
+            await conn.execute(insert(dead_letters).values(**asdict(letter)))
             await conn.execute(
                 update(deliveries)
-                .where(d.event_id == event_id, d.consumer == consumer)
-                .values(dead_at=now, last_error=error[:4000])
+                .where(d.event_id == UUID(letter.message_id), d.consumer == consumer)
+                .values(dead_at=now, last_error=letter.error)
             )
 
 

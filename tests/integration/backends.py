@@ -1,5 +1,6 @@
-"""One write-side API over the three stores (in-memory fakes, SQLite, PostgreSQL), so that one
-contract suite keeps the fakes honest."""
+"""One API over the three stores (in-memory fakes, SQLite, PostgreSQL): the write side, and every
+port the relay, the delivery bookkeeping and the read side use, so that one contract suite keeps
+the fakes honest."""
 
 from __future__ import annotations
 
@@ -12,10 +13,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import FixedClock
 from adapters.ids import RandomIds
+from adapters.memory.delivery_log import InMemoryDeadLetters, InMemoryDeliveryLog
+from adapters.memory.operations_reader import InMemoryOperationsReader
+from adapters.memory.order_lookup import InMemoryOrderLookup
+from adapters.memory.outbox_store import InMemoryOutboxStore
 from adapters.memory.store import InMemoryStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
+from adapters.memory.views import InMemoryViewReader, InMemoryViewStore
+from adapters.message_codec import MsgspecCodec
+from adapters.sql.delivery_log import SqlDeadLetters, SqlDeliveryLog
+from adapters.sql.operations_reader import SqlOperationsReader
+from adapters.sql.order_lookup import SqlOrderLookup
+from adapters.sql.outbox_store import SqlOutboxStore
 from adapters.sql.schema import outbox, stock_levels
-from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from adapters.sql.unit_of_work import SqlUnitOfWork
+from adapters.sql.view_reader import SqlViewReader
+from adapters.sql.view_store import SqlViewStore
 from application.bus import MessageBus
 from application.context import HandlerContext
 from application.settings import HubSettings
@@ -23,7 +36,14 @@ from domain import commands as c
 from domain.allocation import LocationPriority
 from domain.inventory import StockKey
 from domain.order import Order
+from ports.clock import Clock
+from ports.delivery_log import DeadLetterStore, DeliveryLog
+from ports.ids import IdGenerator
+from ports.operations import OperationsReader
+from ports.order_lookup import OrderLookup
+from ports.outbox import EventEnvelope, OutboxStore
 from ports.unit_of_work import CommandMeta, UnitOfWorkFactory
+from ports.views import ViewReader, ViewStore
 
 META = CommandMeta(actor="key:test", correlation_id="corr-1")
 
@@ -38,7 +58,16 @@ class Row:
 
 
 class Backend:
+    """The write side on a store; `MemoryBackend` and `SqlBackend` add the store's other ports."""
+
     name: str
+    outbox_store: OutboxStore
+    delivery_log: DeliveryLog
+    dead_letters: DeadLetterStore
+    view_store: ViewStore
+    view_reader: ViewReader
+    operations: OperationsReader
+    lookup: OrderLookup
 
     def __init__(self, uow_factory: UnitOfWorkFactory, clock: FixedClock, ids: RandomIds) -> None:
         self.uow_factory = uow_factory
@@ -63,6 +92,15 @@ class Backend:
     async def outbox(self) -> list[Row]:
         raise NotImplementedError
 
+    async def envelopes(self) -> list[EventEnvelope]:
+        """Every envelope the units of work committed, in commit order, as they wrote them."""
+        raise NotImplementedError
+
+    def another_outbox_store(self) -> OutboxStore:
+        """Another relay's `OutboxStore` over the same storage (in production, another
+        process's)."""
+        raise NotImplementedError
+
     async def level(self, sku: str, location: str) -> tuple[int, int]:
         raise NotImplementedError
 
@@ -74,6 +112,14 @@ class MemoryBackend(Backend):
         self.store = InMemoryStore()
         clock, ids = FixedClock(), RandomIds()
         super().__init__(InMemoryUnitOfWorkFactory(self.store, clock, ids), clock, ids)
+        self.codec = codec = MsgspecCodec()
+        self.outbox_store = InMemoryOutboxStore(self.store, codec)
+        self.delivery_log = InMemoryDeliveryLog(self.store)
+        self.dead_letters = InMemoryDeadLetters(self.store)
+        self.view_store = InMemoryViewStore(self.store, codec)
+        self.view_reader = InMemoryViewReader(self.store)
+        self.operations = InMemoryOperationsReader(self.store)
+        self.lookup = InMemoryOrderLookup(self.store)
 
     async def outbox(self) -> list[Row]:
         return [
@@ -81,9 +127,46 @@ class MemoryBackend(Backend):
             for e in self.store.outbox
         ]
 
+    async def envelopes(self) -> list[EventEnvelope]:
+        return list(self.store.outbox)
+
+    def another_outbox_store(self) -> OutboxStore:
+        return InMemoryOutboxStore(self.store, self.codec)
+
     async def level(self, sku: str, location: str) -> tuple[int, int]:
         level = self.store.stock[StockKey(sku, location)]
         return level.on_hand, level.reserved
+
+
+class _RecordingSqlUnitOfWork(SqlUnitOfWork):
+    """A SQL unit of work that keeps the envelopes it committed (the in-memory store keeps them
+    as they are; the outbox table keeps only their columns)."""
+
+    def __init__(
+        self,
+        written: list[EventEnvelope],
+        engine: AsyncEngine,
+        meta: CommandMeta,
+        clock: Clock,
+        ids: IdGenerator,
+    ) -> None:
+        super().__init__(engine, meta, clock, ids)
+        self._written = written
+
+    async def _commit(self, envelopes: list[EventEnvelope]) -> None:
+        await super()._commit(envelopes)
+        self._written.extend(envelopes)
+
+
+class _RecordingSqlUnitOfWorkFactory:
+    def __init__(self, engine: AsyncEngine, clock: Clock, ids: IdGenerator) -> None:
+        self.engine = engine
+        self._clock = clock
+        self._ids = ids
+        self.written: list[EventEnvelope] = []
+
+    def __call__(self, meta: CommandMeta) -> SqlUnitOfWork:
+        return _RecordingSqlUnitOfWork(self.written, self.engine, meta, self._clock, self._ids)
 
 
 class SqlBackend(Backend):
@@ -91,7 +174,15 @@ class SqlBackend(Backend):
         self.engine = engine
         self.name = engine.dialect.name
         clock, ids = FixedClock(), RandomIds()
-        super().__init__(SqlUnitOfWorkFactory(engine, clock, ids), clock, ids)
+        self._uows = _RecordingSqlUnitOfWorkFactory(engine, clock, ids)
+        super().__init__(self._uows, clock, ids)
+        self.outbox_store = SqlOutboxStore(engine)
+        self.delivery_log = SqlDeliveryLog(engine)
+        self.dead_letters = SqlDeadLetters(engine)
+        self.view_store = SqlViewStore(engine)
+        self.view_reader = SqlViewReader(engine)
+        self.operations = SqlOperationsReader(engine)
+        self.lookup = SqlOrderLookup(engine)
 
     async def outbox(self) -> list[Row]:
         async with self.engine.connect() as conn:
@@ -100,6 +191,12 @@ class SqlBackend(Backend):
                 Row(r.event_type, r.aggregate_id, r.aggregate_version, r.correlation_id, r.actor)
                 for r in rows
             ]
+
+    async def envelopes(self) -> list[EventEnvelope]:
+        return list(self._uows.written)
+
+    def another_outbox_store(self) -> OutboxStore:
+        return SqlOutboxStore(self.engine)
 
     async def level(self, sku: str, location: str) -> tuple[int, int]:
         async with self.engine.connect() as conn:

@@ -1,0 +1,292 @@
+"""The `DeliveryLog` and `DeadLetterStore` contracts: our own count of every delivery's attempts,
+and the parked messages, on the in-memory store, SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from uuid import UUID, uuid4
+
+from domain import commands as c
+from ports.delivery_log import Attempt, DeadLetter, Predecessor
+from ports.outbox import Message
+from tests.integration.backends import Backend
+from tests.integration.contracts.histories import event_id, overdue, place, relay
+
+SECOND = timedelta(seconds=1)
+TIMEOUT = timedelta(seconds=30)
+NIL = UUID(int=0)
+
+
+async def one_order_published(
+    backend: Backend, consumers: tuple[str, ...] = ("erp",)
+) -> list[Message]:
+    """A placed order's two events, published to `consumers` and due in 30 s (the stock
+    snapshot before them is published to no one)."""
+    await backend.stock("MUG", "dc-east", 10)
+    await relay(backend, (), backend.clock.now())
+    await place(backend)
+    return await relay(backend, consumers, backend.clock.now() + TIMEOUT)
+
+
+async def one_order_relayed(backend: Backend, consumers: tuple[str, ...] = ("erp",)) -> list[UUID]:
+    """The event ids of `one_order_published`."""
+    return [event_id(m) for m in await one_order_published(backend, consumers)]
+
+
+async def test_each_start_counts_one_more_attempt(backend: Backend) -> None:
+    placed, _ = await one_order_relayed(backend)
+
+    attempts = [await backend.delivery_log.start(placed, "erp") for _ in range(3)]
+
+    assert attempts == [Attempt(n, finished=False) for n in (1, 2, 3)]
+
+
+async def test_a_delivery_never_recorded_starts_at_attempt_one_every_time(
+    backend: Backend,
+) -> None:
+    unknown = uuid4()
+
+    assert await backend.delivery_log.start(unknown, "erp") == Attempt(1, finished=False)
+    assert await backend.delivery_log.start(unknown, "erp") == Attempt(1, finished=False)
+
+
+async def test_attempts_are_counted_per_consumer(backend: Backend) -> None:
+    placed, _ = await one_order_relayed(backend, ("erp", "crm"))
+
+    await backend.delivery_log.start(placed, "erp")
+    await backend.delivery_log.start(placed, "erp")
+
+    assert await backend.delivery_log.start(placed, "crm") == Attempt(1, finished=False)
+
+
+async def test_a_finished_delivery_starts_as_finished(backend: Backend) -> None:
+    placed, reserved = await one_order_relayed(backend)
+    await backend.delivery_log.start(placed, "erp")
+
+    await backend.delivery_log.finish(placed, "erp", backend.clock.now())
+
+    assert (await backend.delivery_log.start(placed, "erp")).finished
+    assert not (await backend.delivery_log.start(reserved, "erp")).finished
+
+
+async def test_finishing_with_covers_finishes_the_covered_deliveries_too(
+    backend: Backend,
+) -> None:
+    await backend.stock("MUG", "dc-east", 10)
+    order_id = await place(backend)
+    await backend.run(c.HoldOrder(order_id=order_id, reason="address check"))
+    messages = await relay(backend, ["projection"], backend.clock.now() + TIMEOUT)
+    snapshot, placed, reserved, held = (event_id(m) for m in messages)
+
+    await backend.delivery_log.finish(held, "projection", backend.clock.now(), [placed, reserved])
+
+    for done in (held, placed, reserved):
+        assert (await backend.delivery_log.start(done, "projection")).finished
+    assert not (await backend.delivery_log.start(snapshot, "projection")).finished
+
+
+async def test_finishing_twice_changes_nothing(backend: Backend) -> None:
+    placed, reserved = await one_order_relayed(backend)
+    due = backend.clock.now() + TIMEOUT
+    await backend.delivery_log.postpone(placed, "erp", due, "TimeoutError: ERP slow")
+
+    await backend.delivery_log.finish(placed, "erp", backend.clock.now())
+    counts = await backend.operations.delivery_counts()
+    backend.clock.advance(timedelta(minutes=1))
+    await backend.delivery_log.finish(placed, "erp", backend.clock.now())
+
+    assert await backend.operations.delivery_counts() == counts
+    assert (counts.pending, counts.failing) == (1, 0)  # finishing clears the error
+    assert await overdue(backend, due + timedelta(days=1)) == [("erp", reserved)]
+    assert (await backend.delivery_log.start(placed, "erp")).finished
+
+
+async def test_waiting_gives_the_attempt_back_and_moves_the_due_time(backend: Backend) -> None:
+    placed, _ = await one_order_relayed(backend)
+    first_due = backend.clock.now() + TIMEOUT
+    await backend.delivery_log.start(placed, "erp")
+    await backend.delivery_log.start(placed, "erp")
+    later = first_due + timedelta(minutes=5)
+
+    await backend.delivery_log.wait(placed, "erp", later)
+
+    assert ("erp", placed) not in await overdue(backend, first_due + SECOND)
+    assert ("erp", placed) in await overdue(backend, later + SECOND)
+    assert await backend.delivery_log.start(placed, "erp") == Attempt(2, finished=False)
+
+
+async def test_postponing_moves_the_due_time_and_records_the_error(backend: Backend) -> None:
+    placed, reserved = await one_order_relayed(backend)
+    first_due = backend.clock.now() + TIMEOUT
+    later = first_due + timedelta(minutes=5)
+    await backend.delivery_log.start(placed, "erp")
+
+    await backend.delivery_log.postpone(placed, "erp", later, "RemoteUnavailable: ERP down")
+
+    assert await overdue(backend, first_due + SECOND) == [("erp", reserved)]
+    assert ("erp", placed) in await overdue(backend, later + SECOND)
+    counts = await backend.operations.delivery_counts()
+    assert (counts.pending, counts.failing, counts.dead_letters) == (2, 1, 0)
+    assert await backend.delivery_log.start(placed, "erp") == Attempt(2, finished=False)
+
+
+async def test_the_unfinished_predecessor_is_the_earliest_unfinished_event_of_the_aggregate(
+    backend: Backend,
+) -> None:
+    await backend.stock("MUG", "dc-east", 10)
+    start = backend.clock.now()
+    order_id = await place(backend)
+    other_order = await place(backend)
+    first_due = start + TIMEOUT
+    first = await relay(backend, ["erp", "crm"], first_due)
+    placed, reserved = (event_id(m) for m in first if m["aggregate_id"] == str(order_id))
+    await backend.run(c.HoldOrder(order_id=order_id, reason="address check"))
+    [held] = [event_id(m) for m in await relay(backend, ["erp", "crm"], start + 2 * TIMEOUT)]
+    await backend.run(c.ResumeOrder(order_id=order_id))
+    [resumed] = [event_id(m) for m in await relay(backend, ["erp", "crm"], start + 3 * TIMEOUT)]
+    log = backend.delivery_log
+    await log.start(placed, "erp")
+
+    assert await log.unfinished_predecessor(resumed, "erp") == Predecessor(1, first_due)
+    assert await log.unfinished_predecessor(placed, "erp") is None  # nothing earlier
+    await log.finish(placed, "erp", backend.clock.now())
+    assert await log.unfinished_predecessor(resumed, "erp") == Predecessor(0, first_due)
+    assert await log.unfinished_predecessor(reserved, "erp") is None  # later ones don't count
+    await log.bury(
+        next(m for m in first if event_id(m) == reserved), "erp", 1, "permanent",
+        "RemoteRejected: no", backend.clock.now(),
+    )  # fmt: skip
+    assert await log.unfinished_predecessor(resumed, "erp") == Predecessor(0, start + 2 * TIMEOUT)
+    await log.finish(held, "erp", backend.clock.now())
+    # The other order's events, the crm's deliveries and the stock's are all still unfinished.
+    assert await log.unfinished_predecessor(resumed, "erp") is None
+    assert await log.unfinished_predecessor(resumed, "crm") == Predecessor(0, first_due)
+    [other_reserved] = [
+        event_id(m)
+        for m in first
+        if m["aggregate_id"] == str(other_order) and m["aggregate_version"] == 2
+    ]
+    assert await log.unfinished_predecessor(other_reserved, "erp") == Predecessor(0, first_due)
+
+
+async def test_an_event_without_a_delivery_record_has_no_predecessor(backend: Backend) -> None:
+    assert await backend.delivery_log.unfinished_predecessor(uuid4(), "erp") is None
+
+
+async def test_burying_makes_a_dead_letter_and_finishes_the_delivery(backend: Backend) -> None:
+    await backend.stock("MUG", "dc-east", 10)
+    order_id = await place(backend)
+    messages = await relay(backend, ["erp"], backend.clock.now() + TIMEOUT)
+    placed = next(m for m in messages if m["event_type"] == "OrderPlaced")
+    await backend.delivery_log.start(event_id(placed), "erp")
+    await backend.delivery_log.start(event_id(placed), "erp")
+    now = backend.clock.now()
+
+    await backend.delivery_log.bury(
+        placed, "erp", 2, "retries_exhausted", "RemoteUnavailable: ERP down", now
+    )
+
+    [letter] = await backend.dead_letters.page(10, None)
+    assert letter == DeadLetter(
+        id=letter.id, message_id=placed["event_id"], consumer="erp", event_type="OrderPlaced",
+        aggregate_id=str(order_id), attempts=2, reason="retries_exhausted",
+        error="RemoteUnavailable: ERP down", payload=None, died_at=now, replayed_at=None,
+    )  # fmt: skip
+    assert await backend.dead_letters.get(letter.id) == letter
+    assert (await backend.delivery_log.start(event_id(placed), "erp")).finished
+    counts = await backend.operations.delivery_counts()
+    assert (counts.dead_letters, counts.pending) == (1, len(messages) - 1)
+
+
+async def test_a_message_without_a_readable_event_id_is_kept_under_the_nil_id(
+    backend: Backend,
+) -> None:
+    placed, _ = await one_order_relayed(backend)
+    now = backend.clock.now()
+
+    await backend.delivery_log.bury(
+        {"event_id": "not-a-uuid", "event_type": "OrderPlaced"}, "erp", 1, "undecodable",
+        "UndecodableMessage: event_id", now,
+    )  # fmt: skip
+    await backend.delivery_log.bury({}, "erp", 1, "undecodable", "UndecodableMessage: {}", now)
+
+    letters = await backend.dead_letters.page(10, None)
+    assert sorted((d.message_id, d.event_type, d.aggregate_id) for d in letters) == [
+        (str(NIL), "?", "?"),
+        (str(NIL), "OrderPlaced", "?"),
+    ]
+    assert not (await backend.delivery_log.start(placed, "erp")).finished
+
+
+async def bury_five(backend: Backend) -> list[DeadLetter]:
+    """Five dead letters: three that died at one moment, two a minute later."""
+    await backend.stock("MUG", "dc-east", 10)
+    for _ in range(2):
+        await place(backend)
+    messages = await relay(backend, ["erp"], backend.clock.now() + TIMEOUT)
+    for i, message in enumerate(messages):
+        if i == 3:
+            backend.clock.advance(timedelta(minutes=1))
+        await backend.delivery_log.bury(
+            message, "erp", 1, "permanent", f"RemoteRejected: {i}", backend.clock.now()
+        )
+    return await backend.dead_letters.page(100, None)
+
+
+async def test_dead_letters_page_newest_first_by_their_keyset(backend: Backend) -> None:
+    everything = await bury_five(backend)
+
+    assert len(everything) == 5
+    assert everything == sorted(everything, key=lambda d: (d.died_at, d.id), reverse=True)
+    assert {d.error for d in everything[:2]} == {"RemoteRejected: 3", "RemoteRejected: 4"}
+    pages, after = [], None
+    for _ in range(5):  # bounded: three pages of two, then nothing
+        page = await backend.dead_letters.page(2, after)
+        if not page:
+            break
+        pages.append(page)
+        after = (page[-1].died_at, page[-1].id)
+    assert [len(p) for p in pages] == [2, 2, 1]
+    assert [d for p in pages for d in p] == everything
+
+
+async def test_an_unknown_dead_letter_is_none(backend: Backend) -> None:
+    assert await backend.dead_letters.get(uuid4()) is None
+
+
+async def test_a_revived_delivery_starts_anew_and_is_due_at_the_given_time(
+    backend: Backend,
+) -> None:
+    message, other = await one_order_published(backend)
+    placed, reserved = event_id(message), event_id(other)
+    for _ in range(3):
+        await backend.delivery_log.start(placed, "erp")
+    await backend.delivery_log.bury(
+        message, "erp", 3, "retries_exhausted", "TimeoutError: ERP slow", backend.clock.now()
+    )
+    [letter] = await backend.dead_letters.page(10, None)
+    backend.clock.advance(timedelta(hours=2))
+    now = backend.clock.now()
+    due = now + TIMEOUT
+
+    await backend.dead_letters.revive(letter, now, due)
+
+    assert ("erp", placed) not in await overdue(backend, due)
+    assert ("erp", placed) in await overdue(backend, due + SECOND)
+    assert await backend.delivery_log.start(placed, "erp") == Attempt(1, finished=False)
+    assert (await backend.dead_letters.get(letter.id)) == replace(letter, replayed_at=now)
+    counts = await backend.operations.delivery_counts()
+    assert (counts.dead_letters, counts.pending) == (1, 2)  # the letter is kept, marked replayed
+    assert not (await backend.delivery_log.start(reserved, "erp")).finished
+
+
+async def test_marking_a_letter_replayed_keeps_it_with_the_time(backend: Backend) -> None:
+    letters = await bury_five(backend)
+    now = backend.clock.now() + timedelta(hours=1)
+
+    await backend.dead_letters.mark_replayed(letters[2].id, now)
+
+    after = await backend.dead_letters.page(100, None)
+    assert [d.replayed_at for d in after] == [None, None, now, None, None]
+    assert after[2] == replace(letters[2], replayed_at=now)

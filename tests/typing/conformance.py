@@ -1,0 +1,63 @@
+"""Every adapter is an implementation of its port, as mypy sees it (`make lint` type-checks this
+module): a Protocol is structural, so nothing else would say when an adapter drifts from it.
+Nothing here runs."""
+
+from __future__ import annotations
+
+from adapters.dramatiq.publisher import DramatiqPublisher
+from adapters.memory.delivery_log import InMemoryDeadLetters, InMemoryDeliveryLog
+from adapters.memory.operations_reader import InMemoryOperationsReader
+from adapters.memory.order_lookup import InMemoryOrderLookup
+from adapters.memory.outbox_store import InMemoryOutboxStore
+from adapters.memory.views import InMemoryViewReader, InMemoryViewStore
+from adapters.message_codec import MsgspecCodec
+from adapters.sql.delivery_log import SqlDeadLetters, SqlDeliveryLog
+from adapters.sql.operations_reader import SqlOperationsReader
+from adapters.sql.order_lookup import SqlOrderLookup
+from adapters.sql.outbox_store import SqlOutboxStore
+from adapters.sql.view_reader import SqlViewReader
+from adapters.sql.view_store import SqlViewStore
+from ports.broker import Publisher
+from ports.delivery_log import DeadLetterStore, DeliveryLog
+from ports.operations import OperationsReader
+from ports.order_lookup import OrderLookup
+from ports.outbox import MessageCodec, OutboxStore
+from ports.views import ViewReader, ViewStore
+
+
+def outbox_stores(memory: InMemoryOutboxStore, sql: SqlOutboxStore) -> list[OutboxStore]:
+    return [memory, sql]
+
+
+def delivery_logs(memory: InMemoryDeliveryLog, sql: SqlDeliveryLog) -> list[DeliveryLog]:
+    return [memory, sql]
+
+
+def dead_letter_stores(memory: InMemoryDeadLetters, sql: SqlDeadLetters) -> list[DeadLetterStore]:
+    return [memory, sql]
+
+
+def view_stores(memory: InMemoryViewStore, sql: SqlViewStore) -> list[ViewStore]:
+    return [memory, sql]
+
+
+def view_readers(memory: InMemoryViewReader, sql: SqlViewReader) -> list[ViewReader]:
+    return [memory, sql]
+
+
+def operations_readers(
+    memory: InMemoryOperationsReader, sql: SqlOperationsReader
+) -> list[OperationsReader]:
+    return [memory, sql]
+
+
+def order_lookups(memory: InMemoryOrderLookup, sql: SqlOrderLookup) -> list[OrderLookup]:
+    return [memory, sql]
+
+
+def codecs(msgspec: MsgspecCodec) -> list[MessageCodec]:
+    return [msgspec]
+
+
+def publishers(dramatiq: DramatiqPublisher) -> list[Publisher]:
+    return [dramatiq]
