@@ -43,10 +43,21 @@ class RelaySettings:
     #: again: at a steady trickle of commits it claims a few per batch instead of one per NOTIFY.
     gather: float = 0.02
     redelivery_timeout: timedelta = timedelta(seconds=30)
+    #: A delivery published again waits longer each time before the next: the redelivery
+    #: timeout doubled per publication, up to this. (A copy that keeps getting lost, or a worker
+    #: that keeps dying on it, is not sent again every `redelivery_timeout`.)
+    republish_cap: timedelta = timedelta(minutes=15)
     #: Batches in flight at once where claims are disjoint (`OutboxStore.concurrent_claims`):
     #: while one lane waits for the broker, another claims and records the next batch.
     #: Otherwise one.
     lanes: int = 2
+
+    def republish_wait(self, publications: int) -> timedelta:
+        """How long a delivery published `publications` times so far waits, once published
+        again, before the relay publishes it once more: the timeout, doubled per publication."""
+        doublings = min(max(publications, 1), 16)
+        longer = self.redelivery_timeout * (1 << doublings)
+        return max(self.redelivery_timeout, min(longer, self.republish_cap))
 
 
 class Relay:
@@ -130,8 +141,11 @@ class Relay:
         async with self._outbox.claim_overdue(now, self._settings.batch_size) as overdue:
             if not overdue.deliveries:
                 return 0
-            await asyncio.to_thread(self._publisher.publish, overdue.deliveries)
-            await overdue.mark_republished(now + self._settings.redelivery_timeout)
+            outgoing = [(d.consumer, d.message) for d in overdue.deliveries]
+            await asyncio.to_thread(self._publisher.publish, outgoing)
+            await overdue.mark_republished(
+                [now + self._settings.republish_wait(d.publications) for d in overdue.deliveries]
+            )
         count = len(overdue.deliveries)
         self.republished += count
         logger.info("published %d deliveries again (not processed in time)", count)

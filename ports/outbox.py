@@ -72,17 +72,27 @@ class ClaimedEvents(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Overdue:
+    """A delivery not processed by its due time."""
+
+    consumer: str
+    message: Message
+    publications: int  #: how many times the relay published it so far (1: once)
+
+
 class OverdueDeliveries(Protocol):
     """Deliveries that were published but neither processed nor parked by their due time (the
     broker lost them, or their worker died), held for one relay until the batch ends."""
 
     @property
-    def deliveries(self) -> Sequence[tuple[str, Message]]:
-        """(consumer, message), oldest due first."""
+    def deliveries(self) -> Sequence[Overdue]:
+        """Oldest due first."""
         ...
 
-    async def mark_republished(self, due_at: datetime) -> None:
-        """Each was published once more and is now due by `due_at`."""
+    async def mark_republished(self, due_at: Sequence[datetime]) -> None:
+        """Each was published once more and is now due by its own time (`due_at` in the order of
+        `deliveries`)."""
         ...
 
 

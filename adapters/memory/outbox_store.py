@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from adapters.memory.store import DeliveryRecord, InMemoryStore
-from ports.outbox import DeliveryKey, Message, MessageCodec
+from ports.outbox import DeliveryKey, Message, MessageCodec, Overdue
 
 
 class _Claimed:
@@ -26,11 +26,13 @@ class _Claimed:
 
 
 class _Overdue:
-    def __init__(self, deliveries: list[tuple[str, Message]]) -> None:
+    def __init__(self, deliveries: list[Overdue]) -> None:
         self.deliveries = deliveries
-        self.due_at: datetime | None = None
+        self.due_at: Sequence[datetime] | None = None
 
-    async def mark_republished(self, due_at: datetime) -> None:
+    async def mark_republished(self, due_at: Sequence[datetime]) -> None:
+        if len(due_at) != len(self.deliveries):
+            raise ValueError("one due time per delivery")
         self.due_at = due_at
 
 
@@ -76,17 +78,18 @@ class InMemoryOutboxStore:
         keys = [key for _, key in due]
         held |= set(keys)
         try:
-            messages = []
+            overdue = []
             for event_id, consumer in keys:
                 envelope = self._store.envelope(event_id)
                 assert envelope is not None, "a delivery's event is in the outbox"
-                messages.append((consumer, self._codec.encode(envelope)))
-            batch = _Overdue(messages)
+                publications = self._store.deliveries[(event_id, consumer)].publications
+                overdue.append(Overdue(consumer, self._codec.encode(envelope), publications))
+            batch = _Overdue(overdue)
             yield batch
             if batch.due_at is not None:
-                for key in keys:
+                for key, due_at in zip(keys, batch.due_at, strict=True):
                     record = self._store.deliveries[key]
-                    record.due_at = batch.due_at
+                    record.due_at = due_at
                     record.publications += 1
         finally:
             held -= set(keys)

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.sql.per_dialect import insert_or_skip, one_of
 from adapters.sql.schema import deliveries, outbox
 from adapters.sql.statements import Statements, transaction
-from ports.outbox import DeliveryKey, Message
+from ports.outbox import DeliveryKey, Message, Overdue
 
 d = deliveries.c
 
@@ -47,7 +47,7 @@ def _claim_query(*, skip_locked: bool) -> Any:
 
 def _overdue_query(*, skip_locked: bool) -> Any:
     query = (
-        select(d.event_id, d.consumer, outbox)
+        select(d.event_id, d.consumer, d.publications, outbox)
         .join(outbox, outbox.c.event_id == d.event_id)
         .where(d.processed_at.is_(None), d.dead_at.is_(None), d.due_at < bindparam("b_now"))
         .order_by(d.due_at)
@@ -94,14 +94,14 @@ class _Claimed:
 
 
 class _Overdue:
-    def __init__(self, conn: Statements, deliveries: list[tuple[str, Message]]) -> None:
+    def __init__(self, conn: Statements, deliveries: list[Overdue]) -> None:
         self._conn = conn
         self.deliveries = deliveries
 
-    async def mark_republished(self, due_at: datetime) -> None:
+    async def mark_republished(self, due_at: Sequence[datetime]) -> None:
         rows = [
-            {"b_event_id": UUID(message["event_id"]), "b_consumer": consumer, "b_due_at": due_at}
-            for consumer, message in self.deliveries
+            {"b_event_id": UUID(d.message["event_id"]), "b_consumer": d.consumer, "b_due_at": due}
+            for d, due in zip(self.deliveries, due_at, strict=True)
         ]
         if rows:
             await self._conn.execute(_REPUBLISHED, rows)
@@ -125,4 +125,6 @@ class SqlOutboxStore:
     async def claim_overdue(self, now: datetime, limit: int) -> AsyncIterator[_Overdue]:
         async with transaction(self._engine) as conn:
             rows = (await conn.execute(self._overdue, {"b_now": now, "b_limit": limit})).all()
-            yield _Overdue(conn, [(row.consumer, message_of(row)) for row in rows])
+            yield _Overdue(
+                conn, [Overdue(row.consumer, message_of(row), row.publications) for row in rows]
+            )

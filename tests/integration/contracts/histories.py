@@ -85,7 +85,7 @@ async def overdue(backend: Backend, now: datetime, limit: int = 1000) -> list[tu
     """(consumer, event id) of the deliveries overdue at `now`, oldest due first; claimed and
     let go, not republished."""
     async with backend.outbox_store.claim_overdue(now, limit) as batch:
-        return [(consumer, event_id(m)) for consumer, m in batch.deliveries]
+        return [(d.consumer, event_id(d.message)) for d in batch.deliveries]
 
 
 async def project(backend: Backend, *order_ids: UUID) -> None:

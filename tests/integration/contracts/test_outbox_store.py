@@ -31,7 +31,7 @@ async def die_after_publishing(backend: Backend, due: datetime) -> None:
 async def die_after_republishing(backend: Backend, now: datetime) -> None:
     """Claim the overdue deliveries, mark them republished, and die before the batch ends."""
     async with backend.outbox_store.claim_overdue(now, 100) as batch:
-        await batch.mark_republished(now + timedelta(hours=1))
+        await batch.mark_republished([now + timedelta(hours=1)] * len(batch.deliveries))
         raise RelayCrashed
 
 
@@ -153,8 +153,8 @@ async def test_two_relays_claiming_overdue_deliveries_at_once_get_disjoint_ones(
         backend.outbox_store.claim_overdue(due + SECOND, 2) as first,
         other.claim_overdue(due + SECOND, 100) as second,
     ):
-        firsts = {event_id(m) for _, m in first.deliveries}
-        seconds = {event_id(m) for _, m in second.deliveries}
+        firsts = {event_id(d.message) for d in first.deliveries}
+        seconds = {event_id(d.message) for d in second.deliveries}
 
     assert (len(firsts), len(seconds)) == (2, 3)
     assert not firsts & seconds
@@ -170,8 +170,8 @@ async def test_overdue_claims_open_at_once_get_disjoint_deliveries(backend: Back
         backend.outbox_store.claim_overdue(due + SECOND, 4) as first,
         backend.outbox_store.claim_overdue(due + SECOND, 100) as second,
     ):
-        firsts = {(consumer, event_id(m)) for consumer, m in first.deliveries}
-        seconds = {(consumer, event_id(m)) for consumer, m in second.deliveries}
+        firsts = {(d.consumer, event_id(d.message)) for d in first.deliveries}
+        seconds = {(d.consumer, event_id(d.message)) for d in second.deliveries}
 
     assert (len(firsts), len(seconds)) == (4, 6)
     assert not firsts & seconds
@@ -206,11 +206,13 @@ async def test_an_expected_delivery_is_overdue_only_after_its_due_time(backend: 
     async with backend.outbox_store.claim_overdue(due + SECOND, 100) as batch:
         found = list(batch.deliveries)
 
-    assert sorted((consumer, event_id(m)) for consumer, m in found) == sorted(
+    assert sorted((d.consumer, event_id(d.message)) for d in found) == sorted(
         ("erp", event_id(m)) for m in messages
     )
+    assert {d.publications for d in found} == {1}
     written = {e.event_id: e for e in await backend.envelopes()}
-    assert [MsgspecCodec().decode(m) for _, m in found] == [written[event_id(m)] for _, m in found]
+    decoded = [MsgspecCodec().decode(d.message) for d in found]
+    assert decoded == [written[event_id(d.message)] for d in found]
 
 
 async def test_overdue_deliveries_come_oldest_due_first_up_to_the_limit(backend: Backend) -> None:
@@ -238,11 +240,19 @@ async def test_a_republished_delivery_is_not_overdue_until_its_new_due_time(
 
     async with backend.outbox_store.claim_overdue(due + SECOND, 100) as batch:
         assert len(batch.deliveries) == len(messages)
-        await batch.mark_republished(new_due)
+        # Each delivery its own due time: the last one later than the others.
+        dues = [new_due] * (len(messages) - 1) + [new_due + timedelta(minutes=5)]
+        await batch.mark_republished(dues)
+        last = (batch.deliveries[-1].consumer, event_id(batch.deliveries[-1].message))
 
     assert await overdue(backend, due + 2 * SECOND) == []
     assert await overdue(backend, new_due) == []
-    assert len(await overdue(backend, new_due + SECOND)) == len(messages)
+    assert len(await overdue(backend, new_due + SECOND)) == len(messages) - 1
+    assert last not in await overdue(backend, new_due + SECOND)
+    again = await overdue(backend, new_due + timedelta(minutes=5, seconds=1))
+    assert last in again
+    async with backend.outbox_store.claim_overdue(new_due + timedelta(minutes=6), 100) as batch:
+        assert {d.publications for d in batch.deliveries} == {2}
 
 
 async def test_an_overdue_claim_whose_block_raises_republishes_nothing(backend: Backend) -> None:

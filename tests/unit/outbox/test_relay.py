@@ -112,13 +112,31 @@ async def test_a_delivery_not_processed_by_its_due_time_is_published_again(
         assert envelope is not None
         assert message == pipeline.codec.encode(envelope)
         record = pipeline.record(message, consumer)
-        assert (record.due_at, record.publications) == (pipeline.now + timeout, 2)
+        # Published again, it waits twice the timeout before the next time.
+        assert (record.due_at, record.publications) == (pipeline.now + 2 * timeout, 2)
 
-    pipeline.advance(timeout)
+    pipeline.advance(2 * timeout)
     assert await pipeline.relay.republish_due() == 0  # not again before its new due time
     pipeline.advance(timedelta(milliseconds=1))
     assert await pipeline.relay.republish_due() == 7
     assert pipeline.relay.republished == 14
+
+
+async def test_each_republication_waits_longer_up_to_the_cap(
+    pipeline: Pipeline, order_id: UUID
+) -> None:
+    pipeline.publisher.take()  # the broker keeps losing them
+    settings = RelaySettings(redelivery_timeout=pipeline.policy.redelivery_timeout)
+    waits = []
+    for _ in range(10):
+        pipeline.advance(timedelta(days=1))
+        assert await pipeline.relay.republish_due() == 7
+        pipeline.publisher.take()
+        record = next(iter(pipeline.store.deliveries.values()))
+        waits.append(record.due_at - pipeline.now)
+    timeout, cap = settings.redelivery_timeout, settings.republish_cap
+    assert waits == [min(timeout * 2**k, cap) for k in range(1, 11)]
+    assert waits[-1] == cap
 
 
 async def test_a_finished_delivery_is_never_published_again(
