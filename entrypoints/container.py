@@ -8,6 +8,7 @@ from typing import Any, cast
 from dependency_injector import containers, providers
 
 from adapters.clock import SystemClock
+from adapters.commerce_routes import CommerceRouter
 from adapters.dramatiq.actors import declare_actors
 from adapters.dramatiq.broker import make_broker
 from adapters.dramatiq.publisher import DramatiqPublisher
@@ -79,12 +80,15 @@ def _crm(settings: Settings, office: SimulatedBackOffice) -> CrmPort:
 
 
 def _commerce(settings: Settings, office: SimulatedBackOffice) -> CommercePort:
-    if settings.commerce_url:
+    """Each channel's pushes to its `COMMERCE_ROUTES` target; Shopify built only if routed to."""
+    routes = settings.commerce_routing()
+    targets: dict[str, CommercePort] = {"simulator": office.commerce}
+    if "shopify" in routes.targets:
         assert settings.shopify_access_token
-        return ShopifyCommerce(
+        targets["shopify"] = ShopifyCommerce(
             shop_url=settings.commerce_url, access_token=settings.shopify_access_token
         )
-    return office.commerce
+    return CommerceRouter(routes, targets)
 
 
 def _consumers(

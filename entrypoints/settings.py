@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
+from adapters.commerce_routes import CommerceRoutes, InvalidRoutes
 from application.settings import HubSettings
 from domain.allocation import LocationPriority
 from domain.return_policy import ReturnPolicies, ReturnPolicy
@@ -31,6 +32,9 @@ class Settings:
     salesforce_client_secret: str | None = None
     shopify_access_token: str | None = None
     shopify_webhook_secret: str | None = None
+    #: Which commerce target hears each channel (`shopify=shopify,pos=none`); empty: the default
+    #: of `commerce_routing()`.
+    commerce_routes: str = ""
     location_priority: tuple[str, ...] = ()
     reservation_ttl_seconds: int = 1800
     return_window_days: int = 30
@@ -82,6 +86,7 @@ class Settings:
             salesforce_client_secret=env.get("SALESFORCE_CLIENT_SECRET") or None,
             shopify_access_token=env.get("SHOPIFY_ACCESS_TOKEN") or None,
             shopify_webhook_secret=env.get("SHOPIFY_WEBHOOK_SECRET") or None,
+            commerce_routes=env.get("COMMERCE_ROUTES", "").strip(),
             location_priority=LocationPriority.parse(env.get("LOCATION_PRIORITY", "")).order,
             reservation_ttl_seconds=_int(env, "RESERVATION_TTL_SECONDS", 1800, minimum=1),
             return_window_days=_int(env, "RETURN_WINDOW_DAYS", 30, minimum=0),
@@ -106,7 +111,17 @@ class Settings:
         )
         _check_urls(settings)
         _check_credentials(settings)
+        _check_commerce_routes(settings)
         return settings
+
+    def commerce_routing(self) -> CommerceRoutes:
+        """`COMMERCE_ROUTES`, or by default every channel to the simulator without
+        `COMMERCE_URL` and only the shopify channel to Shopify with it."""
+        text = self.commerce_routes or ("shopify=shopify" if self.commerce_url else "*=simulator")
+        try:
+            return CommerceRoutes.parse(text)
+        except InvalidRoutes as e:
+            raise SettingsError(f"COMMERCE_ROUTES: {e}") from None
 
     def hub(self) -> HubSettings:
         default = ReturnPolicy(
@@ -184,6 +199,22 @@ def _check_credentials(settings: Settings) -> None:
         raise SettingsError("CRM_URL needs SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET")
     if settings.commerce_url and not settings.shopify_access_token:
         raise SettingsError("COMMERCE_URL needs SHOPIFY_ACCESS_TOKEN")
+
+
+def _check_commerce_routes(settings: Settings) -> None:
+    routes = settings.commerce_routing()
+    shopify = routes.channels_to("shopify")
+    if shopify and not (settings.commerce_url and settings.shopify_access_token):
+        raise SettingsError(
+            f"COMMERCE_ROUTES sends {', '.join(shopify)} to shopify, which needs COMMERCE_URL "
+            "and SHOPIFY_ACCESS_TOKEN"
+        )
+    if webhook := routes.channels_to("webhook"):
+        # Refused rather than dropped: the retailer asked for these pushes.
+        raise SettingsError(
+            f"COMMERCE_ROUTES sends {', '.join(webhook)} to webhook, but outbound webhooks "
+            "(PRODUCT.md §8.5) are not built yet; route them to none or simulator for now"
+        )
 
 
 def _check_urls(settings: Settings) -> None:

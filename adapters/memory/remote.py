@@ -36,7 +36,7 @@ class InMemoryErp(_Switch):
     async def submit_order(self, order: ErpOrder) -> ErpDecision:
         self.ensure_up("ERP")
         if order.order_id not in self.decisions:
-            rejected = sorted(ln.sku for ln in order.lines if ln.sku in self.rejected_skus)
+            rejected = sorted({ln.sku for ln in order.lines if ln.sku in self.rejected_skus})
             self.orders[order.order_id] = order
             self.decisions[order.order_id] = (
                 ErpDecision(rejection_reason=f"unknown items {', '.join(rejected)}")

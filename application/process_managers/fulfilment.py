@@ -7,6 +7,7 @@ new order does not overtake older ones that are still waiting.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import suppress
 from uuid import UUID
 
@@ -35,8 +36,8 @@ _SUBSCRIBED = frozenset(
 
 
 def erp_order(order: Order) -> ErpOrder:
-    """The order as the ERP gets it: lines with the location that holds them."""
-    location = {r.sku: r.location for r in order.reservations if r.is_active}
+    """The order as the ERP gets it (booking and amendments alike): one line per (sku,
+    location) that holds its units, so a line split across locations is booked at each."""
     return ErpOrder(
         order_id=order.id,
         channel=order.channel,
@@ -44,17 +45,26 @@ def erp_order(order: Order) -> ErpOrder:
         customer_email=order.customer.email,
         shipping_address=order.shipping_address,
         currency=order.currency,
-        lines=tuple(
-            ErpLine(
-                sku=ln.sku,
-                quantity=ln.quantity,
-                unit_price=ln.unit_price.amount,
-                location=location.get(ln.sku),
-            )
-            for ln in order.lines
-        ),
+        lines=tuple(erp_lines(order)),
         total=order.total.amount,
     )
+
+
+def erp_lines(order: Order) -> Iterator[ErpLine]:
+    """In the order's line order, then the order its units were allocated in: the units each
+    location holds for the line (its active reservations there), then any units no reservation
+    covers (a backorder) as a line with no location."""
+    for ln in order.lines:
+        held: dict[str, int] = {}  # by location, first allocated first
+        for r in order.reservations:
+            if r.is_active and r.sku == ln.sku and r.outstanding:
+                held[r.location] = held.get(r.location, 0) + r.outstanding
+        unheld = ln.quantity - sum(held.values())
+        price = ln.unit_price.amount
+        for location, quantity in held.items():
+            yield ErpLine(sku=ln.sku, quantity=quantity, unit_price=price, location=location)
+        if unheld > 0:
+            yield ErpLine(sku=ln.sku, quantity=unheld, unit_price=price, location=None)
 
 
 class Fulfilment:

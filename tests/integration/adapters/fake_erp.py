@@ -50,7 +50,9 @@ class FakeErp(ScriptedApp):
         problems = order_problems(seen.body, order_id)
         if problems:
             return Reply(422, {"title": "invalid order", "errors": problems})
-        rejected = sorted(ln["sku"] for ln in seen.body["lines"] if ln["sku"] in self.rejected_skus)
+        rejected = sorted(
+            {ln["sku"] for ln in seen.body["lines"] if ln["sku"] in self.rejected_skus}
+        )
         if rejected:
             reply = Reply(
                 422, {"status": "rejected", "reason": f"unknown items {', '.join(rejected)}"}

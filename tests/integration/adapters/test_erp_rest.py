@@ -45,6 +45,36 @@ async def test_an_order_is_put_under_our_id_and_booked(
     assert request.body["shipping_address"]["line2"] is None
 
 
+async def test_a_line_split_across_locations_is_sent_once_per_location(
+    make_erp: MakeErp, fake_erp: FakeErp
+) -> None:
+    east, west = (
+        ErpLine(sku="SKU-1", quantity=q, unit_price=Decimal("19.99"), location=where)
+        for q, where in ((2, "dc-east"), (1, "dc-west"))
+    )
+    order = replace(an_order(), lines=(east, west), total=Decimal("59.97"))
+
+    decision = await make_erp().submit_order(order)
+
+    assert decision.booked
+    assert fake_erp.orders[str(order.order_id)]["lines"] == [
+        {"sku": "SKU-1", "quantity": 2, "unit_price": "19.99", "location": "dc-east"},
+        {"sku": "SKU-1", "quantity": 1, "unit_price": "19.99", "location": "dc-west"},
+    ]
+
+
+async def test_a_split_line_of_a_rejected_sku_names_it_once(
+    make_erp: MakeErp, fake_erp: FakeErp
+) -> None:
+    fake_erp.rejected_skus.add("SKU-1")
+    order = an_order("SKU-1")
+    split = replace(order, lines=(*order.lines, replace(order.lines[0], location="dc-west")))
+
+    decision = await make_erp().submit_order(split)
+
+    assert decision.rejection_reason == "unknown items SKU-1"
+
+
 async def test_a_repeated_submission_books_nothing_new(
     make_erp: MakeErp, fake_erp: FakeErp
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -111,6 +112,18 @@ async def test_erp_rejects_an_order_with_a_rejected_sku(
     assert not decision.booked
     assert decision.rejection_reason is not None
     assert "BAD" in decision.rejection_reason
+
+
+@ERPS
+async def test_erp_takes_a_sku_once_per_location_and_names_a_rejected_one_once(
+    make: Callable[[], tuple[ErpPort, Down]],
+) -> None:
+    erp, _ = make()
+    order = an_order(1, {"BAD": 2}, locations={"BAD": "dc-east"})
+    split = replace(order, lines=(*order.lines, replace(order.lines[0], location="dc-west")))
+    decision = await erp.submit_order(split)
+    assert decision.rejection_reason is not None
+    assert decision.rejection_reason.count("BAD") == 1
 
 
 @ERPS

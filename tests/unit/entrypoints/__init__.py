@@ -1,0 +1,1 @@
+"""Unit tests of the entrypoints: settings read from the environment."""
