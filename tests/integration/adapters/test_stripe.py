@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
+import httpx
 import pytest
 
 from adapters.http.resilience import RemoteThrottled
@@ -289,3 +290,19 @@ async def test_the_fake_can_be_served_on_its_own_port(make_payments: MakePayment
         async with StripePayments(api_key=fake.secret_key, api_base=fake.url) as payments:
             await payments.capture(intent, Decimal("7.00"), "EUR", "capture:1")
         assert fake.captured(intent) == 700
+
+
+async def test_the_fake_replays_a_key_like_stripe(fake_stripe: FakeStripe) -> None:
+    intent = fake_stripe.add_intent(1000)
+    auth = {"Authorization": f"Bearer {fake_stripe.secret_key}", "Idempotency-Key": "k1"}
+    path = f"/v1/payment_intents/{intent}/capture"
+    async with httpx.AsyncClient(base_url=fake_stripe.url, headers=auth) as client:
+        first = await client.post(path, data={"amount_to_capture": "1000"})
+        again = await client.post(path, data={"amount_to_capture": "1000"})
+        other = await client.post(path, data={"amount_to_capture": "900"})
+        anonymous = await client.post(path, headers={"Authorization": ""})
+    assert (first.status_code, "idempotent-replayed" in first.headers) == (200, False)
+    assert (again.json(), again.headers["idempotent-replayed"]) == (first.json(), "true")
+    assert other.json()["error"]["type"] == "idempotency_error"
+    assert anonymous.status_code == 401
+    assert fake_stripe.captured(intent) == 1000
