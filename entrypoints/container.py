@@ -17,6 +17,7 @@ from adapters.http.erp_rest import RestErp
 from adapters.http.resilience import CircuitBreaker
 from adapters.http.salesforce import SalesforceCrm
 from adapters.http.shopify import ShopifyCommerce
+from adapters.http.stripe import StripePayments
 from adapters.ids import RandomIds
 from adapters.message_codec import MsgspecCodec
 from adapters.simulators.back_office import SimulatedBackOffice
@@ -51,6 +52,7 @@ from outbox.relay import Relay, RelaySettings
 from ports.commerce import CommercePort
 from ports.crm import CrmPort
 from ports.erp import ErpPort
+from ports.payment import PaymentPort
 from read_models.operations import Operations
 from read_models.projector import OrderProjection
 from read_models.queries import ReadModels
@@ -89,6 +91,17 @@ def _commerce(settings: Settings, office: SimulatedBackOffice) -> CommercePort:
             shop_url=settings.commerce_url, access_token=settings.shopify_access_token
         )
     return CommerceRouter(routes, targets)
+
+
+def _payment(
+    settings: Settings, office: SimulatedBackOffice, breaker: CircuitBreaker
+) -> PaymentPort:
+    if settings.payment_provider == "stripe":
+        assert settings.stripe_api_key
+        return StripePayments(
+            api_key=settings.stripe_api_key, api_base=settings.stripe_api_base, breaker=breaker
+        )
+    return office.payments
 
 
 def _consumers(
@@ -162,7 +175,11 @@ class Container(containers.DeclarativeContainer):
     erp = providers.Singleton(_erp, settings, back_office, erp_breaker)
     crm = providers.Singleton(_crm, settings, back_office)
     commerce = providers.Singleton(_commerce, settings, back_office)
-    payment = providers.Singleton(lambda office: office.payments, back_office)
+    #: The payment provider's own breaker: an ERP outage must not stop captures, nor the reverse.
+    payment_breaker = providers.Singleton(
+        CircuitBreaker, "payment", failure_threshold=5, reset_timeout=30.0
+    )
+    payment = providers.Singleton(_payment, settings, back_office, payment_breaker)
     process_context = providers.Singleton(
         ProcessContext,
         bus=bus,

@@ -8,12 +8,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
 
 from adapters.commerce_routes import CommerceRoutes, InvalidRoutes
 from application.settings import HubSettings
 from domain.allocation import LocationPriority
 from domain.return_policy import ReturnPolicies, ReturnPolicy
 from read_models.operations import Slas
+
+#: The payment providers `PAYMENT_PROVIDER` may name.
+PAYMENT_PROVIDERS = frozenset({"simulator", "stripe"})
+#: A Stripe secret or restricted key, test or live mode (never a publishable `pk_` key).
+_STRIPE_KEY = re.compile(r"(sk|rk)_(test|live)_[0-9A-Za-z]+")
 
 
 class SettingsError(Exception):
@@ -35,6 +41,11 @@ class Settings:
     #: Which commerce target hears each channel (`shopify=shopify,pos=none`); empty: the default
     #: of `commerce_routing()`.
     commerce_routes: str = ""
+    #: `simulator` (the simulated back office's provider) or `stripe`.
+    payment_provider: str = "simulator"
+    #: Stripe secret (`sk_…`) or restricted (`rk_…`) key; kept out of the repr.
+    stripe_api_key: str | None = field(default=None, repr=False)
+    stripe_api_base: str = "https://api.stripe.com"
     location_priority: tuple[str, ...] = ()
     reservation_ttl_seconds: int = 1800
     return_window_days: int = 30
@@ -87,6 +98,11 @@ class Settings:
             shopify_access_token=env.get("SHOPIFY_ACCESS_TOKEN") or None,
             shopify_webhook_secret=env.get("SHOPIFY_WEBHOOK_SECRET") or None,
             commerce_routes=env.get("COMMERCE_ROUTES", "").strip(),
+            payment_provider=_lower_choice(
+                env, "PAYMENT_PROVIDER", defaults.payment_provider, PAYMENT_PROVIDERS
+            ),
+            stripe_api_key=env.get("STRIPE_API_KEY", "").strip() or None,
+            stripe_api_base=text("STRIPE_API_BASE", defaults.stripe_api_base),
             location_priority=LocationPriority.parse(env.get("LOCATION_PRIORITY", "")).order,
             reservation_ttl_seconds=_int(env, "RESERVATION_TTL_SECONDS", 1800, minimum=1),
             return_window_days=_int(env, "RETURN_WINDOW_DAYS", 30, minimum=0),
@@ -112,6 +128,7 @@ class Settings:
         _check_urls(settings)
         _check_credentials(settings)
         _check_commerce_routes(settings)
+        _check_payments(settings)
         return settings
 
     def commerce_routing(self) -> CommerceRoutes:
@@ -185,6 +202,13 @@ def _choice(env: Mapping[str, str], name: str, default: str, allowed: set[str]) 
     return raw
 
 
+def _lower_choice(env: Mapping[str, str], name: str, default: str, allowed: frozenset[str]) -> str:
+    raw = env.get(name, "").strip().lower() or default
+    if raw not in allowed:
+        raise SettingsError(f"{name} must be one of {', '.join(sorted(allowed))}, got {raw!r}")
+    return raw
+
+
 def _rate(env: Mapping[str, str], name: str, default: str) -> str:
     raw = env.get(name, "").strip() or default
     if not re.fullmatch(r"\d+/(second|minute|hour)", raw):
@@ -230,4 +254,22 @@ def _check_urls(settings: Settings) -> None:
     if not settings.rate_limit_storage.startswith(("memory://", "redis://", "rediss://")):
         raise SettingsError(
             f"RATE_LIMIT_STORAGE must be memory:// or redis://…, got {settings.rate_limit_storage!r}"
+        )
+
+
+def _check_payments(settings: Settings) -> None:
+    if settings.payment_provider != "stripe":
+        return
+    # The key is never echoed, not even in part: this message goes to logs and terminals.
+    if not settings.stripe_api_key:
+        raise SettingsError("PAYMENT_PROVIDER=stripe needs STRIPE_API_KEY")
+    if not _STRIPE_KEY.fullmatch(settings.stripe_api_key):
+        raise SettingsError(
+            "STRIPE_API_KEY must be a Stripe secret key (sk_test_… or sk_live_…) or restricted "
+            "key (rk_…); the value given is not one (it is not shown here)"
+        )
+    base = urlsplit(settings.stripe_api_base)
+    if base.scheme not in {"http", "https"} or not base.hostname:
+        raise SettingsError(
+            f"STRIPE_API_BASE must be an http(s) URL, got {settings.stripe_api_base!r}"
         )

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from ports.commerce import CommerceStatus
 from ports.erp import ErpDecision, ErpOrder, ErpReturn
+from ports.payment import PaymentDeclined
 from ports.remote import RemoteRejected, RemoteUnavailable
 
 
@@ -65,20 +66,30 @@ class InMemoryErp(_Switch):
 
 @dataclass
 class InMemoryPayments(_Switch):
-    """Refuses any capture or refund of a reference in `declined`."""
+    """Declines any capture of a reference in `declined`; voids what was not captured."""
 
     declined: set[str] = field(default_factory=set)
     captures: dict[str, tuple[str, Decimal]] = field(default_factory=dict)
     refunds: dict[str, tuple[str, Decimal]] = field(default_factory=dict)
+    #: voided references, each with the key of its first void
+    voids: dict[str, str] = field(default_factory=dict)
 
     async def capture(
         self, payment_reference: str, amount: Decimal, currency: str, idempotency_key: str
     ) -> str:
         self.ensure_up("payment provider")
         if payment_reference in self.declined:
-            raise RemoteRejected(f"payment {payment_reference} declined")
+            raise PaymentDeclined(f"payment {payment_reference} declined")
+        if payment_reference in self.voids:
+            raise RemoteRejected(f"payment {payment_reference} was voided")
         self.captures.setdefault(idempotency_key, (payment_reference, amount))
         return f"cap_{idempotency_key}"
+
+    async def void(self, payment_reference: str, idempotency_key: str) -> None:
+        self.ensure_up("payment provider")
+        if any(ref == payment_reference for ref, _ in self.captures.values()):
+            raise RemoteRejected(f"payment {payment_reference} was captured; refund it instead")
+        self.voids.setdefault(payment_reference, idempotency_key)
 
     async def refund(
         self, payment_reference: str, amount: Decimal, currency: str, idempotency_key: str

@@ -1,4 +1,4 @@
-"""A simulated payment provider: captures and refunds once per idempotency key, with declines."""
+"""A simulated payment provider: captures, voids and refunds once per idempotency key, with declines."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from adapters.simulators.chance import chance, stream
 from adapters.simulators.faults import FaultModel
+from ports.payment import PaymentDeclined
 from ports.remote import RemoteRejected
 
 
@@ -26,6 +27,7 @@ class PaymentStats:
     captures: int = 0
     refunds: int = 0
     declines: int = 0
+    voids: int = 0
     #: repeated calls answered from the idempotency record, with no new money movement
     duplicates_suppressed: int = 0
 
@@ -38,7 +40,9 @@ class SimulatedPayments:
     Captures of a reference in `declined_references`, or of one drawn by the seeded
     `decline_rate` (decided per reference, so retries see the same answer), are declined. A
     refund is refused unless the reference was captured in that currency, and never takes the
-    reference's refunds past what was captured.
+    reference's refunds past what was captured. A void releases an authorization that was not
+    captured; voiding it again changes nothing, a captured one cannot be voided, and a voided one
+    cannot be captured.
     """
 
     def __init__(
@@ -56,6 +60,7 @@ class SimulatedPayments:
         self._answers: dict[str, tuple[tuple[str, str, Decimal, str], Charge | str]] = {}
         self._captures: list[Charge] = []
         self._refunds: list[Charge] = []
+        self._voided: set[str] = set()
         self.stats = PaymentStats()
 
     async def capture(
@@ -66,6 +71,12 @@ class SimulatedPayments:
         charge = self._once("capture", idempotency_key, payment_reference, amount, currency)
         self._faults.respond("payment capture")
         return charge.charge_id
+
+    async def void(self, payment_reference: str, idempotency_key: str) -> None:
+        """Release the authorization unless it was captured; voiding twice changes nothing."""
+        await self._faults.arrive("payment void")
+        self._void(payment_reference, idempotency_key)
+        self._faults.respond("payment void")
 
     async def refund(
         self, payment_reference: str, amount: Decimal, currency: str, idempotency_key: str
@@ -90,6 +101,9 @@ class SimulatedPayments:
     def refunded(self, payment_reference: str) -> Decimal:
         return sum((c.amount for c in self.refunds(payment_reference)), Decimal(0))
 
+    def voided(self, payment_reference: str) -> bool:
+        return payment_reference in self._voided
+
     # -- rules -----------------------------------------------------------------------------------
 
     def _once(
@@ -105,19 +119,35 @@ class SimulatedPayments:
                 )
             self.stats.duplicates_suppressed += 1
             if isinstance(answer, str):
-                raise RemoteRejected(answer)
+                raise PaymentDeclined(answer)
             return answer
         if kind == "capture":
+            if payment_reference in self._voided:
+                raise RemoteRejected(f"payment {payment_reference} was voided; nothing to capture")
             declined = self._decline(payment_reference)
             if declined is not None:
                 # a decline is an answer and is kept under the key; a refused request is not
                 self._answers[key] = (request, declined)
-                raise RemoteRejected(declined)
+                raise PaymentDeclined(declined)
             charge = self._capture(payment_reference, amount, currency)
         else:
             charge = self._refund(payment_reference, amount, currency)
         self._answers[key] = (request, charge)
         return charge
+
+    def _void(self, payment_reference: str, key: str) -> None:
+        answered = self._answers.get(key)
+        if answered is not None:
+            raise RemoteRejected(f"payment: idempotency key {key!r} was used for another request")
+        if self.captures(payment_reference):
+            raise RemoteRejected(
+                f"payment {payment_reference} was captured; it can be refunded, not voided"
+            )
+        if payment_reference in self._voided:
+            self.stats.duplicates_suppressed += 1
+            return
+        self._voided.add(payment_reference)
+        self.stats.voids += 1
 
     def _decline(self, payment_reference: str) -> str | None:
         """Why the capture is declined, or None; decided once per reference."""

@@ -5,12 +5,15 @@ Nothing here runs."""
 from __future__ import annotations
 
 from adapters.dramatiq.publisher import DramatiqPublisher
+from adapters.http.stripe import StripePayments
 from adapters.memory.delivery_log import InMemoryDeadLetters, InMemoryDeliveryLog
 from adapters.memory.operations_reader import InMemoryOperationsReader
 from adapters.memory.order_lookup import InMemoryOrderLookup
 from adapters.memory.outbox_store import InMemoryOutboxStore
+from adapters.memory.remote import InMemoryPayments
 from adapters.memory.views import InMemoryViewReader, InMemoryViewStore
 from adapters.message_codec import MsgspecCodec
+from adapters.simulators.payment import SimulatedPayments
 from adapters.sql.delivery_log import SqlDeadLetters, SqlDeliveryLog
 from adapters.sql.operations_reader import SqlOperationsReader
 from adapters.sql.order_lookup import SqlOrderLookup
@@ -22,6 +25,7 @@ from ports.delivery_log import DeadLetterStore, DeliveryLog
 from ports.operations import OperationsReader
 from ports.order_lookup import OrderLookup
 from ports.outbox import MessageCodec, OutboxStore
+from ports.payment import PaymentPort
 from ports.views import ViewReader, ViewStore
 
 
@@ -61,3 +65,9 @@ def codecs(msgspec: MsgspecCodec) -> list[MessageCodec]:
 
 def publishers(dramatiq: DramatiqPublisher) -> list[Publisher]:
     return [dramatiq]
+
+
+def payments(
+    memory: InMemoryPayments, simulator: SimulatedPayments, stripe: StripePayments
+) -> list[PaymentPort]:
+    return [memory, simulator, stripe]

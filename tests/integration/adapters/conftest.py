@@ -1,4 +1,4 @@
-"""Fake ERP, Salesforce and Shopify servers on loopback, and adapters aimed at them on test time."""
+"""Fake ERP, Salesforce, Shopify and Stripe servers on loopback, and adapters aimed at them on test time."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from adapters.http.erp_rest import RestErp
 from adapters.http.resilience import CircuitBreaker, RetryPolicy
 from adapters.http.salesforce import SalesforceCrm
 from adapters.http.shopify import ShopifyCommerce
+from adapters.http.stripe import StripePayments
 from tests.integration.adapters.fake_erp import FakeErp
 from tests.integration.adapters.fake_salesforce import FakeSalesforce
 from tests.integration.adapters.fake_shopify import FakeShopify
+from tests.integration.adapters.fake_stripe import FakeStripe
 from tests.integration.adapters.live_server import Swappable, live_server
 from tests.integration.adapters.scripted import ScriptedApp
 from tests.unit.adapters.timing import FakeMonotonic, RecordedSleeps, fixed_jitter
@@ -65,6 +67,11 @@ def fake_salesforce(loopback: tuple[Swappable, str]) -> Iterator[FakeSalesforce]
 @pytest.fixture
 def fake_shopify(loopback: tuple[Swappable, str]) -> Iterator[FakeShopify]:
     yield from _served(loopback, FakeShopify())
+
+
+@pytest.fixture
+def fake_stripe(loopback: tuple[Swappable, str]) -> Iterator[FakeStripe]:
+    yield from _served(loopback, FakeStripe())
 
 
 def resilience(
@@ -140,3 +147,22 @@ async def make_shop(
     yield make
     for shop in made:
         await shop.aclose()
+
+
+@pytest.fixture
+async def make_payments(
+    fake_stripe: FakeStripe, clock: FakeMonotonic, sleeps: RecordedSleeps
+) -> AsyncIterator[Callable[..., StripePayments]]:
+    made: list[StripePayments] = []
+
+    def make(
+        *, attempts: int = 3, threshold: int = 5, timeout: float = RELAXED_TIMEOUT, **kwargs: Any
+    ) -> StripePayments:
+        settings: dict[str, Any] = {"api_base": fake_stripe.url, "api_key": fake_stripe.secret_key}
+        settings |= resilience(clock, sleeps, "payment", attempts, threshold) | kwargs
+        made.append(StripePayments(timeout=timeout, **settings))
+        return made[-1]
+
+    yield make
+    for payments in made:
+        await payments.aclose()

@@ -10,15 +10,17 @@ from typing import Generic, TypeVar
 
 import pytest
 
-from adapters.memory.remote import InMemoryCommerce, InMemoryCrm, InMemoryErp
+from adapters.memory.remote import InMemoryCommerce, InMemoryCrm, InMemoryErp, InMemoryPayments
 from ports.commerce import CommercePort, CommerceStatus
 from ports.crm import CrmPort
 from ports.erp import ErpLine, ErpPort, ErpReturn
-from ports.remote import RemoteUnavailable
+from ports.payment import PaymentDeclined, PaymentPort
+from ports.remote import RemoteRejected, RemoteUnavailable
 from tests.integration.adapters.builders import an_order
 from tests.integration.adapters.fake_erp import FakeErp
 from tests.integration.adapters.fake_salesforce import FakeSalesforce
 from tests.integration.adapters.fake_shopify import FakeShopify
+from tests.integration.adapters.fake_stripe import FakeStripe
 from tests.integration.adapters.scripted import Fault
 
 IMPLEMENTATIONS = ["memory", "http"]
@@ -68,6 +70,24 @@ def commerce(request: pytest.FixtureRequest) -> Subject[CommercePort]:
     fake.add_order(1001)
     port = request.getfixturevalue("make_shop")(attempts=1)
     return Subject(port, lambda: len(fake.fulfillments[1001]), lambda: fake.fail_always(Fault(503)))
+
+
+@pytest.fixture(params=IMPLEMENTATIONS)
+def payment(request: pytest.FixtureRequest) -> Subject[PaymentPort]:
+    """PaymentIntents pi_1 and pi_2 authorized for 10.00 EUR; pi_broke's card is declined."""
+    if request.param == "memory":
+        memory = InMemoryPayments(declined={"pi_broke"})
+        return Subject(
+            memory,
+            lambda: len(memory.captures) + len(memory.refunds),
+            lambda: setattr(memory, "down", True),
+        )
+    fake: FakeStripe = request.getfixturevalue("fake_stripe")
+    for intent in ("pi_1", "pi_2", "pi_broke"):
+        fake.add_intent(1000, "eur", intent_id=intent)
+    fake.decline("pi_broke")
+    port = request.getfixturevalue("make_payments")(attempts=1)
+    return Subject(port, lambda: len(fake.movements), lambda: fake.fail_always(Fault(503)))
 
 
 async def test_erp_a_resubmitted_order_gets_the_same_decision_and_one_booking(
@@ -156,3 +176,41 @@ async def test_commerce_an_outage_is_reported_as_unavailable(
         await port.push_status(
             CommerceStatus(channel="shopify", channel_order_ref="1001", status="booked"), "k"
         )
+
+
+async def test_payment_a_repeated_capture_or_refund_moves_money_once(
+    payment: Subject[PaymentPort],
+) -> None:
+    port = payment.port
+    capture = await port.capture("pi_1", Decimal("10.00"), "EUR", "capture:order-1")
+    assert await port.capture("pi_1", Decimal("10.00"), "EUR", "capture:order-1") == capture
+    refund = await port.refund("pi_1", Decimal("4.00"), "EUR", "refund:return-1")
+    assert await port.refund("pi_1", Decimal("4.00"), "EUR", "refund:return-1") == refund
+    assert payment.effects() == 2
+
+
+async def test_payment_a_declined_card_is_declined_with_a_reason(
+    payment: Subject[PaymentPort],
+) -> None:
+    with pytest.raises(PaymentDeclined) as declined:
+        await payment.port.capture("pi_broke", Decimal("10.00"), "EUR", "capture:order-1")
+    assert declined.value.reason
+    assert payment.effects() == 0
+
+
+async def test_payment_a_void_may_be_repeated_and_a_captured_payment_cannot_be_voided(
+    payment: Subject[PaymentPort],
+) -> None:
+    port = payment.port
+    for _ in range(2):
+        await port.void("pi_2", "void:order-2")
+    await port.capture("pi_1", Decimal("10.00"), "EUR", "capture:order-1")
+    with pytest.raises(RemoteRejected):
+        await port.void("pi_1", "void:order-1")
+    assert payment.effects() == 1
+
+
+async def test_payment_an_outage_is_reported_as_unavailable(payment: Subject[PaymentPort]) -> None:
+    payment.go_down()
+    with pytest.raises(RemoteUnavailable):
+        await payment.port.capture("pi_1", Decimal("10.00"), "EUR", "capture:order-1")

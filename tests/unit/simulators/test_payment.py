@@ -1,4 +1,5 @@
-"""The simulated payment provider: money moves once per idempotency key; declines are seeded."""
+"""The simulated payment provider: money moves once per idempotency key; declines are seeded;
+voids release what was not captured."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from adapters.simulators.faults import FaultModel, FaultProfile
 from adapters.simulators.payment import SimulatedPayments
-from ports.payment import PaymentPort
+from ports.payment import PaymentDeclined, PaymentPort
 from ports.remote import RemoteRejected
 from tests.unit.simulators.worlds import with_retries
 
@@ -60,8 +61,9 @@ async def test_lost_replies_never_capture_twice() -> None:
 async def test_a_declined_reference_is_declined_every_time() -> None:
     payments = SimulatedPayments(declined_references={"pay_broke"})
     for _ in range(2):
-        with pytest.raises(RemoteRejected, match="declined"):
+        with pytest.raises(PaymentDeclined, match="declined") as declined:
             await payments.capture("pay_broke", TEN, "EUR", "capture:1")
+        assert "insufficient funds" in declined.value.reason
     assert payments.captures() == []
 
 
@@ -72,7 +74,7 @@ async def test_declines_are_seeded_per_reference() -> None:
         for n in range(300):
             try:
                 await payments.capture(f"pay_{n}", TEN, "EUR", f"capture:{n}")
-            except RemoteRejected:
+            except PaymentDeclined:
                 refused.append(n)
         return refused
 
@@ -104,3 +106,28 @@ async def test_a_refund_in_another_currency_is_refused() -> None:
     await payments.capture("pay_1", TEN, "EUR", "capture:1")
     with pytest.raises(RemoteRejected):
         await payments.refund("pay_1", TEN, "USD", "refund:1")
+
+
+async def test_a_void_releases_the_authorization_once_and_may_be_repeated() -> None:
+    payments = SimulatedPayments()
+    await payments.void("pay_1", "void:1")
+    await payments.void("pay_1", "void:1")
+    await payments.void("pay_1", "void:2")
+    assert payments.voided("pay_1")
+    assert (payments.stats.voids, payments.stats.duplicates_suppressed) == (1, 2)
+
+
+async def test_a_voided_authorization_cannot_be_captured() -> None:
+    payments = SimulatedPayments()
+    await payments.void("pay_1", "void:1")
+    with pytest.raises(RemoteRejected, match="voided"):
+        await payments.capture("pay_1", TEN, "EUR", "capture:1")
+    assert payments.captures() == []
+
+
+async def test_a_captured_payment_cannot_be_voided() -> None:
+    payments = SimulatedPayments()
+    await payments.capture("pay_1", TEN, "EUR", "capture:1")
+    with pytest.raises(RemoteRejected, match="refunded, not voided"):
+        await payments.void("pay_1", "void:1")
+    assert not payments.voided("pay_1")

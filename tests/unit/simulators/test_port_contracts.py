@@ -20,7 +20,7 @@ from adapters.simulators.payment import SimulatedPayments
 from ports.commerce import CommercePort, CommerceStatus
 from ports.crm import CrmPort
 from ports.erp import ErpPort
-from ports.payment import PaymentPort
+from ports.payment import PaymentDeclined, PaymentPort
 from ports.remote import RemoteRejected, RemoteUnavailable
 from tests.unit.simulators.worlds import START, a_return, an_order
 
@@ -169,11 +169,24 @@ async def test_payment_declines_a_declined_reference(
     make: Callable[[], tuple[PaymentPort, Down]],
 ) -> None:
     payments, take_down = make()
-    with pytest.raises(RemoteRejected):
+    with pytest.raises(PaymentDeclined) as declined:
         await payments.capture("pay_broke", Decimal("10.00"), "EUR", "capture:1")
+    assert declined.value.reason
     take_down()
     with pytest.raises(RemoteUnavailable):
         await payments.capture("pay_1", Decimal("10.00"), "EUR", "capture:2")
+
+
+@PAYMENTS
+async def test_payment_voids_an_uncaptured_authorization_and_not_a_captured_one(
+    make: Callable[[], tuple[PaymentPort, Down]],
+) -> None:
+    payments, _ = make()
+    for _ in range(2):
+        await payments.void("pay_1", "void:1")
+    await payments.capture("pay_2", Decimal("10.00"), "EUR", "capture:2")
+    with pytest.raises(RemoteRejected):
+        await payments.void("pay_2", "void:2")
 
 
 @CRMS
