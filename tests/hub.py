@@ -35,7 +35,8 @@ class Hub:
             reservation_ttl=timedelta(minutes=30),
         )
         context = HandlerContext(clock=self.clock, ids=self.ids, settings=self.settings)
-        self.bus = MessageBus(InMemoryUnitOfWorkFactory(self.store, self.clock, self.ids), context)
+        self.uow_factory = InMemoryUnitOfWorkFactory(self.store, self.clock, self.ids)
+        self.bus = MessageBus(self.uow_factory, context)
         self._delivered = 0
 
     async def run(self, command: c.Command, meta: CommandMeta = CHANNEL) -> Any:

@@ -30,7 +30,7 @@ _SUBSCRIBED = frozenset(
     cls.__name__
     for cls in (
         e.InventoryReserved, e.OrderResumed, e.OrderAmended, e.OrderBooked, e.OrderRejectedByErp,
-        e.ShipmentDispatched, e.ShipmentDelivered, e.OrderCancelled,
+        e.ShipmentDispatched, e.ShipmentDelivered, e.OrderCancelled, e.PaymentVoided,
     )
 )  # fmt: skip
 
@@ -98,6 +98,8 @@ class Fulfilment:
                 await self._push(event.order_id, envelope, event.order_status)
             case e.OrderCancelled():
                 await self._cancelled(event, envelope)
+            case e.PaymentVoided():
+                await self._void(event.order_id)
 
     # -- the ERP -----------------------------------------------------------------------------
 
@@ -187,6 +189,12 @@ class Fulfilment:
         await self._push(order.id, cause, "cancelled", note=event.reason)
 
     # -- payment and the commerce platform -----------------------------------------------------
+
+    async def _void(self, order_id: UUID) -> None:
+        """The order was cancelled before capture: release the authorization at the provider
+        (PRODUCT.md §8.1), once (`void:<order id>`)."""
+        order = await self._ctx.order(order_id)
+        await self._ctx.payment.void(order.payment.reference, idempotency_key=f"void:{order.id}")
 
     async def _capture_once(self, order_id: UUID, cause: EventEnvelope) -> None:
         order = await self._ctx.order(order_id)

@@ -1,0 +1,51 @@
+"""Cancelling an order before capture releases its authorization at the payment provider, once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from adapters.memory.remote import InMemoryCommerce, InMemoryCrm, InMemoryErp, InMemoryPayments
+from application.process_managers.context import ProcessContext
+from application.process_managers.fulfilment import Fulfilment
+from domain import commands as c
+from tests.factories import LineSpecFactory, PlaceOrderFactory
+from tests.hub import Hub
+
+
+@pytest.fixture
+def payments() -> InMemoryPayments:
+    return InMemoryPayments()
+
+
+@pytest.fixture
+def fulfilment(hub: Hub, payments: InMemoryPayments) -> Fulfilment:
+    context = ProcessContext(
+        bus=hub.bus, uow_factory=hub.uow_factory, clock=hub.clock, erp=InMemoryErp(),
+        crm=InMemoryCrm(), commerce=InMemoryCommerce(), payment=payments,
+        erp_grace=timedelta(0),
+    )  # fmt: skip
+    return Fulfilment(context)
+
+
+async def deliver_all(hub: Hub, fulfilment: Fulfilment, order_id: object) -> None:
+    for envelope in hub.events(order_id):  # type: ignore[arg-type]
+        if envelope.event_type in Fulfilment.subscribes:
+            await fulfilment.handle(envelope)
+
+
+async def test_an_order_cancelled_before_capture_has_its_authorization_voided_once(
+    hub: Hub, fulfilment: Fulfilment, payments: InMemoryPayments
+) -> None:
+    await hub.stock("MUG", "dc-east", 5)
+    order_id = await hub.run(PlaceOrderFactory(lines=(LineSpecFactory(sku="MUG", quantity=1),)))
+    await hub.run(c.CancelOrder(order_id=order_id, reason="customer changed their mind"))
+
+    await deliver_all(hub, fulfilment, order_id)
+    await deliver_all(hub, fulfilment, order_id)  # every event delivered twice
+
+    order = hub.order(order_id)
+    assert order.payment.status.value == "voided"
+    assert payments.voids == {order.payment.reference: f"void:{order_id}"}
+    assert payments.captures == {}
