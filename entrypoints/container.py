@@ -200,7 +200,13 @@ class Container(containers.DeclarativeContainer):
     delivery_timeout = providers.Factory(
         timedelta, seconds=settings.provided.delivery_timeout_seconds
     )
-    delivery_policy = providers.Singleton(DeliveryPolicy, redelivery_timeout=delivery_timeout)
+    delivery_policy = providers.Singleton(
+        DeliveryPolicy,
+        redelivery_timeout=delivery_timeout,
+        outage_horizon=providers.Factory(
+            timedelta, seconds=settings.provided.remote_outage_horizon_seconds
+        ),
+    )
     delivery = providers.Singleton(Delivery, consumers, delivery_log, codec, clock, delivery_policy)
     actors = providers.Singleton(declare_actors, broker, CONSUMERS.names, delivery.provider)
     publisher = providers.Singleton(DramatiqPublisher, broker, actors)

@@ -65,6 +65,9 @@ class Settings:
     db_pool_size: int = 20
     #: A delivery not processed this long after publishing is published again (lost messages).
     delivery_timeout_seconds: int = 30
+    #: How long a delivery waits for a remote system that is away before it becomes a dead
+    #: letter (spending no attempt meanwhile).
+    remote_outage_horizon_seconds: int = 21_600
     #: How long an order sits `reserved` before the ERP catch-up job treats it as waiting.
     erp_grace_seconds: int = 10
     #: SLAs of GET /v1/ops/stuck: not booked after placement, not delivered after shipping, a
@@ -119,6 +122,9 @@ class Settings:
             rate_limit_storage=text("RATE_LIMIT_STORAGE", defaults.rate_limit_storage),
             db_pool_size=_int(env, "DB_POOL_SIZE", 20, minimum=1),
             delivery_timeout_seconds=_int(env, "DELIVERY_TIMEOUT_SECONDS", 30, minimum=1),
+            remote_outage_horizon_seconds=_int(
+                env, "REMOTE_OUTAGE_HORIZON_SECONDS", 21_600, minimum=1
+            ),
             erp_grace_seconds=_int(env, "ERP_GRACE_SECONDS", 10, minimum=0),
             simulator_seed=_int(env, "SIMULATOR_SEED", 0, minimum=0),
             stuck_not_booked_minutes=_int(env, "STUCK_NOT_BOOKED_MINUTES", 15, minimum=1),

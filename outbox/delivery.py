@@ -27,9 +27,9 @@ from ports.unit_of_work import ConcurrencyConflict, DatabaseUnavailable
 
 logger = logging.getLogger("orderhub.delivery")
 
-#: Failures that a later attempt can cure.
+#: Failures that a later attempt can cure. (A remote system that is away is ridden out apart:
+#: it spends no attempt, `Delivery._ride_out`.)
 TRANSIENT = (
-    RemoteUnavailable,
     DatabaseUnavailable,
     ConcurrencyConflict,
     NotYet,
@@ -45,6 +45,7 @@ class Outcome(StrEnum):
     DUPLICATE = "duplicate"  #: already processed or parked: nothing done
     RETRY = "retry"
     WAIT = "wait"  #: an earlier event of the aggregate comes first: not run, retried later
+    OUTAGE = "outage"  #: the remote it needs is away: no attempt spent, retried later
     DEAD = "dead"
 
 
@@ -52,6 +53,14 @@ class Outcome(StrEnum):
 class Result:
     outcome: Outcome
     delay_ms: int = 0
+
+    @property
+    def retry_in_ms(self) -> int | None:
+        """When the broker should bring the message again; None when it is done with it."""
+        return self.delay_ms if self.outcome in _LATER else None
+
+
+_LATER = frozenset({Outcome.RETRY, Outcome.WAIT, Outcome.OUTAGE})
 
 
 class Delivery:
@@ -127,6 +136,8 @@ class Delivery:
         except PERMANENT as e:
             await self._bury(message, consumer.name, attempt, "permanent", _describe(e))
             return Result(Outcome.DEAD)
+        except RemoteUnavailable as e:
+            return await self._ride_out(message, consumer.name, attempt, e)
         except TRANSIENT as e:
             return await self._retry_or_bury(message, consumer.name, attempt, _describe(e))
         except Exception as e:
@@ -136,6 +147,24 @@ class Delivery:
             envelope.event_id, consumer.name, self._clock.now(), _covers(message)
         )
         return Result(Outcome.DONE)
+
+    async def _ride_out(
+        self, message: Message, consumer: str, attempt: int, error: RemoteUnavailable
+    ) -> Result:
+        """The remote is away: wait for it without spending the attempt, for up to the outage
+        horizon; per-aggregate order holds meanwhile (later events of an in-order consumer wait
+        behind this one until its next try)."""
+        now = self._clock.now()
+        event_id = _event_id(message)
+        since = await self._log.ride_out(event_id, consumer, now)
+        if now - since > self._policy.outage_horizon:
+            await self._bury(message, consumer, attempt, "outage_outlasted_horizon",
+                             f"the remote was away since {since.isoformat()}: {_describe(error)}")  # fmt: skip
+            return Result(Outcome.DEAD)
+        delay = self._policy.outage_wait_ms(now - since, error.retry_after, self._rng)
+        due = now + timedelta(milliseconds=delay) + self._policy.redelivery_timeout
+        await self._log.postpone(event_id, consumer, due, _describe(error))
+        return Result(Outcome.OUTAGE, delay)
 
     async def _retry_or_bury(
         self, message: Message, consumer: str, attempt: int, error: str

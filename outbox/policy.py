@@ -22,6 +22,25 @@ class DeliveryPolicy:
 
     #: How soon an event that waits for an earlier one still in flight is tried again.
     wait_ms: tuple[int, int] = (50, 250)
+    #: How long a delivery may wait for a remote system that is away (an open circuit, timeouts,
+    #: 5xx, 429) before it is given up (REMOTE_OUTAGE_HORIZON_SECONDS). Meanwhile it spends no
+    #: attempt: one maintenance window must not turn into a pile of dead letters.
+    outage_horizon: timedelta = timedelta(hours=6)
+
+    def outage_wait_ms(
+        self, waited: timedelta, retry_after: float | None, rng: random.Random
+    ) -> int:
+        """How soon to try again a delivery whose remote is away: when the remote said
+        (`Retry-After`), else about as long as the outage has lasted so far, between the minimum
+        and the maximum backoff, with jitter. A short outage drains within seconds; a long one
+        costs each waiting delivery about one try a minute."""
+        if retry_after is not None:
+            return int(retry_after * 1000) + rng.randint(0, self.min_backoff_ms)
+        lasted = int(waited.total_seconds() * 1000)
+        ceiling = min(self.max_backoff_ms, max(lasted, self.min_backoff_ms))
+        return rng.randint(
+            max(ceiling // 2, self.min_backoff_ms), max(ceiling, self.min_backoff_ms)
+        )
 
     def backoff_ms(self, attempt: int, rng: random.Random) -> int:
         """Exponential with full jitter: uniform in [min, min·2^(attempt-1)], capped."""
@@ -30,10 +49,8 @@ class DeliveryPolicy:
 
     def wait_for_ms(self, predecessor: Predecessor, now: datetime, rng: random.Random) -> int:
         """Soon if the earlier event is merely in flight; after its next retry if it is failing
-        (no tight polling while the ERP is down)."""
+        or waiting out an outage (no tight polling while the ERP is down)."""
         low, high = self.wait_ms
-        if predecessor.attempts == 0:
-            return rng.randint(low, high)
         next_try = predecessor.due_at - self.redelivery_timeout - now
         until_then = int(next_try.total_seconds() * 1000)
         return min(self.max_backoff_ms, max(until_then, 0)) + rng.randint(low, high)

@@ -11,6 +11,9 @@ class RemoteUnavailable(RemoteError):
     """Raised when the remote system could not be reached or answered with a transient failure
     (timeout, 429, 5xx, open circuit). The same call may succeed later."""
 
+    #: Seconds after which the remote system asked to be called again, when it said so.
+    retry_after: float | None = None
+
 
 class RemoteRejected(RemoteError):
     """Raised when the remote system refused the request for good (4xx other than 429).

@@ -8,7 +8,7 @@ from typing import Any
 
 from dramatiq import Actor, Broker, Retry
 
-from outbox.delivery import Delivery, Outcome
+from outbox.delivery import Delivery
 
 
 def queue_of(consumer: str) -> str:
@@ -35,8 +35,8 @@ def declare_actors(
 def _deliverer(consumer: str, delivery: Callable[[], Delivery]) -> Callable[[dict[str, Any]], Any]:
     async def deliver(message: dict[str, Any]) -> None:
         result = await delivery().deliver(consumer, message)
-        if result.outcome in (Outcome.RETRY, Outcome.WAIT):
-            raise Retry(delay=result.delay_ms)
+        if result.retry_in_ms is not None:
+            raise Retry(delay=result.retry_in_ms)
 
     deliver.__name__ = f"deliver_to_{consumer}"
     return deliver

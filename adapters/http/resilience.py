@@ -35,6 +35,8 @@ class RemoteThrottled(RemoteUnavailable):
     """Raised when the remote system asked us to come back after `retry_after` seconds
     (429 or 503 with a `Retry-After` header)."""
 
+    retry_after: float
+
     def __init__(self, message: str, *, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = retry_after

@@ -61,6 +61,14 @@ class InMemoryDeliveryLog:
         if record is not None:
             record.due_at, record.last_error = due_at, error[:4000]
 
+    async def ride_out(self, event_id: UUID, consumer: str, now: datetime) -> datetime:
+        record = self._store.deliveries.get((event_id, consumer))
+        if record is None:
+            return now
+        record.attempts = max(record.attempts - 1, 0)
+        record.outage_since = record.outage_since or now
+        return record.outage_since
+
     async def bury(
         self, message: Message, consumer: str, attempts: int, reason: str, error: str, now: datetime
     ) -> None:

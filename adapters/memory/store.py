@@ -24,6 +24,7 @@ class DeliveryRecord:
     dead_at: datetime | None = None
     last_error: str | None = None
     publications: int = 1
+    outage_since: datetime | None = None
 
     @property
     def unfinished(self) -> bool:

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.per_dialect import one_of
@@ -42,6 +42,16 @@ _FINISH = {
     .values(processed_at=func.coalesce(d.processed_at, bindparam("b_now")), last_error=None)
     for dialect, ids in one_of(d.event_id, "b_event_ids").items()
 }
+#: The attempt is given back (never below 0) and the outage's start kept.
+_RIDE_OUT = (
+    update(deliveries)
+    .where(_THIS_DELIVERY)
+    .values(
+        attempts=case((d.attempts > 0, d.attempts - 1), else_=0),
+        outage_since=func.coalesce(d.outage_since, bindparam("b_now")),
+    )
+    .returning(d.outage_since)
+)
 _POSTPONE = (
     update(deliveries)
     .where(_THIS_DELIVERY)
@@ -123,6 +133,12 @@ class SqlDeliveryLog:
             await conn.execute(
                 _POSTPONE, _key(event_id, consumer, b_due_at=due_at, b_error=error[:4000])
             )
+
+    async def ride_out(self, event_id: UUID, consumer: str, now: datetime) -> datetime:
+        params = _key(event_id, consumer, b_now=now)
+        async with self._one() as conn:
+            since: datetime | None = (await conn.execute(_RIDE_OUT, params)).scalar()
+        return now if since is None else since  # no record: this failure starts its outage
 
     async def bury(
         self, message: Message, consumer: str, attempts: int, reason: str, error: str, now: datetime

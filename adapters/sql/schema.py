@@ -179,6 +179,9 @@ deliveries = Table(
     Column("processed_at", UtcDateTime, nullable=True),
     Column("dead_at", UtcDateTime, nullable=True),
     Column("last_error", Text, nullable=True),
+    #: The first failure of the current outage of the remote this delivery needs (it waits,
+    #: spending no attempt, until REMOTE_OUTAGE_HORIZON_SECONDS after this).
+    Column("outage_since", UtcDateTime, nullable=True),
 )
 Index(
     "ix_deliveries_due",

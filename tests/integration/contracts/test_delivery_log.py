@@ -290,3 +290,26 @@ async def test_marking_a_letter_replayed_keeps_it_with_the_time(backend: Backend
     after = await backend.dead_letters.page(100, None)
     assert [d.replayed_at for d in after] == [None, None, now, None, None]
     assert after[2] == replace(letters[2], replayed_at=now)
+
+
+async def test_riding_out_an_outage_gives_the_attempt_back_and_keeps_its_first_moment(
+    backend: Backend,
+) -> None:
+    placed, _ = await one_order_relayed(backend)
+    log, start = backend.delivery_log, backend.clock.now()
+    await log.start(placed, "erp")
+
+    assert await log.ride_out(placed, "erp", start) == start
+    assert await log.start(placed, "erp") == Attempt(1, finished=False)  # the same number again
+    later = start + timedelta(minutes=10)
+    assert await log.ride_out(placed, "erp", later) == start  # the outage began at the first
+    assert await log.ride_out(placed, "erp", later) == start  # never below zero attempts
+    assert await log.start(placed, "erp") == Attempt(1, finished=False)
+
+
+async def test_riding_out_a_delivery_never_recorded_starts_its_outage_now(
+    backend: Backend,
+) -> None:
+    now = backend.clock.now()
+
+    assert await backend.delivery_log.ride_out(uuid4(), "erp", now) == now

@@ -14,7 +14,7 @@ import pytest
 from application.consumers import NotYet
 from domain.errors import InvalidTransition, ValidationFailed
 from outbox.delivery import Outcome
-from ports.remote import RemoteRejected, RemoteUnavailable
+from ports.remote import RemoteRejected
 from ports.unit_of_work import ConcurrencyConflict, DatabaseUnavailable
 from tests.unit.outbox.pipeline import Pipeline, WorkerKilled
 
@@ -53,7 +53,7 @@ async def test_a_transient_failure_is_retried_after_a_backoff_within_the_policy(
     pipeline: Pipeline, order_id: UUID
 ) -> None:
     placed = first_message(pipeline, order_id)
-    pipeline.as_they_come.fail_until_fixed(RemoteUnavailable("ERP answered 503"))
+    pipeline.as_they_come.fail_until_fixed(DatabaseUnavailable("database answered too slowly"))
     policy = pipeline.policy
 
     for attempt in range(1, policy.max_attempts):
@@ -69,7 +69,7 @@ async def test_a_transient_failure_is_retried_after_a_backoff_within_the_policy(
         assert record.due_at == (
             pipeline.now + timedelta(milliseconds=result.delay_ms) + policy.redelivery_timeout
         )
-        assert record.last_error == "RemoteUnavailable: ERP answered 503"
+        assert record.last_error == "DatabaseUnavailable: database answered too slowly"
         pipeline.advance(timedelta(milliseconds=result.delay_ms))
 
     assert pipeline.letters() == []
@@ -79,7 +79,6 @@ async def test_a_transient_failure_is_retried_after_a_backoff_within_the_policy(
 @pytest.mark.parametrize(
     "error",
     [
-        RemoteUnavailable("timeout"),
         DatabaseUnavailable("connection refused"),
         ConcurrencyConflict("order changed underneath"),
         NotYet("the shipment is not known yet"),
@@ -106,7 +105,7 @@ async def test_a_message_that_keeps_failing_is_a_dead_letter_after_the_last_atte
     pipeline: Pipeline, order_id: UUID
 ) -> None:
     placed = first_message(pipeline, order_id)
-    pipeline.as_they_come.fail_until_fixed(RemoteUnavailable("ERP answered 503"))
+    pipeline.as_they_come.fail_until_fixed(DatabaseUnavailable("database answered too slowly"))
     outcomes = []
     for _ in range(pipeline.policy.max_attempts):
         outcomes.append((await pipeline.deliver("as_they_come", placed)).outcome)
@@ -118,7 +117,7 @@ async def test_a_message_that_keeps_failing_is_a_dead_letter_after_the_last_atte
         placed["event_id"], "as_they_come", "OrderPlaced", str(order_id)
     )  # fmt: skip
     assert (letter.reason, letter.attempts) == ("retries_exhausted", pipeline.policy.max_attempts)
-    assert letter.error == "RemoteUnavailable: ERP answered 503"
+    assert letter.error == "DatabaseUnavailable: database answered too slowly"
     assert pipeline.record(placed, "as_they_come").dead_at is not None
 
     pipeline.as_they_come.fixed()  # too late: a later copy is a duplicate

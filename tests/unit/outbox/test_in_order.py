@@ -9,7 +9,8 @@ from datetime import timedelta
 from uuid import UUID
 
 from outbox.delivery import Outcome
-from ports.remote import RemoteRejected, RemoteUnavailable
+from ports.remote import RemoteRejected
+from ports.unit_of_work import DatabaseUnavailable
 from tests.unit.outbox.conftest import POLICY
 from tests.unit.outbox.pipeline import Pipeline, build_pipeline
 
@@ -84,7 +85,7 @@ async def test_a_failing_earlier_event_is_waited_for_until_its_next_retry() -> N
     await pipeline.relay_until_quiet()
     placed, reserved = pipeline.messages(order_id)
     low, high = pipeline.policy.wait_ms
-    pipeline.in_order.fail_with(RemoteUnavailable("ERP down"))
+    pipeline.in_order.fail_with(DatabaseUnavailable("database away"))
     retried = await pipeline.deliver("in_order", placed)
     assert (retried.outcome, retried.delay_ms) == (Outcome.RETRY, 10_000)  # first backoff: min
 

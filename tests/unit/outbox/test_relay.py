@@ -14,7 +14,8 @@ import pytest
 
 from outbox.delivery import Outcome
 from outbox.relay import RelaySettings
-from ports.remote import RemoteRejected, RemoteUnavailable
+from ports.remote import RemoteRejected
+from ports.unit_of_work import DatabaseUnavailable
 from read_models.projector import PROJECTION
 from tests.unit.outbox.conftest import POLICY
 from tests.unit.outbox.pipeline import Pipeline, build_pipeline
@@ -157,7 +158,7 @@ async def test_a_finished_delivery_is_never_published_again(
 async def test_a_retry_is_not_published_again_before_its_backoff_and_timeout_are_over(
     pipeline: Pipeline, order_id: UUID
 ) -> None:
-    pipeline.as_they_come.fail_with(RemoteUnavailable("ERP answered 503"))  # its first one
+    pipeline.as_they_come.fail_with(DatabaseUnavailable("database away"))  # its first one
     outgoing = pipeline.publisher.take()
     results = [await pipeline.deliver(consumer, m) for consumer, m in outgoing]
     [(failed, retry)] = [
