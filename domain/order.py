@@ -52,6 +52,8 @@ Stock = Mapping[StockKey, StockLevel]
 #: Makes the id of a new reservation.
 NewId = Callable[[], UUID]
 _S, _C = OrderStatus, OrderCommand
+#: Where an order held after shipping goes back to.
+_SHIPPED = frozenset({OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED})
 
 
 class Order(Aggregate):
@@ -294,6 +296,11 @@ class Order(Aggregate):
         stock; once reserved again, the ERP's repeated booking books it again)."""
         ORDER_TRANSITIONS.ensure_allowed(self.status, _C.RESUME)
         self.reservations.stop_expiry()
+        if self.resume_to in _SHIPPED:  # held after shipping (a declined capture): back as it was
+            self._move(_C.RESUME, self.resume_to, now)
+            self.hold_reason = self.held_at = self.resume_to = None
+            self._record(events.OrderResumed(order_id=self.id, order_status=self.status))
+            return
         created, shortages = self._allocate(stock, priority, new_id, all_or_nothing=False)
         if shortages:
             back_to = _S.BACKORDERED
@@ -317,6 +324,7 @@ class Order(Aggregate):
     ) -> None:
         """Change the address and/or reduce line quantities (0 removes a line) before shipping."""
         ORDER_TRANSITIONS.ensure_allowed(self.status, _C.AMEND)
+        self._ensure_nothing_shipped(_C.AMEND)
         quantities = dict(quantities or {})
         ensure_valid_amendment(self.lines, shipping_address, quantities)
         released, movements = self.reservations.release_excess(keep=quantities)
@@ -346,6 +354,7 @@ class Order(Aggregate):
     def cancel(self, reason: str, now: datetime, stock: Stock) -> None:
         """Cancel before the first shipment: every hold is released, the authorization voided."""
         ensure_no_issues(text_issues("reason", reason, MAX_REASON_LENGTH))
+        self._ensure_nothing_shipped(_C.CANCEL)
         self._move(_C.CANCEL, _S.CANCELLED, now)
         released, movements = self.reservations.release_all()
         apply_movements(movements, stock)
@@ -362,7 +371,9 @@ class Order(Aggregate):
             )
 
     def fail_payment(self, reason: str, now: datetime, hold_ttl: timedelta) -> None:
-        """The payment provider refused the payment: the order waits on hold."""
+        """The payment provider refused the payment (at authorization, or a card declined at
+        capture after shipping): the order waits on hold for an agent, with the provider's
+        words."""
         ORDER_TRANSITIONS.ensure_allowed(self.status, _C.FAIL_PAYMENT)
         self.payment.fail()
         self._hold(_C.FAIL_PAYMENT, f"payment_failed: {reason}", now, hold_ttl)
@@ -678,6 +689,11 @@ class Order(Aggregate):
         self._record(event)
 
     # -- rules -------------------------------------------------------------------------------
+
+    def _ensure_nothing_shipped(self, command: OrderCommand) -> None:
+        """Amending and cancelling stop at the first shipment, on hold or not."""
+        if self.shipments:
+            raise InvalidTransition("order", self.status, command)
 
     def _ensure_not_booked_under_another_ref(self, erp_order_ref: str) -> None:
         if self.erp_order_ref not in (None, erp_order_ref):

@@ -64,14 +64,28 @@ ORDER_TRANSITIONS: Final = TransitionTable[OrderStatus, OrderCommand](
             _C.CANCEL: _({_S.CANCELLED}),
             _C.FAIL_PAYMENT: _({_S.ON_HOLD}),
         },
+        # A card declined at capture (the first shipment) holds even a shipped order: an agent
+        # sorts the payment out, then resumes it where it was.
         _S.PARTIALLY_SHIPPED: {
             _C.SHIP: _({_S.PARTIALLY_SHIPPED, _S.SHIPPED}),
             _C.DELIVER: _({_S.PARTIALLY_SHIPPED}),
+            _C.FAIL_PAYMENT: _({_S.ON_HOLD}),
         },
-        _S.SHIPPED: {_C.DELIVER: _({_S.SHIPPED, _S.DELIVERED})},
+        _S.SHIPPED: {
+            _C.DELIVER: _({_S.SHIPPED, _S.DELIVERED}),
+            _C.FAIL_PAYMENT: _({_S.ON_HOLD}),
+        },
         _S.DELIVERED: {},
         _S.ON_HOLD: {
-            _C.RESUME: _({_S.RESERVED, _S.BACKORDERED, _S.BOOKED}),
+            _C.RESUME: _(
+                {
+                    _S.RESERVED,
+                    _S.BACKORDERED,
+                    _S.BOOKED,
+                    _S.PARTIALLY_SHIPPED,
+                    _S.SHIPPED,
+                }
+            ),
             # The ERP may answer a submission made before the hold; the order stays held.
             _C.BOOK: _({_S.ON_HOLD}),
             _C.REJECT: _({_S.ON_HOLD}),

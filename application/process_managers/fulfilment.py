@@ -13,13 +13,14 @@ from uuid import UUID
 
 from application.process_managers.context import ProcessContext
 from domain import events as e
-from domain.commands import BookOrder, CapturePayment, RejectOrder
+from domain.commands import BookOrder, CapturePayment, FailPayment, RejectOrder
 from domain.errors import InvalidTransition
 from domain.order import Order
 from domain.order_lifecycle import OrderStatus
 from ports.commerce import CommerceStatus
 from ports.erp import ErpLine, ErpOrder
 from ports.outbox import EventEnvelope
+from ports.payment import PaymentDeclined
 from ports.remote import RemoteRejected, RemoteUnavailable
 from ports.unit_of_work import CommandMeta
 
@@ -201,12 +202,18 @@ class Fulfilment:
         if not order.payment.can_capture():
             return
         amount = order.total
-        await self._ctx.payment.capture(
-            order.payment.reference,
-            amount.amount,
-            amount.currency,
-            idempotency_key=f"capture:{order.id}",
-        )
+        try:
+            await self._ctx.payment.capture(
+                order.payment.reference,
+                amount.amount,
+                amount.currency,
+                idempotency_key=f"capture:{order.id}",
+            )
+        except PaymentDeclined as e:
+            # A business refusal, not a failure to retry: the order waits on hold for an agent,
+            # with the provider's words on its timeline (PRODUCT.md §8.1).
+            await self._ctx.run(FailPayment(order_id=order.id, reason=e.reason), cause, ACTOR)
+            return
         await self._ctx.run(CapturePayment(order_id=order.id, amount=amount.amount), cause, ACTOR)
 
     async def _push(

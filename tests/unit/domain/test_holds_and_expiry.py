@@ -19,6 +19,7 @@ from domain.events import (
     ReservationExpired,
 )
 from domain.order import Order
+from domain.order_lifecycle import OrderStatus
 from domain.reservation import ReservationStatus
 from tests.unit.domain.builders import (
     HOLD_TTL,
@@ -36,6 +37,7 @@ from tests.unit.domain.builders import (
     stock_state,
     the_event,
 )
+from tests.unit.domain.states import a_new_order
 
 DUE = NOW + HOLD_TTL
 
@@ -353,3 +355,21 @@ def test_an_order_that_is_not_on_hold_cannot_be_resumed() -> None:
         resume(order, stock)
 
     assert (refused.value.state, refused.value.command) == ("reserved", "resume")
+
+
+def test_a_card_declined_at_capture_holds_a_shipped_order_which_then_cannot_be_cancelled() -> None:
+    shop = a_new_order(quantity=3).book().ship(1).fail_payment()
+    order = shop.order
+
+    assert order.status is OrderStatus.ON_HOLD
+    assert order.payment.status.value == "failed"
+    assert order.hold_reason == "payment_failed: card declined"
+    with pytest.raises(InvalidTransition):  # cancelling stops at the first shipment, held or not
+        order.cancel("customer asked", shop.tick(), shop.stock)
+    with pytest.raises(InvalidTransition):
+        shop.amend_address()
+    assert order.status is OrderStatus.ON_HOLD
+
+    shop.resume()
+    assert order.status is OrderStatus.PARTIALLY_SHIPPED
+    assert (order.hold_reason, order.resume_to) == (None, None)

@@ -71,11 +71,12 @@ EXPECTED_TABLE: dict[str, dict[str, set[str]]] = {
     "partially_shipped": {
         "ship": {"partially_shipped", "shipped"},
         "deliver": {"partially_shipped"},
+        "fail_payment": {"on_hold"},
     },
-    "shipped": {"deliver": {"shipped", "delivered"}},
+    "shipped": {"deliver": {"shipped", "delivered"}, "fail_payment": {"on_hold"}},
     "delivered": {},
     "on_hold": {
-        "resume": {"reserved", "backordered", "booked"},
+        "resume": {"reserved", "backordered", "booked", "partially_shipped", "shipped"},
         "book": {"on_hold"},
         "reject": {"on_hold"},
         "fail_payment": {"on_hold"},
@@ -242,6 +243,15 @@ OTHER_TARGETS: dict[tuple[str, str, str], Scenario] = {
         Shop.resume,
     ),
     ("on_hold", "resume", "booked"): (lambda: a_new_order().book().hold(), Shop.resume),
+    # A card declined at capture holds a shipped order; resumed, it is back where it was.
+    ("on_hold", "resume", "partially_shipped"): (
+        lambda: a_new_order(quantity=3).book().ship(1).fail_payment(),
+        Shop.resume,
+    ),
+    ("on_hold", "resume", "shipped"): (
+        lambda: a_new_order().book().ship(ORDERED).fail_payment(),
+        Shop.resume,
+    ),
 }
 
 EVERY_TARGET = every_target(EXPECTED_TABLE)

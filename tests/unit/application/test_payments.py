@@ -1,4 +1,5 @@
-"""Cancelling an order before capture releases its authorization at the payment provider, once."""
+"""The payment provider through fulfilment: an order cancelled before capture has its authorization
+released, once; a card declined at capture holds the order, with the provider's words."""
 
 from __future__ import annotations
 
@@ -49,3 +50,30 @@ async def test_an_order_cancelled_before_capture_has_its_authorization_voided_on
     assert order.payment.status.value == "voided"
     assert payments.voids == {order.payment.reference: f"void:{order_id}"}
     assert payments.captures == {}
+
+
+async def test_a_card_declined_at_capture_holds_the_order_with_the_providers_words(
+    hub: Hub, fulfilment: Fulfilment, payments: InMemoryPayments
+) -> None:
+    await hub.stock("MUG", "dc-east", 5)
+    order_id = await hub.run(PlaceOrderFactory(lines=(LineSpecFactory(sku="MUG", quantity=2),)))
+    await hub.run(c.BookOrder(order_id=order_id, erp_order_ref="SO-1"))
+    payments.declined.add(hub.order(order_id).payment.reference)
+    await hub.run(
+        c.RecordShipment(
+            order_id=order_id, shipment_id="S1", location="dc-east", carrier="DHL",
+            tracking_number="T1", lines=(c.SkuCount(sku="MUG", quantity=1),),
+            dispatched_at=hub.clock.now(),
+        )
+    )  # fmt: skip
+
+    await deliver_all(hub, fulfilment, order_id)  # no error: a decline is not retried
+
+    order = hub.order(order_id)
+    assert order.status.value == "on_hold"
+    assert order.payment.status.value == "failed"
+    assert payments.captures == {}
+    failed = [e for e in hub.events(order_id) if e.event_type == "PaymentFailed"]
+    assert [e.payload.reason for e in failed] == [  # type: ignore[attr-defined]
+        f"payment {order.payment.reference} declined"
+    ]
