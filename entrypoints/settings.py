@@ -33,11 +33,12 @@ class Settings:
     erp_url: str = ""
     crm_url: str = ""
     commerce_url: str = ""
-    erp_api_key: str | None = None
+    #: Secrets are kept out of the repr (PRODUCT.md §8.8).
+    erp_api_key: str | None = field(default=None, repr=False)
     salesforce_client_id: str | None = None
-    salesforce_client_secret: str | None = None
-    shopify_access_token: str | None = None
-    shopify_webhook_secret: str | None = None
+    salesforce_client_secret: str | None = field(default=None, repr=False)
+    shopify_access_token: str | None = field(default=None, repr=False)
+    shopify_webhook_secret: str | None = field(default=None, repr=False)
     #: Which commerce target hears each channel (`shopify=shopify,pos=none`); empty: the default
     #: of `commerce_routing()`.
     commerce_routes: str = ""

@@ -81,3 +81,16 @@ async def test_the_container_builds_stripe_behind_the_payment_breaker() -> None:
 
 def test_the_container_builds_the_simulator_by_default() -> None:
     assert isinstance(build_container(Settings.from_env({})).payment(), SimulatedPayments)
+
+
+def test_no_secret_of_any_remote_appears_in_the_settings_repr() -> None:
+    secrets = {
+        "ERP_API_KEY": "erp-secret-4711",
+        "SALESFORCE_CLIENT_SECRET": "sf-secret-4712",
+        "SHOPIFY_ACCESS_TOKEN": "shpat_secret4713",
+        "SHOPIFY_WEBHOOK_SECRET": "hook-secret-4714",
+    }
+    settings = Settings.from_env(secrets)
+    assert settings.erp_api_key == "erp-secret-4711"  # read, and kept
+    shown = repr(settings)
+    assert [name for name, value in secrets.items() if value in shown] == []
