@@ -11,7 +11,7 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, QueryParameter, SkipValidation
+from litestar.params import FromPath, JSONBody, QueryParameter, SkipValidation
 from msgspec import Meta
 
 from entrypoints.http.auth import roles
@@ -167,7 +167,7 @@ class OpsController(Controller):
     # Before `/dead-letters/{id}/replay`, so that the two read apart at a glance.
     @post("/dead-letters/replay", status_code=200)
     async def replay_matching(
-        self, data: ReplayFilterBody, dead_letter_store: NamedDependency[DeadLetters]
+        self, data: JSONBody[ReplayFilterBody], dead_letter_store: NamedDependency[DeadLetters]
     ) -> BulkReplayResult:
         """Deliver again every dead letter that matches the filter and was not replayed yet, as
         the one-letter replay does; answers how many this call replayed, so a repeat answers 0.
