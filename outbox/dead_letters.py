@@ -7,11 +7,13 @@ from enum import StrEnum
 from uuid import UUID
 
 from ports.clock import Clock
-from ports.delivery_log import DeadLetter, DeadLetterStore
+from ports.delivery_log import DeadLetter, DeadLetterFilter, DeadLetterStore
 from ports.inbound import DeferredInbound, InboundEvent
 
 #: Dead letters of deferred inbound events are filed under `inbound:<source>`.
 INBOUND = "inbound:"
+#: How many letters a bulk replay reads at a time: a million matches never load at once.
+BATCH = 200
 
 
 class Replay(StrEnum):
@@ -21,10 +23,13 @@ class Replay(StrEnum):
 
 
 class DeadLetters:
-    def __init__(self, store: DeadLetterStore, deferred: DeferredInbound, clock: Clock) -> None:
+    def __init__(
+        self, store: DeadLetterStore, deferred: DeferredInbound, clock: Clock, batch: int = BATCH
+    ) -> None:
         self._store = store
         self._deferred = deferred
         self._clock = clock
+        self._batch = batch
 
     async def page(self, limit: int, after: tuple[datetime, UUID] | None) -> list[DeadLetter]:
         return await self._store.page(limit, after)
@@ -35,6 +40,26 @@ class DeadLetters:
         letter = await self._store.get(dead_letter_id)
         if letter is None:
             return Replay.NOT_FOUND
+        return await self._replay(letter)
+
+    async def replay_matching(self, where: DeadLetterFilter) -> int:
+        """Replay every letter that matches `where` and was not replayed yet, oldest first, a
+        batch at a time; answers how many this call replayed. Idempotent: a second identical call
+        replays none, and a letter another caller replays meanwhile is counted by that caller
+        only. Only letters that had died when the call began: a replayed delivery that dies again
+        at once is a new letter, left for the next call rather than replayed in a loop."""
+        began = self._clock.now()
+        replayed, after = 0, None
+        while batch := await self._store.matching(where, self._batch, after):
+            for letter in batch:
+                if letter.died_at > began:
+                    return replayed
+                if await self._replay(letter) is Replay.REPLAYED:
+                    replayed += 1
+            after = (batch[-1].died_at, batch[-1].id)
+        return replayed
+
+    async def _replay(self, letter: DeadLetter) -> Replay:
         if letter.replayed_at is not None:
             return Replay.ALREADY_REPLAYED
         now = self._clock.now()
@@ -47,8 +72,10 @@ class DeadLetters:
                 actor="ops:replay",
                 correlation_id=f"replay:{letter.id}",
             )
+            # Deferred first, then marked: a replay that dies between the two is not lost, and
+            # deferring twice (two callers racing) keeps one deferred event per event id.
             await self._deferred.defer(event, "replayed by ops", now)
-            await self._store.mark_replayed(letter.id, now)
+            marked = await self._store.mark_replayed(letter.id, now)
         else:
-            await self._store.revive(letter, now, due_at=now)
-        return Replay.REPLAYED
+            marked = await self._store.revive(letter, now, due_at=now)
+        return Replay.REPLAYED if marked else Replay.ALREADY_REPLAYED

@@ -68,6 +68,39 @@ class DeadLetter:
         )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeadLetterFilter:
+    """Which dead letters an operator means; every field left `None` matches every letter, and
+    the fields that are set must all match.
+
+    - `consumer`, `event_type`: equal, exactly;
+    - `error_contains`: a substring of the error, case-insensitive for the ASCII letters A-Z
+      only (other characters compare exactly, on every store alike); `%`, `_` and `\\` are plain
+      characters;
+    - `since` (inclusive) and `until` (exclusive): bounds on `died_at`;
+    - `ids`: the letter is one of these dead-letter ids (an empty tuple matches none)."""
+
+    consumer: str | None = None
+    event_type: str | None = None
+    error_contains: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    ids: tuple[UUID, ...] | None = None
+
+
+#: The key of a dead letter in `DeadLetterStore.matching`'s order: (died_at, id), oldest first.
+LetterKey = tuple[datetime, UUID]
+
+
+def ascii_lower(text: str) -> str:
+    """`text` with A-Z lowered and every other character kept: the case folding of
+    `DeadLetterFilter.error_contains`, the same on every store (SQLite's `lower` folds no more)."""
+    return text.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
 class DeliveryLog(Protocol):
     """One record per (event, consumer), written by the relay when it publishes (`OutboxStore`).
     Each method here is a transaction of its own: an attempt is counted even if its worker dies."""
@@ -119,11 +152,22 @@ class DeadLetterStore(Protocol):
         """Newest first; `after` is the (died_at, id) of the last letter of the previous page."""
         ...
 
-    async def get(self, dead_letter_id: UUID) -> DeadLetter | None: ...
-
-    async def revive(self, letter: DeadLetter, now: datetime, due_at: datetime) -> None:
-        """The parked delivery lives again, its attempts counted anew, due for the relay at
-        `due_at`; the letter is marked replayed. One transaction."""
+    async def matching(
+        self, where: DeadLetterFilter, limit: int, after: LetterKey | None
+    ) -> list[DeadLetter]:
+        """Up to `limit` letters that match `where` and have not been replayed yet, oldest first
+        by (died_at, id); `after` is the key of the last letter of the previous batch."""
         ...
 
-    async def mark_replayed(self, dead_letter_id: UUID, now: datetime) -> None: ...
+    async def get(self, dead_letter_id: UUID) -> DeadLetter | None: ...
+
+    async def revive(self, letter: DeadLetter, now: datetime, due_at: datetime) -> bool:
+        """The parked delivery lives again, its attempts counted anew, due for the relay at
+        `due_at`; the letter is marked replayed. One transaction. False, and nothing changed,
+        when the letter had been replayed already (by a concurrent caller)."""
+        ...
+
+    async def mark_replayed(self, dead_letter_id: UUID, now: datetime) -> bool:
+        """The letter is marked replayed at `now`; False, and nothing changed, when it had been
+        replayed already (or does not exist)."""
+        ...

@@ -8,7 +8,14 @@ from datetime import datetime
 from uuid import UUID
 
 from adapters.memory.store import InMemoryStore
-from ports.delivery_log import Attempt, DeadLetter, Predecessor
+from ports.delivery_log import (
+    Attempt,
+    DeadLetter,
+    DeadLetterFilter,
+    LetterKey,
+    Predecessor,
+    ascii_lower,
+)
 from ports.outbox import Message
 
 
@@ -91,18 +98,49 @@ class InMemoryDeadLetters:
             letters = [d for d in letters if (d.died_at, d.id) < after]
         return letters[:limit]
 
+    async def matching(
+        self, where: DeadLetterFilter, limit: int, after: LetterKey | None
+    ) -> list[DeadLetter]:
+        letters = sorted(
+            (d for d in self._store.dead_letters.values() if _matches(d, where)),
+            key=lambda d: (d.died_at, d.id),
+        )
+        if after is not None:
+            letters = [d for d in letters if (d.died_at, d.id) > after]
+        return letters[:limit]
+
     async def get(self, dead_letter_id: UUID) -> DeadLetter | None:
         return self._store.dead_letters.get(dead_letter_id)
 
-    async def revive(self, letter: DeadLetter, now: datetime, due_at: datetime) -> None:
-        await self.mark_replayed(letter.id, now)
+    async def revive(self, letter: DeadLetter, now: datetime, due_at: datetime) -> bool:
+        if not await self.mark_replayed(letter.id, now):
+            return False
         record = self._store.deliveries.get((UUID(letter.message_id), letter.consumer))
         if record is not None:
             record.attempts, record.dead_at, record.processed_at = 0, None, None
             record.due_at = due_at
             record.publications += 1
+        return True
 
-    async def mark_replayed(self, dead_letter_id: UUID, now: datetime) -> None:
+    async def mark_replayed(self, dead_letter_id: UUID, now: datetime) -> bool:
         letter = self._store.dead_letters.get(dead_letter_id)
-        if letter is not None:
-            self._store.dead_letters[dead_letter_id] = replace(letter, replayed_at=now)
+        if letter is None or letter.replayed_at is not None:
+            return False
+        self._store.dead_letters[dead_letter_id] = replace(letter, replayed_at=now)
+        return True
+
+
+def _matches(letter: DeadLetter, where: DeadLetterFilter) -> bool:
+    """`DeadLetterFilter`'s rules, as `SqlDeadLetters.matching` writes them in SQL."""
+    return (
+        letter.replayed_at is None
+        and (where.consumer is None or letter.consumer == where.consumer)
+        and (where.event_type is None or letter.event_type == where.event_type)
+        and (
+            where.error_contains is None
+            or ascii_lower(where.error_contains) in ascii_lower(letter.error)
+        )
+        and (where.since is None or letter.died_at >= where.since)
+        and (where.until is None or letter.died_at < where.until)
+        and (where.ids is None or letter.id in where.ids)
+    )

@@ -10,13 +10,20 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, bindparam, case, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters.sql.per_dialect import one_of
+from adapters.sql.per_dialect import lowered_ascii, one_of
 from adapters.sql.schema import dead_letters, deliveries, outbox
 from adapters.sql.statements import Statements, one_statement
-from ports.delivery_log import Attempt, DeadLetter, Predecessor
+from ports.delivery_log import (
+    Attempt,
+    DeadLetter,
+    DeadLetterFilter,
+    LetterKey,
+    Predecessor,
+    ascii_lower,
+)
 from ports.outbox import Message
 
 d = deliveries.c
@@ -153,9 +160,16 @@ class SqlDeliveryLog:
             )
 
 
+#: `error_contains` is a LIKE pattern's middle: these characters are escaped to stand for
+#: themselves.
+_LIKE_ESCAPE = "\\"
+_LIKE_SPECIAL = str.maketrans({"\\": "\\\\", "%": "\\%", "_": "\\_"})
+
+
 class SqlDeadLetters:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._lowered_error = lowered_ascii(dead_letters.c.error)[engine.dialect.name]
 
     async def page(self, limit: int, after: tuple[datetime, UUID] | None) -> list[DeadLetter]:
         t = dead_letters.c
@@ -167,6 +181,31 @@ class SqlDeadLetters:
         async with self._engine.connect() as conn:
             return [DeadLetter(**row._mapping) for row in await conn.execute(query)]
 
+    async def matching(
+        self, where: DeadLetterFilter, limit: int, after: LetterKey | None
+    ) -> list[DeadLetter]:
+        """Through the index on `died_at`; the other conditions filter what it walks."""
+        t = dead_letters.c
+        conditions: list[ColumnElement[bool]] = [t.replayed_at.is_(None)]
+        if where.consumer is not None:
+            conditions.append(t.consumer == where.consumer)
+        if where.event_type is not None:
+            conditions.append(t.event_type == where.event_type)
+        if where.error_contains is not None:
+            needle = ascii_lower(where.error_contains).translate(_LIKE_SPECIAL)
+            conditions.append(self._lowered_error.like(f"%{needle}%", escape=_LIKE_ESCAPE))
+        if where.since is not None:
+            conditions.append(t.died_at >= where.since)
+        if where.until is not None:
+            conditions.append(t.died_at < where.until)
+        if where.ids is not None:
+            conditions.append(t.id.in_(where.ids))
+        if after is not None:
+            conditions.append((t.died_at > after[0]) | and_(t.died_at == after[0], t.id > after[1]))
+        query = select(dead_letters).where(*conditions).order_by(t.died_at, t.id).limit(limit)
+        async with self._engine.connect() as conn:
+            return [DeadLetter(**row._mapping) for row in await conn.execute(query)]
+
     async def get(self, dead_letter_id: UUID) -> DeadLetter | None:
         async with self._engine.connect() as conn:
             row = (
@@ -174,22 +213,30 @@ class SqlDeadLetters:
             ).first()
         return DeadLetter(**row._mapping) if row else None
 
-    async def revive(self, letter: DeadLetter, now: datetime, due_at: datetime) -> None:
+    async def revive(self, letter: DeadLetter, now: datetime, due_at: datetime) -> bool:
         async with self._engine.begin() as conn:
-            await conn.execute(
-                update(dead_letters).where(dead_letters.c.id == letter.id).values(replayed_at=now)
-            )
+            if not await _mark_replayed(conn, letter.id, now):
+                return False
             await conn.execute(
                 update(deliveries)
                 .where(d.event_id == UUID(letter.message_id), d.consumer == letter.consumer)
                 .values(attempts=0, dead_at=None, processed_at=None, due_at=due_at,
                         publications=d.publications + 1)
             )  # fmt: skip
+        return True
 
-    async def mark_replayed(self, dead_letter_id: UUID, now: datetime) -> None:
+    async def mark_replayed(self, dead_letter_id: UUID, now: datetime) -> bool:
         async with self._engine.begin() as conn:
-            await conn.execute(
-                update(dead_letters)
-                .where(dead_letters.c.id == dead_letter_id)
-                .values(replayed_at=now)
-            )
+            return await _mark_replayed(conn, dead_letter_id, now)
+
+
+async def _mark_replayed(conn: AsyncConnection, dead_letter_id: UUID, now: datetime) -> bool:
+    """Only a letter not replayed yet: of two concurrent replays, the second changes no row (on
+    PostgreSQL it waits for the first's row lock, then finds `replayed_at` set)."""
+    t = dead_letters.c
+    result = await conn.execute(
+        update(dead_letters)
+        .where(t.id == dead_letter_id, t.replayed_at.is_(None))
+        .values(replayed_at=now)
+    )
+    return bool(result.rowcount)

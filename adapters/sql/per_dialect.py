@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, Insert, Table, any_, bindparam
+from sqlalchemy import ARRAY, ColumnElement, Insert, Table, any_, bindparam, collate, func
 from sqlalchemy.dialects import postgresql, sqlite
 
 
@@ -22,4 +22,13 @@ def insert_or_skip(table: Table) -> dict[str, Insert]:
     return {
         "postgresql": postgresql.insert(table).on_conflict_do_nothing(),
         "sqlite": sqlite.insert(table).on_conflict_do_nothing(),
+    }
+
+
+def lowered_ascii(column: ColumnElement[str]) -> dict[str, ColumnElement[str]]:
+    """`column` with only A-Z lowered (`ports.delivery_log.ascii_lower`): SQLite's `lower` folds
+    ASCII only; PostgreSQL's folds every letter, except under the "C" collation."""
+    return {
+        "postgresql": func.lower(collate(column, "C")),
+        "sqlite": func.lower(column),
     }

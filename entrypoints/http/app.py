@@ -87,6 +87,7 @@ def create_app(container: Container) -> Litestar:
                 security_schemes={"ApiKey": SecurityScheme(type="http", scheme="bearer")}
             ),
             security=[{"ApiKey": []}],
+            use_handler_docstrings=True,  # each route's docstring is its description
         ),
         on_shutdown=[dispose],
     )

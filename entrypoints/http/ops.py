@@ -11,13 +11,15 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, QueryParameter, SkipValidation
+from litestar.params import FromPath, JSONBody, QueryParameter, SkipValidation
+from msgspec import Meta
 
 from entrypoints.http.auth import roles
 from entrypoints.http.problems import ApiError
+from entrypoints.http.schemas import NO_NUL, Body
 from outbox.dead_letters import DeadLetters, Replay
 from ports.api_keys import Role
-from ports.delivery_log import DeadLetter
+from ports.delivery_log import DeadLetter, DeadLetterFilter
 from ports.views import ViewStore
 from read_models.operations import Operations, OutboxStatus
 from read_models.projector import rebuild
@@ -63,6 +65,38 @@ class RebuildResult(msgspec.Struct, kw_only=True):
 class ReplayResult(msgspec.Struct, kw_only=True):
     id: UUID
     status: str
+
+
+class BulkReplayResult(msgspec.Struct, kw_only=True):
+    replayed: int  #: letters this call replayed; 0 when every match was replayed already
+
+
+Moment = Annotated[datetime, Meta(tz=True)]
+
+
+class ReplayFilterBody(Body):
+    """Which dead letters to replay: every field given must match (`DeadLetterFilter`)."""
+
+    consumer: Annotated[str, Meta(min_length=1, max_length=100, pattern=NO_NUL)] | None = None
+    event_type: Annotated[str, Meta(min_length=1, max_length=64, pattern=NO_NUL)] | None = None
+    #: A substring of the error, case-insensitive for A-Z; `%` and `_` are plain characters.
+    error_contains: Annotated[str, Meta(min_length=1, max_length=200, pattern=NO_NUL)] | None = None
+    since: Moment | None = None  #: died at or after
+    until: Moment | None = None  #: died before
+    ids: Annotated[list[UUID], Meta(max_length=1000)] | None = None
+
+    def to_filter(self) -> DeadLetterFilter:
+        if self.since is not None and self.until is not None and self.since > self.until:
+            raise ApiError(422, "validation_error", "the request does not match its schema",
+                           errors=[{"field": "until", "message": "must not be before `since`"}])  # fmt: skip
+        return DeadLetterFilter(
+            consumer=self.consumer,
+            event_type=self.event_type,
+            error_contains=self.error_contains,
+            since=self.since,
+            until=self.until,
+            ids=None if self.ids is None else tuple(self.ids),
+        )
 
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
@@ -129,6 +163,20 @@ class OpsController(Controller):
         """Recreate every order view and timeline from the stored events (live delivery goes on;
         events that arrive during the rebuild are caught up by the next delivery)."""
         return RebuildResult(orders=await rebuild(view_store))
+
+    # Before `/dead-letters/{id}/replay`, so that the two read apart at a glance.
+    @post("/dead-letters/replay", status_code=200)
+    async def replay_matching(
+        self, data: JSONBody[ReplayFilterBody], dead_letter_store: NamedDependency[DeadLetters]
+    ) -> BulkReplayResult:
+        """Deliver again every dead letter that matches the filter and was not replayed yet, as
+        the one-letter replay does; answers how many this call replayed, so a repeat answers 0.
+        Every field given must match: `consumer` and `event_type` exactly, `error_contains` as a
+        substring (case-insensitive for A-Z), `since` (inclusive) and `until` (exclusive) on
+        `died_at`, `ids` among the given dead-letter ids. **An empty filter `{}` replays every
+        dead letter not replayed yet.** Letters that die while the replay runs are left for the
+        next call."""
+        return BulkReplayResult(replayed=await dead_letter_store.replay_matching(data.to_filter()))
 
     @post("/dead-letters/{dead_letter_id:uuid}/replay", status_code=202)
     async def replay(

@@ -66,6 +66,7 @@ ACCESS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("GET", "/v1/ops/stuck"):                               ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, OK)),
     ("GET", "/v1/ops/outbox"):                              ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, OK)),
     ("GET", "/v1/ops/dead-letters"):                        ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, OK)),
+    ("POST", "/v1/ops/dead-letters/replay"):                ("replay",  (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, OK)),
     ("POST", "/v1/ops/dead-letters/{dead_letter_id:uuid}/replay"): ("none", (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, OK)),
     ("POST", "/v1/ops/projections/rebuild"):                ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, OK)),
     # -- commerce webhook: HMAC of the raw body, never an API key --
@@ -128,6 +129,7 @@ def body_for(kind: str, who: str) -> dict[str, Any]:
         "case": {"case_id": "CASE-1"},
         "return": return_body(),
         "inbound": snapshot(on_hand=100),
+        "replay": {"consumer": "erp", "error_contains": "timeout"},
     }
     return {"json": bodies[kind]}
 

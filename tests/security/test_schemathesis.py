@@ -185,6 +185,7 @@ HAPPY: list[tuple[str, str, str, dict[str, str], Any, dict[str, Any]]] = [
     ("GET", "/v1/ops/stuck", "ops", {}, None, {}),
     ("GET", "/v1/ops/outbox", "ops", {}, None, {}),
     ("GET", "/v1/ops/dead-letters", "ops", {}, None, {}),
+    ("POST", "/v1/ops/dead-letters/replay", "ops", {}, {"consumer": "erp", "since": "2026-01-01T00:00:00Z"}, {}),
     ("POST", "/v1/ops/projections/rebuild", "ops", {}, None, {}),
     # No dead letter exists here: the documented 404 `dead_letter_not_found` is the valid answer.
     ("POST", "/v1/ops/dead-letters/{dead_letter_id}/replay", "ops", {"dead_letter_id": str(uuid.uuid4())}, None, {}),
@@ -230,7 +231,7 @@ def test_a_valid_request_to_every_operation_answers_as_documented(target: Target
             ids["fresh"] = response.json()["id"]
         if (method, path) == ("POST", "/v1/orders/{order_id}/returns"):
             ids["fresh_return"] = response.json()["id"]
-        expected_404 = path.endswith("/replay")
+        expected_404 = path.endswith("{dead_letter_id}/replay")
         try:
             assert (response.status_code == 404) if expected_404 else response.status_code < 300
             case.validate_response(response, checks=CHECKS, headers=headers)

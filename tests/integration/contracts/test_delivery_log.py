@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 from domain import commands as c
-from ports.delivery_log import Attempt, DeadLetter, Predecessor
+from ports.delivery_log import Attempt, DeadLetter, DeadLetterFilter, Predecessor
 from ports.outbox import Message
 from tests.integration.backends import Backend
 from tests.integration.contracts.histories import event_id, overdue, place, relay
@@ -313,3 +314,126 @@ async def test_riding_out_a_delivery_never_recorded_starts_its_outage_now(
     now = backend.clock.now()
 
     assert await backend.delivery_log.ride_out(uuid4(), "erp", now) == now
+
+
+async def bury_varied(backend: Backend) -> dict[str, DeadLetter]:
+    """Four letters of one placed order, a minute apart, by error text: the placed event given
+    up by the erp ("E1") then the crm ("C1"), the reserved one by the erp ("E2") then the crm
+    ("C2"), each error with characters LIKE would take for wildcards."""
+    placed, reserved = await one_order_published(backend, ("erp", "crm"))
+    errors = {
+        "E1": (placed, "erp", "RemoteRejected: 100% sure the SKU is_unknown"),
+        "C1": (placed, "crm", "RemoteRejected: account LOCKED (C:\\crm\\x)"),
+        "E2": (reserved, "erp", "TimeoutError: ÉCHEC after 30 s"),
+        "C2": (reserved, "crm", "RemoteRejected: 1000 sure, sku isXunknown"),
+    }
+    for message, consumer, error in errors.values():
+        await backend.delivery_log.bury(
+            message, consumer, 1, "permanent", error, backend.clock.now()
+        )
+        backend.clock.advance(timedelta(minutes=1))
+    letters = await backend.dead_letters.page(10, None)
+    return {name: next(d for d in letters if d.error == e) for name, (_, _, e) in errors.items()}
+
+
+async def matching(backend: Backend, limit: int = 100, **where: Any) -> list[str]:
+    """The errors' names of what `matching` answers, in its order (one batch)."""
+    found = await backend.dead_letters.matching(DeadLetterFilter(**where), limit, None)
+    names = {
+        "RemoteRejected: 100% sure the SKU is_unknown": "E1",
+        "RemoteRejected: account LOCKED (C:\\crm\\x)": "C1",
+        "TimeoutError: ÉCHEC after 30 s": "E2",
+        "RemoteRejected: 1000 sure, sku isXunknown": "C2",
+    }
+    return [names[d.error] for d in found]
+
+
+async def test_an_empty_filter_matches_every_letter_not_replayed_oldest_first(
+    backend: Backend,
+) -> None:
+    letters = await bury_varied(backend)
+    assert await matching(backend) == ["E1", "C1", "E2", "C2"]
+
+    await backend.dead_letters.mark_replayed(letters["C1"].id, backend.clock.now())
+
+    assert await matching(backend) == ["E1", "E2", "C2"]
+
+
+async def test_matching_pages_oldest_first_by_its_keyset(backend: Backend) -> None:
+    everything = await bury_five(backend)  # three died at one moment: the id breaks the tie
+    oldest_first = sorted(everything, key=lambda d: (d.died_at, d.id))
+    pages, after = [], None
+    for _ in range(5):  # bounded: three pages of two, then nothing
+        page = await backend.dead_letters.matching(DeadLetterFilter(), 2, after)
+        if not page:
+            break
+        pages.append(page)
+        after = (page[-1].died_at, page[-1].id)
+    assert [len(p) for p in pages] == [2, 2, 1]
+    assert [d for p in pages for d in p] == oldest_first
+
+
+async def test_matching_by_consumer_and_event_type_is_exact(backend: Backend) -> None:
+    await bury_varied(backend)
+
+    assert await matching(backend, consumer="crm") == ["C1", "C2"]
+    assert await matching(backend, consumer="er") == []
+    assert await matching(backend, event_type="InventoryReserved") == ["E2", "C2"]
+    assert await matching(backend, consumer="erp", event_type="OrderPlaced") == ["E1"]
+    assert await matching(backend, event_type="orderplaced") == []
+
+
+async def test_error_contains_ignores_ascii_case_and_takes_wildcards_literally(
+    backend: Backend,
+) -> None:
+    await bury_varied(backend)
+
+    assert await matching(backend, error_contains="remoterejected") == ["E1", "C1", "C2"]
+    assert await matching(backend, error_contains="Locked") == ["C1"]
+    assert await matching(backend, error_contains="100%") == ["E1"]  # not "1000"
+    assert await matching(backend, error_contains="% sure") == ["E1"]
+    assert await matching(backend, error_contains="is_unknown") == ["E1"]  # not "isXunknown"
+    assert await matching(backend, error_contains="c:\\CRM\\") == ["C1"]
+    assert await matching(backend, error_contains="échec") == []  # É is no ASCII letter
+    assert await matching(backend, error_contains="ÉCHEC") == ["E2"]
+    assert await matching(backend, error_contains="") == ["E1", "C1", "E2", "C2"]
+
+
+async def test_since_is_inclusive_and_until_exclusive_on_the_time_of_death(
+    backend: Backend,
+) -> None:
+    letters = await bury_varied(backend)
+    c1, c2 = letters["C1"].died_at, letters["C2"].died_at
+
+    assert await matching(backend, since=c1) == ["C1", "E2", "C2"]
+    assert await matching(backend, until=c1) == ["E1"]
+    assert await matching(backend, since=c1, until=c2) == ["C1", "E2"]
+    assert await matching(backend, since=c2, until=c2) == []
+
+
+async def test_matching_by_ids_and_with_every_condition_at_once(backend: Backend) -> None:
+    letters = await bury_varied(backend)
+    e1, c1, e2 = letters["E1"].id, letters["C1"].id, letters["E2"].id
+
+    assert await matching(backend, ids=(e2, e1, uuid4())) == ["E1", "E2"]
+    assert await matching(backend, ids=()) == []
+    assert await matching(backend, limit=1, ids=(e2, c1)) == ["C1"]
+    assert await matching(
+        backend, consumer="erp", event_type="OrderPlaced", error_contains="SKU",
+        since=letters["E1"].died_at, until=letters["C2"].died_at, ids=(e1, c1),
+    ) == ["E1"]  # fmt: skip
+
+
+async def test_a_letter_is_marked_replayed_once(backend: Backend) -> None:
+    message, _ = await one_order_published(backend)
+    await backend.delivery_log.bury(message, "erp", 1, "permanent", "no", backend.clock.now())
+    [letter] = await backend.dead_letters.page(10, None)
+    first = backend.clock.now() + timedelta(hours=1)
+
+    assert await backend.dead_letters.revive(letter, first, first)
+    assert not await backend.dead_letters.revive(letter, first + SECOND, first + SECOND)
+    assert not await backend.dead_letters.mark_replayed(letter.id, first + SECOND)
+    assert not await backend.dead_letters.mark_replayed(uuid4(), first)
+
+    assert (await backend.dead_letters.get(letter.id)) == replace(letter, replayed_at=first)
+    assert await backend.dead_letters.matching(DeadLetterFilter(), 10, None) == []
