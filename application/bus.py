@@ -33,6 +33,8 @@ COMMAND_HANDLERS: Final[Mapping[type[c.Command], Handler]] = {
     c.PlaceOrder: orders.place_order,
     c.AmendOrder: orders.amend_order,
     c.CancelOrder: orders.cancel_order,
+    c.FollowChannelCancellation: orders.follow_channel_cancellation,
+    c.RecordChannelRefund: orders.record_channel_refund,
     c.HoldOrder: orders.hold_order,
     c.ResumeOrder: orders.resume_order,
     c.BookOrder: orders.book_order,

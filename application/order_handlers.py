@@ -9,15 +9,18 @@ from domain.commands import (
     AmendOrder,
     BookOrder,
     CancelOrder,
+    FollowChannelCancellation,
     HoldOrder,
     LinkCase,
     PlaceOrder,
     RecordCaseUpdate,
+    RecordChannelRefund,
     RejectOrder,
     ResumeOrder,
 )
-from domain.errors import DuplicateOrder, FieldIssue, ValidationFailed
-from domain.order import Order
+from domain.errors import ChannelOrderNotFound, DuplicateOrder, FieldIssue, ValidationFailed
+from domain.money import Money
+from domain.order import ChannelCancellation, Order
 from ports.unit_of_work import UnitOfWork
 
 
@@ -67,6 +70,29 @@ async def cancel_order(cmd: CancelOrder, uow: UnitOfWork, ctx: HandlerContext) -
     stock = await uow.stock.get_many(order.stock_keys())
     order.cancel(cmd.reason, ctx.clock.now(), stock)
     return order.id
+
+
+async def follow_channel_cancellation(
+    cmd: FollowChannelCancellation, uow: UnitOfWork, ctx: HandlerContext
+) -> tuple[UUID, ChannelCancellation]:
+    order = await _channel_order(uow, cmd.channel, cmd.channel_order_ref)
+    stock = await uow.stock.get_many(order.stock_keys())
+    return order.id, order.follow_channel_cancellation(cmd.reason, ctx.clock.now(), stock)
+
+
+async def record_channel_refund(
+    cmd: RecordChannelRefund, uow: UnitOfWork, ctx: HandlerContext
+) -> tuple[UUID, bool]:
+    order = await _channel_order(uow, cmd.channel, cmd.channel_order_ref)
+    amount = Money.of(cmd.amount, cmd.currency)
+    return order.id, order.record_channel_refund(cmd.refund_ref, amount, ctx.clock.now())
+
+
+async def _channel_order(uow: UnitOfWork, channel: str, channel_order_ref: str) -> Order:
+    order_id = await uow.orders.find_by_channel_ref(channel, channel_order_ref)
+    if order_id is None:
+        raise ChannelOrderNotFound(channel, channel_order_ref)
+    return await uow.orders.get(order_id)
 
 
 async def hold_order(cmd: HoldOrder, uow: UnitOfWork, ctx: HandlerContext) -> UUID:

@@ -59,6 +59,28 @@ class CancelOrder(Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FollowChannelCancellation(Command):
+    """The channel cancelled its order on its side (Shopify's orders/cancelled): follow it while
+    the order can still be cancelled, otherwise record that it asked too late."""
+
+    channel: str
+    channel_order_ref: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordChannelRefund(Command):
+    """The channel already refunded `amount` (Shopify's refunds/create); `refund_ref` is its own
+    id of the refund, so the same refund is recorded once."""
+
+    channel: str
+    channel_order_ref: str
+    refund_ref: str
+    amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HoldOrder(Command):
     order_id: UUID
     reason: str

@@ -152,6 +152,20 @@ class ShipmentNotFound(NotFound):
         super().__init__(f"shipment {shipment_id} not found")
 
 
+class ChannelOrderNotFound(NotFound):
+    """Raised when a channel names an order by its own reference and the hub has no such order
+    (it was never placed here, or its placement was refused)."""
+
+    code = "channel_order_not_found"
+
+    def __init__(self, channel: str, channel_order_ref: str) -> None:
+        self.channel, self.channel_order_ref = channel, channel_order_ref
+        super().__init__(f"no order {channel_order_ref!r} of channel {channel!r}")
+
+    def context(self) -> dict[str, Any]:
+        return {"channel": self.channel, "channel_order_ref": self.channel_order_ref}
+
+
 class DuplicateOrder(DomainError):
     """Raised when a channel places a second order with the same channel order reference."""
 

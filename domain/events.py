@@ -177,6 +177,25 @@ class PaymentVoided(OrderEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CancelRequestedAfterShipment(OrderEvent):
+    """The channel cancelled an order that had already started shipping. The hub cannot cancel
+    it any more (PRODUCT.md §2.1), so nothing changes but this record: an agent settles it."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefundRecorded(OrderEvent):
+    """The channel already refunded the customer (e.g. Shopify's refunds/create): the payment's
+    refunded total grew by `amount`; no payment provider is asked to pay it out again."""
+
+    refund_ref: str
+    amount: Decimal
+    currency: str
+    payment_status: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CaseLinked(OrderEvent):
     case_id: str
     return_id: UUID | None
@@ -298,6 +317,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         OrderPlaced, InventoryReserved, OrderBackordered, OrderBooked, OrderRejectedByErp,
         OrderHeld, OrderResumed, OrderAmended, OrderCancelled, ReservationExpired,
         ShipmentDispatched, ShipmentDelivered, PaymentCaptured, PaymentFailed, PaymentVoided,
+        CancelRequestedAfterShipment, RefundRecorded,
         CaseLinked, CaseUpdated, ReturnRequested, ReturnAuthorized, ReturnRejected, ReturnCancelled,
         ReturnReceived, ReturnInspected, ReturnHeld, ReturnHoldReleased, RefundIssued,
         ReturnClosed, StockSnapshotApplied, StockAdjusted, StockShortfallDetected,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from uuid import UUID
 
 from domain import events
@@ -14,6 +15,7 @@ from domain.customer import Address, Customer
 from domain.errors import (
     FieldIssue,
     InvalidTransition,
+    RefundExceedsCaptured,
     ShipmentConflict,
     ShipmentExceedsOrdered,
     ShipmentNotFound,
@@ -54,6 +56,14 @@ NewId = Callable[[], UUID]
 _S, _C = OrderStatus, OrderCommand
 #: Where an order held after shipping goes back to.
 _SHIPPED = frozenset({OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED})
+
+
+class ChannelCancellation(StrEnum):
+    """What following a channel's cancellation did (`Order.follow_channel_cancellation`)."""
+
+    CANCELLED = "cancelled"
+    ALREADY_CANCELLED = "already_cancelled"
+    REQUESTED_AFTER_SHIPMENT = "cancel_requested_after_shipment"
 
 
 class Order(Aggregate):
@@ -369,6 +379,55 @@ class Order(Aggregate):
                     order_id=self.id, amount=self.payment.authorized.amount, currency=self.currency
                 )
             )
+
+    def follow_channel_cancellation(
+        self, reason: str, now: datetime, stock: Stock
+    ) -> ChannelCancellation:
+        """The channel cancelled the order on its side and cannot be told no: cancel it while
+        nothing has shipped; an order already cancelled (our own cancellation echoed back) stays
+        as it is; after the first shipment the request is recorded for an agent instead."""
+        ensure_no_issues(text_issues("reason", reason, MAX_REASON_LENGTH))
+        if self.status is _S.CANCELLED:
+            return ChannelCancellation.ALREADY_CANCELLED
+        if self.shipments:
+            self.refuse_cancellation_after_shipment(reason, now)
+            return ChannelCancellation.REQUESTED_AFTER_SHIPMENT
+        self.cancel(reason, now, stock)
+        return ChannelCancellation.CANCELLED
+
+    def refuse_cancellation_after_shipment(self, reason: str, now: datetime) -> None:
+        """Units are on their way: the order can no longer be cancelled, but the request is kept
+        (`CancelRequestedAfterShipment`) so an agent settles it with the customer."""
+        ensure_no_issues(text_issues("reason", reason, MAX_REASON_LENGTH))
+        self._ensure_shipped_before_refusing_a_cancellation()
+        self.updated_at = now
+        self._record(events.CancelRequestedAfterShipment(order_id=self.id, reason=reason))
+
+    def record_channel_refund(self, refund_ref: str, amount: Money, now: datetime) -> bool:
+        """The channel already paid `amount` back to the customer: the payment's refunded total
+        grows and nobody is asked to pay it out again. Still never more than was captured
+        (`RefundExceedsCaptured`, also before any capture). The same refund recorded again is
+        harmless; returns whether this call recorded it."""
+        issues = text_issues("refund_ref", refund_ref)
+        if not amount.amount > 0:
+            issues.append(FieldIssue("amount", "must be more than zero"))
+        ensure_no_issues(issues)
+        if refund_ref in self.payment.channel_refunds:
+            return False
+        self._ensure_refund_within_capture(amount)
+        self.payment.refund(amount)
+        self.payment.channel_refunds.append(refund_ref)
+        self.updated_at = now
+        self._record(
+            events.RefundRecorded(
+                order_id=self.id,
+                refund_ref=refund_ref,
+                amount=amount.amount,
+                currency=amount.currency,
+                payment_status=self.payment.status.value,
+            )
+        )
+        return True
 
     def fail_payment(self, reason: str, now: datetime, hold_ttl: timedelta) -> None:
         """The payment provider refused the payment (at authorization, or a card declined at
@@ -705,6 +764,15 @@ class Order(Aggregate):
             assert line is not None
             if line.shipped + quantity > line.quantity:
                 raise ShipmentExceedsOrdered(sku, line.quantity, line.shipped + quantity)
+
+    def _ensure_shipped_before_refusing_a_cancellation(self) -> None:
+        if not self.shipments:
+            raise InvalidTransition("order", self.status, "refuse_cancellation_after_shipment")
+
+    def _ensure_refund_within_capture(self, amount: Money) -> None:
+        """Captured minus refunded bounds every refund; before a capture that is nothing."""
+        if amount > self.payment.refundable:
+            raise RefundExceedsCaptured(str(amount), str(self.payment.refundable))
 
     def _ensure_something_shipped(self) -> None:
         if not self.shipments:

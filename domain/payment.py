@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
 
@@ -60,6 +60,8 @@ class Payment:
     captured: Money
     refunded: Money
     status: PaymentStatus = PaymentStatus.AUTHORIZED
+    #: The channel's ids of refunds it made itself and the hub recorded (`Order.record_channel_refund`).
+    channel_refunds: list[str] = field(default_factory=list)
 
     @classmethod
     def authorize(cls, reference: str, amount: Money) -> Payment:

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from read_models.operations import Operations
+from read_models.operations import STUCK_KINDS, Operations
 
 REGISTRY = CollectorRegistry()
 
@@ -59,6 +59,6 @@ async def scrape(operations: Operations, now: datetime) -> bytes:
     CONSUMER_FAILURES.set(counts["deliveries_failing"])
     DEAD_LETTERS.set(counts["dead_letters"])
     stuck = Tally(s.kind for s in await operations.stuck(now))
-    for kind in ("not_booked", "not_delivered", "not_refunded"):
+    for kind in STUCK_KINDS:
         STUCK.labels(kind).set(stuck[kind])
     return generate_latest(REGISTRY)

@@ -64,4 +64,11 @@ class OperationsReader(Protocol):
         """Returns received before `before`, oldest first, whatever their status now."""
         ...
 
+    async def orders_with_entry(
+        self, kind: str, statuses: Sequence[str], limit: int
+    ) -> list[WaitingOrder]:
+        """Orders now in one of `statuses` whose timeline has an entry of `kind`, each since its
+        first such entry, oldest first."""
+        ...
+
     async def delivery_counts(self) -> DeliveryCounts: ...

@@ -8,10 +8,16 @@ from uuid import UUID
 
 from ports.clock import Clock
 from ports.operations import OperationsReader, Since
+from read_models.timeline import CANCEL_REQUESTED_AFTER_SHIPMENT
 
 NOT_BOOKED = ("reserved", "backordered", "on_hold")
 NOT_DELIVERED = ("shipped", "partially_shipped")
 NOT_REFUNDED = ("received", "inspected", "on_hold")
+#: A cancellation the channel asked for after shipping waits for an agent until the order is
+#: delivered (then it is a return, not a cancellation, to settle).
+STILL_SHIPPING = ("partially_shipped", "shipped")
+#: Every kind of stuck workflow, for those who count them.
+STUCK_KINDS = ("not_booked", "not_delivered", "not_refunded", "cancel_requested_after_shipment")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,7 +64,8 @@ class Operations:
 
     async def stuck(self, now: datetime, limit: int = 100) -> list[Stuck]:
         """Orders not booked, shipments not delivered, returns received but not refunded, each
-        past its SLA; oldest first per kind."""
+        past its SLA, and orders the channel cancelled after they shipped (until delivered);
+        oldest first per kind."""
         found: list[Stuck] = []
         for kind, statuses, sla, since in (
             ("not_booked", NOT_BOOKED, self.slas.booking, Since.PLACED),
@@ -71,7 +78,19 @@ class Operations:
                 for w in waiting
             ]  # fmt: skip
         found += await self._unrefunded(now, limit)
+        found += await self._cancel_requested_after_shipment(now, limit)
         return found
+
+    async def _cancel_requested_after_shipment(self, now: datetime, limit: int) -> list[Stuck]:
+        # No SLA: the shop has already cancelled, so an agent must act at once.
+        asked = await self._reader.orders_with_entry(
+            CANCEL_REQUESTED_AFTER_SHIPMENT, STILL_SHIPPING, limit
+        )
+        return [
+            Stuck("cancel_requested_after_shipment", w.order_id, w.channel_order_ref, w.status,
+                  w.since, (now - w.since).total_seconds())
+            for w in asked
+        ]  # fmt: skip
 
     async def _unrefunded(self, now: datetime, limit: int) -> list[Stuck]:
         # Most returns received long ago are refunded: read a few times more than asked for.

@@ -174,6 +174,12 @@ def _refunded(d: Document, e: Document) -> None:
     payment["status"] = e["payment_status"]
 
 
+def _refund_recorded(d: Document, e: Document) -> None:
+    payment = d["payment"]
+    payment["refunded"] = _add(payment["refunded"], e["amount"])
+    payment["status"] = e["payment_status"]
+
+
 _APPLY: dict[str, Callable[[Document, Document], None]] = {
     "OrderPlaced": _placed,
     "InventoryReserved": _reserved,
@@ -188,6 +194,7 @@ _APPLY: dict[str, Callable[[Document, Document], None]] = {
     "PaymentCaptured": _captured,
     "PaymentFailed": _payment_failed,
     "PaymentVoided": _payment_status("voided"),
+    "RefundRecorded": _refund_recorded,
     "CaseLinked": _case_linked,
     "ReturnRequested": _return_requested,
     "ReturnAuthorized": _return_status("authorized"),

@@ -10,6 +10,8 @@ from typing import Any
 from ports.outbox import Message
 
 SOURCES = ("channel", "hub", "erp", "warehouse", "payment", "crm", "agent")
+#: The kind of the entry that puts an order among the stuck workflows (`read_models/operations.py`).
+CANCEL_REQUESTED_AFTER_SHIPMENT = "order.cancel_requested_after_shipment"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,8 @@ _ENTRIES: dict[str, tuple[str, str, Any]] = {
     "PaymentCaptured": ("payment.captured", "payment", lambda e: f"Payment of {e['amount']} {e['currency']} captured"),
     "PaymentFailed": ("payment.failed", "payment", lambda e: f"Payment failed: {e['reason']}"),
     "PaymentVoided": ("payment.voided", "payment", lambda e: f"Payment authorization of {e['amount']} {e['currency']} released"),
+    "CancelRequestedAfterShipment": (CANCEL_REQUESTED_AFTER_SHIPMENT, "channel", lambda e: f"The channel cancelled the order after it shipped; it was not cancelled here, an agent must settle it: {e['reason']}"),
+    "RefundRecorded": ("refund.recorded", "channel", lambda e: f"Refund of {e['amount']} {e['currency']} made on the channel recorded (refund {e['refund_ref']})"),
     "CaseLinked": ("case.linked", "agent", lambda e: f"Linked to CRM case {e['case_id']}"),
     "CaseUpdated": ("case.updated", "crm", lambda e: f"Case {e['case_id']} is {e['status']}" + (f": {e['note']}" if e["note"] else "")),
     "ReturnRequested": ("return.requested", "channel", lambda e: "Return requested: " + ", ".join(f"{ln['quantity']} × {ln['sku']} ({ln['reason']})" for ln in e["lines"])),

@@ -56,6 +56,21 @@ class InMemoryOperationsReader:
             for entry, view in received
         ]
 
+    async def orders_with_entry(
+        self, kind: str, statuses: Sequence[str], limit: int
+    ) -> list[WaitingOrder]:
+        found = []
+        for order_id, entries in self._store.timelines.items():
+            view = self._store.views.get(order_id)
+            first = min((e.at for e in entries if e.kind == kind), default=None)
+            if first is None or view is None or view.document["status"] not in statuses:
+                continue
+            document = view.document
+            found.append(
+                WaitingOrder(order_id, document["channel_order_ref"], document["status"], first)
+            )
+        return sorted(found, key=lambda w: w.since)[:limit]
+
     async def delivery_counts(self) -> DeliveryCounts:
         pending = [r for r in self._store.deliveries.values() if r.unfinished]
         return DeliveryCounts(

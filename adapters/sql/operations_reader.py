@@ -81,6 +81,25 @@ class SqlOperationsReader:
                 )
             return found
 
+    async def orders_with_entry(
+        self, kind: str, statuses: Sequence[str], limit: int
+    ) -> list[WaitingOrder]:
+        t, v = timeline_entries.c, order_views.c
+        first = func.min(t.at).label("since")
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                select(v.order_id, v.channel_order_ref, v.status, first)
+                .join(timeline_entries, t.order_id == v.order_id)
+                .where(t.kind == kind, v.status.in_(statuses))
+                .group_by(v.order_id, v.channel_order_ref, v.status)
+                .order_by(first)
+                .limit(limit)
+            )
+            return [
+                WaitingOrder(r.order_id, r.channel_order_ref, r.status, _aware(r.since))
+                for r in rows
+            ]
+
     async def delivery_counts(self) -> DeliveryCounts:
         d = deliveries.c
         unfinished = (d.processed_at.is_(None), d.dead_at.is_(None))

@@ -60,6 +60,7 @@ def order_state(order: Order) -> Record:
             "authorized": str(order.payment.authorized.amount),
             "captured": str(order.payment.captured.amount),
             "refunded": str(order.payment.refunded.amount),
+            "channel_refunds": list(order.payment.channel_refunds),
         },
         "allow_backorder": order.allow_backorder,
         "erp_order_ref": order.erp_order_ref,
@@ -133,6 +134,8 @@ def order_from_row(row: Any) -> Order:
             authorized=money(payment["authorized"]),
             captured=money(payment["captured"]),
             refunded=money(payment["refunded"]),
+            # Absent from orders stored before channel refunds were recorded.
+            channel_refunds=list(payment.get("channel_refunds", [])),
         ),
         allow_backorder=s["allow_backorder"],
         erp_order_ref=s["erp_order_ref"],

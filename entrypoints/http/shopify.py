@@ -1,4 +1,5 @@
-"""Shopify commerce webhooks: a signed `orders/create` delivery becomes a place-order command."""
+"""Shopify commerce webhooks: signed `orders/create`, `orders/cancelled` and `refunds/create`
+deliveries become the hub's place-order, follow-cancellation and record-refund commands."""
 
 from __future__ import annotations
 
@@ -13,10 +14,19 @@ from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 from litestar.params import HeaderParameter
 
+from adapters.shopify_lifecycle import cancellation_from_shopify, refund_from_shopify
 from adapters.shopify_orders import CHANNEL, ShopifyPayloadError, place_order_from_shopify
 from adapters.shopify_signature import verify_shopify_hmac
 from application.bus import DUPLICATE, MessageBus
-from domain.errors import DuplicateOrder, FieldIssue, ValidationFailed
+from domain.commands import Command
+from domain.errors import (
+    ChannelOrderNotFound,
+    CurrencyMismatch,
+    DuplicateOrder,
+    FieldIssue,
+    RefundExceedsCaptured,
+    ValidationFailed,
+)
 from entrypoints.http.auth import PUBLIC
 from entrypoints.http.commands import correlation_id
 from entrypoints.http.problems import ApiError
@@ -29,6 +39,8 @@ INBOX: Final = "webhook:shopify"
 #: How these commands appear on events and in logs.
 ACTOR: Final = "webhook:shopify"
 TOPIC: Final = "orders/create"
+CANCELLED_TOPIC: Final = "orders/cancelled"
+REFUND_TOPIC: Final = "refunds/create"
 
 _WEBHOOK_ID = re.compile(r"[\x21-\x7e]{1,200}")
 #: Shopify sends money as strings; should a number slip in, it stays exact.
@@ -43,6 +55,22 @@ class ShopifyOrderResult(msgspec.Struct, kw_only=True):
     #: The hub's order; null when the delivery's webhook id was already processed.
     order_id: UUID | None
     status: str  #: "created" or "duplicate"
+
+
+class ShopifyCancellationResult(msgspec.Struct, kw_only=True):
+    #: The hub's order; null for a redelivery or an order the hub does not know.
+    order_id: UUID | None
+    #: "cancelled", "already_cancelled", "cancel_requested_after_shipment", "duplicate" or
+    #: "unknown_order".
+    status: str
+
+
+class ShopifyRefundResult(msgspec.Struct, kw_only=True):
+    #: The hub's order; null for a redelivery, an unknown order, or a refund without money.
+    order_id: UUID | None
+    #: "recorded", "duplicate" (this delivery, or this refund id, was recorded already),
+    #: "unknown_order" or "nothing_to_record" (no successful refund transaction).
+    status: str
 
 
 class ShopifyWebhookController(Controller):
@@ -66,26 +94,12 @@ class ShopifyWebhookController(Controller):
         or another delivery of the same Shopify order answers 200 `duplicate` and changes
         nothing; an order short of stock is placed `backordered` (it is paid for already)."""
         raw = await request.body()  # the signature covers these exact bytes
-        if not shopify_secret:
-            raise ApiError(
-                401, "webhook_not_configured", "SHOPIFY_WEBHOOK_SECRET is not set on this hub"
-            )
-        if not verify_shopify_hmac(shopify_secret, raw, hmac_header):
-            raise ApiError(
-                401, "invalid_signature", "X-Shopify-Hmac-Sha256 does not sign this body"
-            )
-        if topic is not None and topic != TOPIC:
-            raise ApiError(
-                422, "unsupported_topic", f"this endpoint takes {TOPIC} webhooks, not {topic!r}"
-            )
-        delivery = webhook_id if webhook_id and _WEBHOOK_ID.fullmatch(webhook_id) else None
+        _verify(raw, shopify_secret, hmac_header, topic, TOPIC)
+        delivery = _delivery(webhook_id)
         payload = _decode(raw)
-        meta = CommandMeta(
-            actor=ACTOR, correlation_id=correlation_id(request), causation_id=delivery
-        )
         try:
             command = place_order_from_shopify(payload)
-            result = await bus.handle(command, meta, once=(INBOX, delivery) if delivery else None)
+            result = await _handle(bus, request, command, delivery)
         except DuplicateOrder as e:
             return ShopifyOrderResult(order_id=e.existing_id, status="duplicate")
         except ValidationFailed as e:
@@ -98,6 +112,119 @@ class ShopifyWebhookController(Controller):
             return ShopifyOrderResult(order_id=None, status="duplicate")
         logger.info("%s order %s placed as %s", CHANNEL, payload.get("id"), result)
         return ShopifyOrderResult(order_id=result, status="created")
+
+    @post("/orders-cancelled", status_code=200, summary="Shopify orders/cancelled webhook")
+    async def orders_cancelled(
+        self,
+        request: Request[Any, Any, Any],
+        bus: NamedDependency[MessageBus],
+        shopify_secret: NamedDependency[str | None],
+        hmac_header: Hmac = None,
+        webhook_id: WebhookId = None,
+        topic: Topic = None,
+    ) -> ShopifyCancellationResult:
+        """Cancel the hub's order of a Shopify `orders/cancelled` webhook. After the first
+        shipment the order cannot be cancelled: the answer is still 200 (the shop has cancelled
+        already, and a refusal would only be retried), the timeline says so and the order shows
+        in `GET /v1/ops/stuck` as `cancel_requested_after_shipment`. An order the hub does not
+        know answers 200 `unknown_order`."""
+        raw = await request.body()
+        _verify(raw, shopify_secret, hmac_header, topic, CANCELLED_TOPIC)
+        delivery = _delivery(webhook_id)
+        payload = _decode(raw)
+        try:
+            command = cancellation_from_shopify(payload)
+            result = await _handle(bus, request, command, delivery)
+        except ChannelOrderNotFound:
+            logger.warning(
+                "shopify cancelled order %s (webhook %s), unknown here", payload.get("id"), delivery
+            )
+            return ShopifyCancellationResult(order_id=None, status="unknown_order")
+        except ValidationFailed as e:
+            logger.warning(
+                "shopify cancellation of %s (webhook %s) refused: %s",
+                payload.get("id"), delivery, e.detail,
+            )  # fmt: skip
+            raise
+        if result is DUPLICATE:
+            return ShopifyCancellationResult(order_id=None, status="duplicate")
+        order_id, outcome = result
+        if outcome == "cancel_requested_after_shipment":
+            logger.warning(
+                "shopify cancelled order %s (%s) after it shipped: an agent must settle it",
+                payload.get("id"), order_id,
+            )  # fmt: skip
+        return ShopifyCancellationResult(order_id=order_id, status=str(outcome))
+
+    @post("/refunds-create", status_code=200, summary="Shopify refunds/create webhook")
+    async def refunds_create(
+        self,
+        request: Request[Any, Any, Any],
+        bus: NamedDependency[MessageBus],
+        shopify_secret: NamedDependency[str | None],
+        hmac_header: Hmac = None,
+        webhook_id: WebhookId = None,
+        topic: Topic = None,
+    ) -> ShopifyRefundResult:
+        """Record a refund the shop already made: the payment's `refunded` grows by its
+        successful refund transactions; no provider is asked to pay it again. The same refund id
+        is recorded once, whatever the webhook id. A refund beyond what was captured is 422
+        `refund_exceeds_captured` (logged; someone must look)."""
+        raw = await request.body()
+        _verify(raw, shopify_secret, hmac_header, topic, REFUND_TOPIC)
+        delivery = _delivery(webhook_id)
+        payload = _decode(raw)
+        where = (payload.get("order_id"), payload.get("id"), delivery)
+        try:
+            command = refund_from_shopify(payload)
+            if command is None:
+                return ShopifyRefundResult(order_id=None, status="nothing_to_record")
+            result = await _handle(bus, request, command, delivery)
+        except ChannelOrderNotFound:
+            logger.warning(
+                "shopify refund of order %s (refund %s, webhook %s), unknown here", *where
+            )
+            return ShopifyRefundResult(order_id=None, status="unknown_order")
+        except (ValidationFailed, CurrencyMismatch, RefundExceedsCaptured) as e:
+            logger.warning("shopify refund of order %s (refund %s, webhook %s) refused: %s",
+                           *where, e.detail)  # fmt: skip
+            if isinstance(e, RefundExceedsCaptured):  # a conflict elsewhere; here nothing to retry
+                raise ApiError(422, e.code, e.detail) from e
+            raise
+        if result is DUPLICATE:
+            return ShopifyRefundResult(order_id=None, status="duplicate")
+        order_id, recorded = result
+        return ShopifyRefundResult(
+            order_id=order_id, status="recorded" if recorded else "duplicate"
+        )
+
+
+def _verify(
+    raw: bytes, secret: str | None, hmac_header: str | None, topic: str | None, expected: str
+) -> None:
+    """Refuse a delivery this hub cannot trust, or one of another topic, before decoding it."""
+    if not secret:
+        raise ApiError(
+            401, "webhook_not_configured", "SHOPIFY_WEBHOOK_SECRET is not set on this hub"
+        )
+    if not verify_shopify_hmac(secret, raw, hmac_header):
+        raise ApiError(401, "invalid_signature", "X-Shopify-Hmac-Sha256 does not sign this body")
+    if topic is not None and topic != expected:
+        raise ApiError(
+            422, "unsupported_topic", f"this endpoint takes {expected} webhooks, not {topic!r}"
+        )
+
+
+def _delivery(webhook_id: str | None) -> str | None:
+    return webhook_id if webhook_id and _WEBHOOK_ID.fullmatch(webhook_id) else None
+
+
+async def _handle(
+    bus: MessageBus, request: Request[Any, Any, Any], command: Command, delivery: str | None
+) -> Any:
+    """Run the command at most once per webhook id (remembered in the inbox with its changes)."""
+    meta = CommandMeta(actor=ACTOR, correlation_id=correlation_id(request), causation_id=delivery)
+    return await bus.handle(command, meta, once=(INBOX, delivery) if delivery else None)
 
 
 def _decode(raw: bytes) -> dict[str, Any]:

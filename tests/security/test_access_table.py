@@ -71,6 +71,8 @@ ACCESS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("POST", "/v1/ops/projections/rebuild"):                ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, OK)),
     # -- commerce webhook: HMAC of the raw body, never an API key --
     ("POST", "/v1/webhooks/shopify/orders-create"):         ("webhook", (SIGNED,) * len(CALLERS)),
+    ("POST", "/v1/webhooks/shopify/orders-cancelled"):      ("webhook", (SIGNED,) * len(CALLERS)),
+    ("POST", "/v1/webhooks/shopify/refunds-create"):        ("webhook", (SIGNED,) * len(CALLERS)),
     # -- unauthenticated --
     ("GET", "/health/live"):                                ("none", PUBLIC),
     ("GET", "/health/ready"):                               ("none", PUBLIC),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,7 +34,7 @@ from ports.api_keys import Role
 from tests.integration.databases import sqlite_database
 from tests.integration.http.requests import SKU, order_body, return_body, snapshot
 from tests.unit.shopify.payloads import body as shopify_body
-from tests.unit.shopify.payloads import shopify_order
+from tests.unit.shopify.payloads import shopify_cancelled_order, shopify_order, shopify_refund
 
 SHOPIFY_SECRET = "shpss_schemathesis-0123456789abcdef"
 
@@ -182,6 +182,8 @@ HAPPY: list[tuple[str, str, str, dict[str, str], Any, dict[str, Any]]] = [
     ("GET", "/v1/inventory/{sku}", "web", {"sku": SKU}, None, {}),
     ("POST", "/v1/inbound/{source}", "system", {"source": "warehouse"}, "snapshot", {}),
     ("POST", "/v1/webhooks/shopify/orders-create", "none", {}, "shopify", {}),
+    ("POST", "/v1/webhooks/shopify/orders-cancelled", "none", {}, "shopify-cancelled", {}),
+    ("POST", "/v1/webhooks/shopify/refunds-create", "none", {}, "shopify-refund", {}),
     ("GET", "/v1/ops/stuck", "ops", {}, None, {}),
     ("GET", "/v1/ops/outbox", "ops", {}, None, {}),
     ("GET", "/v1/ops/dead-letters", "ops", {}, None, {}),
@@ -193,6 +195,18 @@ HAPPY: list[tuple[str, str, str, dict[str, str], Any, dict[str, Any]]] = [
     ("GET", "/health/ready", "none", {}, None, {}),
 ]
 # fmt: on
+
+
+def _refund_of_an_unknown_order() -> dict[str, Any]:
+    return {**shopify_refund(), "order_id": 1}
+
+
+#: HAPPY's Shopify bodies: the order placed, then cancelled; a refund of an order never placed.
+SHOPIFY_WEBHOOKS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
+    "shopify": (shopify_order, "orders/create"),
+    "shopify-cancelled": (shopify_cancelled_order, "orders/cancelled"),
+    "shopify-refund": (_refund_of_an_unknown_order, "refunds/create"),
+}
 
 
 def test_a_valid_request_to_every_operation_answers_as_documented(target: Target) -> None:
@@ -210,11 +224,12 @@ def test_a_valid_request_to_every_operation_answers_as_documented(target: Target
             body = order_body()
         elif wanted == "snapshot":
             body = snapshot(on_hand=1000)
-        elif wanted == "shopify":
-            raw = shopify_body(shopify_order())
+        elif isinstance(wanted, str) and wanted in SHOPIFY_WEBHOOKS:
+            payload, topic = SHOPIFY_WEBHOOKS[wanted]
+            raw = shopify_body(payload())
             headers |= {
                 "X-Shopify-Hmac-Sha256": shopify_hmac(SHOPIFY_SECRET, raw),
-                "X-Shopify-Topic": "orders/create",
+                "X-Shopify-Topic": topic,
                 "X-Shopify-Webhook-Id": str(uuid.uuid4()),
             }
             body = json.loads(raw)

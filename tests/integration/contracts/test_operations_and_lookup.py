@@ -125,6 +125,46 @@ async def test_returns_received_before_a_moment_come_oldest_first_with_their_sta
     assert await ops.returns_received_before(received_at, 10) == []
 
 
+async def test_orders_with_a_timeline_entry_come_oldest_first_while_in_the_statuses_asked(
+    backend: Backend,
+) -> None:
+    await backend.stock("MUG", "dc-east", 10)
+    shipping, first_asked, never_asked = [
+        await place(backend, 2, channel="shopify", channel_order_ref=ref)
+        for ref in ("SH-1", "SH-2", "SH-3")
+    ]
+    for order_id in (shipping, first_asked, never_asked):
+        await backend.run(c.BookOrder(order_id=order_id, erp_order_ref=f"E-{order_id.hex[:6]}"))
+        await backend.run(
+            c.RecordShipment(
+                order_id=order_id, shipment_id="S1", location="dc-east", carrier="UPS",
+                tracking_number="1Z", lines=(c.SkuCount(sku="MUG", quantity=1),),
+                dispatched_at=backend.clock.now(),
+            )
+        )  # fmt: skip
+    asked_at = backend.clock.now()
+    for ref in ("SH-2", "SH-1"):
+        await backend.run(
+            c.FollowChannelCancellation(channel="shopify", channel_order_ref=ref, reason="late")
+        )
+        backend.clock.advance(HOUR)
+    await backend.run(
+        c.FollowChannelCancellation(channel="shopify", channel_order_ref="SH-1", reason="again")
+    )
+    await project(backend, shipping, first_asked, never_asked)
+    kind = "order.cancel_requested_after_shipment"
+    ops = backend.operations
+
+    assert await ops.orders_with_entry(kind, ["partially_shipped"], 10) == [
+        WaitingOrder(first_asked, "SH-2", "partially_shipped", asked_at),
+        WaitingOrder(shipping, "SH-1", "partially_shipped", asked_at + HOUR),
+    ]
+    assert await ops.orders_with_entry(kind, ["partially_shipped"], 1) == [
+        WaitingOrder(first_asked, "SH-2", "partially_shipped", asked_at),
+    ]
+    assert await ops.orders_with_entry(kind, ["shipped", "delivered"], 10) == []
+
+
 async def test_delivery_counts_follow_deliveries_through_failure_burial_and_revival(
     backend: Backend,
 ) -> None:

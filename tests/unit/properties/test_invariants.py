@@ -33,6 +33,7 @@ from application.settings import HubSettings
 from domain import commands as c
 from domain.allocation import LocationPriority
 from domain.errors import DomainError
+from domain.events import RefundRecorded
 from domain.inventory import StockKey
 from domain.order import Order
 from domain.order_lifecycle import OrderStatus
@@ -320,6 +321,34 @@ class HubMachine(RuleBasedStateMachine):
         order = self.pick_order(data, *_BEFORE_SHIPMENT)
         self.execute(c.CancelOrder(order_id=order.id))
 
+    @precondition(lambda self: self.order_ids)
+    @rule(data=st.data())
+    def the_channel_cancels(self, data: st.DataObject) -> None:
+        """Before shipping the order is cancelled; after, the request is only recorded."""
+        order = self.pick_order(data, *_BEFORE_SHIPMENT, _S.PARTIALLY_SHIPPED, _S.SHIPPED)
+        self.execute(
+            c.FollowChannelCancellation(
+                channel=order.channel, channel_order_ref=order.channel_order_ref, reason="shop"
+            )
+        )
+
+    @precondition(lambda self: self.any_order(_S.PARTIALLY_SHIPPED, _S.SHIPPED, _S.DELIVERED))
+    @rule(data=st.data(), share=st.sampled_from(("0.1", "0.5", "1", "1.5")), again=RARELY)
+    def the_channel_refunds(self, data: st.DataObject, share: str, again: bool) -> None:
+        """A refund the shop made: within the capture it is recorded, once per refund id."""
+        order = self.pick_order(data, _S.PARTIALLY_SHIPPED, _S.SHIPPED, _S.DELIVERED)
+        amount = (order.payment.captured.amount * Decimal(share)).quantize(Decimal("0.01"))
+        refs = order.payment.channel_refunds
+        self.execute(
+            c.RecordChannelRefund(
+                channel=order.channel,
+                channel_order_ref=order.channel_order_ref,
+                refund_ref=refs[-1] if again and refs else self.next_ref("REFUND"),
+                amount=max(amount, Decimal("0.01")),
+                currency=order.currency,
+            )
+        )
+
     @precondition(lambda self: self.any_order(_S.RESERVED, _S.BACKORDERED, _S.BOOKED, _S.ON_HOLD))
     @rule(data=st.data())
     def hold_or_resume(self, data: st.DataObject) -> None:
@@ -596,11 +625,18 @@ class HubMachine(RuleBasedStateMachine):
                     assert 0 <= ln.received <= ln.quantity, (r.id, ln)
 
     @invariant()
-    def the_refunded_total_is_what_refunded_returns_computed(self) -> None:
+    def the_refunded_total_is_what_refunded_returns_computed_and_the_channel_refunded(
+        self,
+    ) -> None:
         zero = Decimal(0)
         for order in self.hub.store.orders.values():
             refunded = [r for r in order.returns.values() if r.status in _REFUNDED]
             paid = sum((r.refund_amount.amount for r in refunded if r.refund_amount), zero)
+            paid += sum(
+                (e.payload.amount for e in self.hub.events(order.id)
+                 if isinstance(e.payload, RefundRecorded)),
+                zero,
+            )  # fmt: skip
             assert order.payment.refunded.amount == paid, (order.id, order.payment)
             for r in order.returns.values():
                 if r.refund_amount is not None:

@@ -136,3 +136,50 @@ async def test_every_event_of_a_journey_has_a_readable_timeline_entry(hub: Hub) 
         ("hub", "inventory.reserved", "Stock reserved: 2 × MUG at dc-east"),
         ("erp", "order.booked", "Booked in the ERP as SO-9"),
     ]
+
+
+async def test_a_shop_cancelling_late_and_refunding_folds_to_what_the_aggregate_renders(
+    hub: Hub,
+) -> None:
+    await hub.stock("MUG", "dc-east", 5)
+    oid = await hub.run(
+        PlaceOrderFactory(
+            channel="shopify",
+            channel_order_ref="5612345678901",
+            lines=(LineSpecFactory(sku="MUG", quantity=2, unit_price=Decimal("12.50")),),
+            payment_amount=Decimal("25.00"),
+        )
+    )
+    await hub.run(c.BookOrder(order_id=oid, erp_order_ref="SO-3"))
+    await hub.run(ship(oid, "S1", "dc-east", "MUG", 1, hub))
+    await hub.run(c.CapturePayment(order_id=oid))
+    shop = {"channel": "shopify", "channel_order_ref": "5612345678901"}
+    await hub.run(c.FollowChannelCancellation(**shop, reason="customer"))
+    await hub.run(
+        c.RecordChannelRefund(**shop, refund_ref="R-1", amount=Decimal("12.50"), currency="EUR")
+    )
+    assert folded(hub, oid) == rendered(hub, oid)
+    assert folded(hub, oid)["payment"]["status"] == "partially_refunded"
+    await hub.run(
+        c.RecordChannelRefund(**shop, refund_ref="R-2", amount=Decimal("12.50"), currency="EUR")
+    )
+    assert folded(hub, oid) == rendered(hub, oid)
+    entries = [entry(m) for m in hub.messages(oid)]
+    assert [(x.source, x.kind, x.title) for x in entries if x][-3:] == [
+        (
+            "channel",
+            "order.cancel_requested_after_shipment",
+            "The channel cancelled the order after it shipped; it was not cancelled here, "
+            "an agent must settle it: customer",
+        ),
+        (
+            "channel",
+            "refund.recorded",
+            "Refund of 12.50 EUR made on the channel recorded (refund R-1)",
+        ),
+        (
+            "channel",
+            "refund.recorded",
+            "Refund of 12.50 EUR made on the channel recorded (refund R-2)",
+        ),
+    ]

@@ -18,3 +18,18 @@ def shopify_order() -> dict[str, Any]:
 
 def body(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload).encode()
+
+
+_CANCELLED = json.loads((Path(__file__).parent / "orders_cancelled.json").read_text())
+_REFUND = json.loads((Path(__file__).parent / "refunds_create.json").read_text())
+
+
+def shopify_cancelled_order() -> dict[str, Any]:
+    """The `orders/cancelled` webhook of the same order #1001: cancelled by the customer."""
+    return copy.deepcopy(_CANCELLED)
+
+
+def shopify_refund() -> dict[str, Any]:
+    """A `refunds/create` webhook of order #1001: one damaged cable refunded, 13.77 USD (12.99
+    and its tax) in one successful refund transaction."""
+    return copy.deepcopy(_REFUND)
