@@ -152,7 +152,8 @@ class OpsController(Controller):
         operations: NamedDependency[Operations],
         limit: Limit = 100,
     ) -> StuckPage:
-        """Workflows past their SLA: not booked, not delivered, received but not refunded."""
+        """Workflows past their SLA: not booked, not delivered, received but not refunded; and
+        orders the channel asked to cancel after they shipped (`cancel_requested_after_shipment`)."""
         found = await operations.stuck(operations.now(), limit)
         return StuckPage(items=[StuckResource(**asdict(s)) for s in found], next_cursor=None)
 
