@@ -53,6 +53,10 @@ class Changes:
     def amend(self, order_id: str, body: dict[str, Any]) -> None:
         self._ok(self.web.post(f"/v1/orders/{order_id}/amend", json=body))
 
+    def reduce_to_one(self, op: Operation) -> None:
+        sku = op.body["lines"][0]["sku"]
+        self.amend(str(op.order_id), {"lines": [{"sku": sku, "quantity": 1}]})
+
     def cancel(self, order_id: str) -> None:
         answer = self.web.post(
             f"/v1/orders/{order_id}/cancel", json={"reason": "customer changed their mind"}
@@ -157,9 +161,7 @@ def test_an_erp_outage_during_amendments_cancellations_and_returns_is_ridden_out
     for op in [*address, *both, *amend_cancel]:
         changes.amend(str(op.order_id), {"shipping_address": NEW_ADDRESS})
     for op in reduce:
-        changes.amend(
-            str(op.order_id), {"lines": [{"sku": op.body["lines"][0]["sku"], "quantity": 1}]}
-        )
+        changes.reduce_to_one(op)
     for op in cancel:
         changes.cancel(str(op.order_id))
     for op in returned:
@@ -167,9 +169,7 @@ def test_an_erp_outage_during_amendments_cancellations_and_returns_is_ridden_out
     # Halfway: the second change of an order, behind a delivery that has been riding out.
     time.sleep(max(0.0, outage_start + OUTAGE_SECONDS / 2 - time.monotonic()))
     for op in both:
-        changes.amend(
-            str(op.order_id), {"lines": [{"sku": op.body["lines"][0]["sku"], "quantity": 1}]}
-        )
+        changes.reduce_to_one(op)
     for op in amend_cancel:
         changes.cancel(str(op.order_id))
     for op in returned:
