@@ -69,10 +69,12 @@ class Channel:
         self._rng = random.Random(prefix)
         self._seq = itertools.count(1)
 
-    def new_operation(self, sku: str | None = None, ref: str | None = None) -> Operation:
+    def new_operation(
+        self, sku: str | None = None, ref: str | None = None, quantity: int = 1
+    ) -> Operation:
         ref = ref or f"{self._prefix}-{next(self._seq):05d}"
         sku = sku or self._rng.choice(SKUS)
-        return Operation(key=str(uuid.uuid4()), ref=ref, body=order_body(ref, sku),
+        return Operation(key=str(uuid.uuid4()), ref=ref, body=order_body(ref, sku, quantity),
                          sent_at=time.monotonic())  # fmt: skip
 
     def place(self, op: Operation, stop_retrying: threading.Event | None = None) -> Operation:
