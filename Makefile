@@ -26,7 +26,7 @@ test-unit: env
 	$(VENV)/bin/pytest tests/unit
 
 # Fault injection on real API, relay and worker processes against PostgreSQL and Redis
-# (tests/faults, about 6 minutes; not part of `make test`). It restarts the machine's PostgreSQL
+# (tests/faults, about 11 minutes; not part of `make test`). It restarts the machine's PostgreSQL
 # once. Each scenario prints attempted / accepted / lost / duplicated / time to recover.
 test-faults: env
 	$(VENV)/bin/pytest tests/faults -m faults
