@@ -399,7 +399,7 @@ class Order(Aggregate):
         """Units are on their way: the order can no longer be cancelled, but the request is kept
         (`CancelRequestedAfterShipment`) so an agent settles it with the customer."""
         ensure_no_issues(text_issues("reason", reason, MAX_REASON_LENGTH))
-        self._ensure_shipped_before_refusing_a_cancellation()
+        self._ensure_something_shipped("refuse_cancellation_after_shipment")
         self.updated_at = now
         self._record(events.CancelRequestedAfterShipment(order_id=self.id, reason=reason))
 
@@ -525,7 +525,7 @@ class Order(Aggregate):
         amount = self.total if amount is None else amount
         if self.payment.captured == amount and not self.payment.can_capture():
             return
-        self._ensure_something_shipped()
+        self._ensure_something_shipped("capture_payment")
         self.payment.capture(amount)
         self.updated_at = now
         self._record(
@@ -765,15 +765,12 @@ class Order(Aggregate):
             if line.shipped + quantity > line.quantity:
                 raise ShipmentExceedsOrdered(sku, line.quantity, line.shipped + quantity)
 
-    def _ensure_shipped_before_refusing_a_cancellation(self) -> None:
-        if not self.shipments:
-            raise InvalidTransition("order", self.status, "refuse_cancellation_after_shipment")
-
     def _ensure_refund_within_capture(self, amount: Money) -> None:
         """Captured minus refunded bounds every refund; before a capture that is nothing."""
         if amount > self.payment.refundable:
             raise RefundExceedsCaptured(str(amount), str(self.payment.refundable))
 
-    def _ensure_something_shipped(self) -> None:
+    def _ensure_something_shipped(self, command: str) -> None:
+        """Capturing, and refusing a channel's cancellation, need a first shipment."""
         if not self.shipments:
-            raise InvalidTransition("order", self.status, "capture_payment")
+            raise InvalidTransition("order", self.status, command)
