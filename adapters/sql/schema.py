@@ -182,6 +182,9 @@ deliveries = Table(
     #: The first failure of the current outage of the remote this delivery needs (it waits,
     #: spending no attempt, until REMOTE_OUTAGE_HORIZON_SECONDS after this).
     Column("outage_since", UtcDateTime, nullable=True),
+    #: While a copy of the delivery runs, until when it holds it (renewed as it runs): another
+    #: copy arriving meanwhile neither runs nor spends an attempt. Expires if its worker dies.
+    Column("running_until", UtcDateTime, nullable=True),
 )
 Index(
     "ix_deliveries_due",
