@@ -3,9 +3,11 @@ and decide between done, retry later and the dead-letter store."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -43,6 +45,9 @@ PERMANENT = (RemoteRejected, DomainError)
 class Outcome(StrEnum):
     DONE = "done"
     DUPLICATE = "duplicate"  #: already processed or parked: nothing done
+    #: another copy of the delivery is running: nothing done, no attempt spent; that copy, or
+    #: the relay republishing it if that copy's worker dies, sees the delivery through
+    BUSY = "busy"
     RETRY = "retry"
     WAIT = "wait"  #: an earlier event of the aggregate comes first: not run, retried later
     OUTAGE = "outage"  #: the remote it needs is away: no attempt spent, retried later
@@ -102,11 +107,16 @@ class Delivery:
     async def _deliver(
         self, consumer_name: str, envelope: EventEnvelope, message: Message
     ) -> Result:
-        attempt = await self._log.start(envelope.event_id, consumer_name)
+        now = self._clock.now()
+        attempt = await self._log.start(
+            envelope.event_id, consumer_name, now, now + self._policy.lease
+        )
         if attempt.finished:
             if covers := _covers(message):  # done by a catch-up meanwhile: what it stands for too
                 await self._log.finish(covers[0], consumer_name, self._clock.now(), covers[1:])
             return Result(Outcome.DUPLICATE)
+        if attempt.running_elsewhere:
+            return Result(Outcome.BUSY)
         if attempt.number > self._policy.max_attempts:
             # Earlier attempts never finished: they crashed their worker or timed out.
             await self._bury(message, consumer_name, attempt.number - 1, "too_many_attempts",
@@ -132,7 +142,8 @@ class Delivery:
         self, consumer: Consumer, envelope: EventEnvelope, message: Message, attempt: int
     ) -> Result:
         try:
-            await consumer.handle(envelope)
+            async with self._holding(envelope.event_id, consumer.name):
+                await consumer.handle(envelope)
         except PERMANENT as e:
             await self._bury(message, consumer.name, attempt, "permanent", _describe(e))
             return Result(Outcome.DEAD)
@@ -147,6 +158,39 @@ class Delivery:
             envelope.event_id, consumer.name, self._clock.now(), _covers(message)
         )
         return Result(Outcome.DONE)
+
+    @asynccontextmanager
+    async def _holding(self, event_id: UUID, consumer: str) -> AsyncIterator[None]:
+        """Renew the attempt's hold on its delivery while it runs longer than a third of the
+        lease (a remote call riding out its retries), so that no copy takes over a live attempt.
+        An attempt that ends sooner (nearly all) costs one timer, no task and no statement."""
+        every = self._policy.lease.total_seconds() / 3
+        stop = asyncio.Event()
+        keeper: asyncio.Task[None] | None = None
+
+        def keep_holding() -> None:
+            nonlocal keeper
+            keeper = asyncio.create_task(self._keep_holding(event_id, consumer, every, stop))
+
+        timer = asyncio.get_running_loop().call_later(every, keep_holding)
+        try:
+            yield
+        finally:
+            timer.cancel()
+            stop.set()  # the keeper finishes a renewal it has begun: no statement is cut short
+            if keeper is not None:
+                await keeper
+
+    async def _keep_holding(
+        self, event_id: UUID, consumer: str, every: float, stop: asyncio.Event
+    ) -> None:
+        while not stop.is_set():
+            try:
+                await self._log.renew(event_id, consumer, self._clock.now() + self._policy.lease)
+            except Exception:  # a lost renewal costs at most a duplicate run, never the attempt
+                logger.exception("could not renew the hold on %s for %s", event_id, consumer)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
 
     async def _ride_out(
         self, message: Message, consumer: str, attempt: int, error: RemoteUnavailable

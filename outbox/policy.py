@@ -20,6 +20,11 @@ class DeliveryPolicy:
     #: Beyond its retry delay, how long a delivery may take before the relay publishes it again.
     redelivery_timeout: timedelta = timedelta(seconds=30)
 
+    #: How long a running attempt holds its delivery without renewing the hold (it renews it
+    #: every third of this while it runs): a copy arriving meanwhile neither runs nor spends an
+    #: attempt; a worker that dies mid-attempt lets go of it this long after its last renewal.
+    lease: timedelta = timedelta(seconds=10)
+
     #: How soon an event that waits for an earlier one still in flight is tried again.
     wait_ms: tuple[int, int] = (50, 250)
     #: How long a delivery may wait for a remote system that is away (an open circuit, timeouts,

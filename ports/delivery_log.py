@@ -19,6 +19,9 @@ from ports.outbox import Message
 class Attempt:
     number: int  #: 1 for the first attempt; crashed attempts count
     finished: bool  #: processed or parked already: this copy is a duplicate
+    #: Another copy of the delivery holds it and is running: this copy does not run, and no
+    #: attempt was counted for it.
+    running_elsewhere: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +108,16 @@ class DeliveryLog(Protocol):
     """One record per (event, consumer), written by the relay when it publishes (`OutboxStore`).
     Each method here is a transaction of its own: an attempt is counted even if its worker dies."""
 
-    async def start(self, event_id: UUID, consumer: str) -> Attempt:
-        """Count an attempt before it runs. A delivery with no record (published before the
-        record existed, or by hand) starts at attempt 1."""
+    async def start(self, event_id: UUID, consumer: str, now: datetime, until: datetime) -> Attempt:
+        """Count an attempt before it runs, and hold the delivery until `until`: a copy that comes
+        while another holds it (a republished or redelivered duplicate) is told so, counts no
+        attempt and takes no hold. A hold ends when the attempt ends (every method below) or at
+        its `until` (its worker died). A delivery with no record (published before the record
+        existed, or by hand) starts at attempt 1, unheld."""
+        ...
+
+    async def renew(self, event_id: UUID, consumer: str, until: datetime) -> None:
+        """The attempt still runs: hold the delivery until `until`."""
         ...
 
     async def unfinished_predecessor(self, event_id: UUID, consumer: str) -> Predecessor | None:
@@ -116,8 +126,8 @@ class DeliveryLog(Protocol):
         ...
 
     async def wait(self, event_id: UUID, consumer: str, due_at: datetime) -> None:
-        """The attempt did not run (an earlier event comes first): take its count back, and
-        expect it by `due_at`."""
+        """The attempt did not run (an earlier event comes first): take its count back, let go of
+        the delivery, and expect it by `due_at`."""
         ...
 
     async def finish(
@@ -128,12 +138,13 @@ class DeliveryLog(Protocol):
         ...
 
     async def postpone(self, event_id: UUID, consumer: str, due_at: datetime, error: str) -> None:
-        """A retry is scheduled: the relay does not publish the delivery again before `due_at`."""
+        """A retry is scheduled: the delivery is let go, and the relay does not publish it again
+        before `due_at`."""
         ...
 
     async def ride_out(self, event_id: UUID, consumer: str, now: datetime) -> datetime:
-        """The remote the consumer needs is away: take the attempt back (an outage spends none)
-        and answer since when the delivery has been waiting for that remote: `now` at the first
+        """The remote the consumer needs is away: take the attempt back (an outage spends none),
+        let go of the delivery, and answer since when the delivery has been waiting for that remote: `now` at the first
         failure of an outage, that first moment after. (`postpone` then says when to try again.)"""
         ...
 

@@ -23,12 +23,20 @@ class InMemoryDeliveryLog:
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
 
-    async def start(self, event_id: UUID, consumer: str) -> Attempt:
+    async def start(self, event_id: UUID, consumer: str, now: datetime, until: datetime) -> Attempt:
         record = self._store.deliveries.get((event_id, consumer))
         if record is None:
             return Attempt(1, finished=False)
+        if record.running_until is not None and record.running_until > now:
+            return Attempt(record.attempts, not record.unfinished, running_elsewhere=True)
         record.attempts += 1
+        record.running_until = until
         return Attempt(record.attempts, finished=not record.unfinished)
+
+    async def renew(self, event_id: UUID, consumer: str, until: datetime) -> None:
+        record = self._store.deliveries.get((event_id, consumer))
+        if record is not None:
+            record.running_until = until
 
     async def unfinished_predecessor(self, event_id: UUID, consumer: str) -> Predecessor | None:
         this = self._store.envelope(event_id)
@@ -52,7 +60,7 @@ class InMemoryDeliveryLog:
         record = self._store.deliveries.get((event_id, consumer))
         if record is not None and record.attempts > 0:
             record.attempts -= 1
-            record.due_at = due_at
+            record.due_at, record.running_until = due_at, None
 
     async def finish(
         self, event_id: UUID, consumer: str, now: datetime, covers: Sequence[UUID] = ()
@@ -61,12 +69,13 @@ class InMemoryDeliveryLog:
             record = self._store.deliveries.get((done, consumer))
             if record is not None:
                 record.processed_at = record.processed_at or now
-                record.last_error = None
+                record.last_error = record.running_until = None
 
     async def postpone(self, event_id: UUID, consumer: str, due_at: datetime, error: str) -> None:
         record = self._store.deliveries.get((event_id, consumer))
         if record is not None:
             record.due_at, record.last_error = due_at, error[:4000]
+            record.running_until = None
 
     async def ride_out(self, event_id: UUID, consumer: str, now: datetime) -> datetime:
         record = self._store.deliveries.get((event_id, consumer))
@@ -74,6 +83,7 @@ class InMemoryDeliveryLog:
             return now
         record.attempts = max(record.attempts - 1, 0)
         record.outage_since = record.outage_since or now
+        record.running_until = None
         return record.outage_since
 
     async def bury(
@@ -84,6 +94,7 @@ class InMemoryDeliveryLog:
         record = self._store.deliveries.get((UUID(letter.message_id), consumer))
         if record is not None:
             record.dead_at, record.last_error = now, letter.error
+            record.running_until = None
 
 
 class InMemoryDeadLetters:

@@ -25,6 +25,7 @@ class DeliveryRecord:
     last_error: str | None = None
     publications: int = 1
     outage_since: datetime | None = None
+    running_until: datetime | None = None
 
     @property
     def unfinished(self) -> bool:

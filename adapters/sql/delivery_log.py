@@ -31,22 +31,33 @@ d = deliveries.c
 # The statements run for every message are built once: building them per call was most of a
 # worker's CPU per delivery (bench/README.md, "projection worker").
 _THIS_DELIVERY = and_(d.event_id == bindparam("b_event_id"), d.consumer == bindparam("b_consumer"))
+#: Counts the attempt and takes the hold, unless another copy holds the delivery: then no row.
 _START = (
     update(deliveries)
-    .where(_THIS_DELIVERY)
-    .values(attempts=d.attempts + 1)
+    .where(
+        _THIS_DELIVERY,
+        (d.running_until.is_(None)) | (d.running_until <= bindparam("b_now")),
+    )
+    .values(attempts=d.attempts + 1, running_until=bindparam("b_until"))
     .returning(d.attempts, d.processed_at, d.dead_at)
 )
+#: Asked only when `_START` changed nothing: is the delivery held, or not recorded at all?
+_HELD = select(d.attempts, d.processed_at, d.dead_at).where(_THIS_DELIVERY)
+_RENEW = update(deliveries).where(_THIS_DELIVERY).values(running_until=bindparam("b_until"))
 _WAIT = (
     update(deliveries)
     .where(_THIS_DELIVERY, d.attempts > 0)
-    .values(attempts=d.attempts - 1, due_at=bindparam("b_due_at"))
+    .values(attempts=d.attempts - 1, due_at=bindparam("b_due_at"), running_until=None)
 )
 #: This delivery, and those of the events its message stands for (`covers`, outbox/relay.py).
 _FINISH = {
     dialect: update(deliveries)
     .where(ids, d.consumer == bindparam("b_consumer"))
-    .values(processed_at=func.coalesce(d.processed_at, bindparam("b_now")), last_error=None)
+    .values(
+        processed_at=func.coalesce(d.processed_at, bindparam("b_now")),
+        last_error=None,
+        running_until=None,
+    )
     for dialect, ids in one_of(d.event_id, "b_event_ids").items()
 }
 #: The attempt is given back (never below 0) and the outage's start kept.
@@ -56,13 +67,14 @@ _RIDE_OUT = (
     .values(
         attempts=case((d.attempts > 0, d.attempts - 1), else_=0),
         outage_since=func.coalesce(d.outage_since, bindparam("b_now")),
+        running_until=None,
     )
     .returning(d.outage_since)
 )
 _POSTPONE = (
     update(deliveries)
     .where(_THIS_DELIVERY)
-    .values(due_at=bindparam("b_due_at"), last_error=bindparam("b_error"))
+    .values(due_at=bindparam("b_due_at"), last_error=bindparam("b_error"), running_until=None)
 )
 
 
@@ -97,6 +109,10 @@ def _key(event_id: UUID, consumer: str, **more: object) -> dict[str, object]:
     return {"b_event_id": event_id, "b_consumer": consumer, **more}
 
 
+def _finished(row: Any) -> bool:
+    return row.processed_at is not None or row.dead_at is not None
+
+
 class SqlDeliveryLog:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -107,14 +123,22 @@ class SqlDeliveryLog:
         unfinished event, finish it)."""
         return one_statement(self._engine)
 
-    async def start(self, event_id: UUID, consumer: str) -> Attempt:
+    async def start(self, event_id: UUID, consumer: str, now: datetime, until: datetime) -> Attempt:
+        """One statement when the delivery is free (nearly always); a second only for a copy
+        that finds it held, or a delivery with no record."""
+        key = _key(event_id, consumer)
         async with self._one() as conn:
-            row = (await conn.execute(_START, _key(event_id, consumer))).first()
-        if row is None:
+            row = (await conn.execute(_START, key | {"b_now": now, "b_until": until})).first()
+            held = None if row is not None else (await conn.execute(_HELD, key)).first()
+        if row is not None:
+            return Attempt(row.attempts, finished=_finished(row))
+        if held is None:
             return Attempt(1, finished=False)
-        return Attempt(
-            row.attempts, finished=row.processed_at is not None or row.dead_at is not None
-        )
+        return Attempt(held.attempts, finished=_finished(held), running_elsewhere=True)
+
+    async def renew(self, event_id: UUID, consumer: str, until: datetime) -> None:
+        async with self._one() as conn:
+            await conn.execute(_RENEW, _key(event_id, consumer, b_until=until))
 
     async def unfinished_predecessor(self, event_id: UUID, consumer: str) -> Predecessor | None:
         """Through the stream's unique index and the deliveries' key."""
@@ -156,7 +180,7 @@ class SqlDeliveryLog:
             await conn.execute(
                 update(deliveries)
                 .where(d.event_id == UUID(letter.message_id), d.consumer == consumer)
-                .values(dead_at=now, last_error=letter.error)
+                .values(dead_at=now, last_error=letter.error, running_until=None)
             )
 
 

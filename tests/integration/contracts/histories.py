@@ -12,6 +12,7 @@ from uuid import UUID
 
 from domain import commands as c
 from domain.returns import ReturnLineSpec
+from ports.delivery_log import Attempt
 from ports.outbox import EventEnvelope, Message
 from read_models.projector import OrderProjection
 from tests.factories import CustomerFactory, LineSpecFactory, PlaceOrderFactory
@@ -137,3 +138,10 @@ async def five_orders(backend: Backend) -> list[UUID]:
 def newest_first(orders: list[UUID]) -> list[UUID]:
     """`five_orders` newest first: of the two placed at one moment, the greater id first."""
     return [*sorted(orders[3:], reverse=True), *orders[2::-1]]
+
+
+async def attempt(backend: Backend, event: UUID, consumer: str) -> Attempt:
+    """Start an attempt whose hold ends at once, as if its worker died as it began: the next
+    start counts again. (Holds have tests of their own below.)"""
+    now = backend.clock.now()
+    return await backend.delivery_log.start(event, consumer, now, now)

@@ -12,7 +12,7 @@ from domain import commands as c
 from ports.delivery_log import Attempt, DeadLetter, DeadLetterFilter, Predecessor
 from ports.outbox import Message
 from tests.integration.backends import Backend
-from tests.integration.contracts.histories import event_id, overdue, place, relay
+from tests.integration.contracts.histories import attempt, event_id, overdue, place, relay
 
 SECOND = timedelta(seconds=1)
 TIMEOUT = timedelta(seconds=30)
@@ -38,7 +38,7 @@ async def one_order_relayed(backend: Backend, consumers: tuple[str, ...] = ("erp
 async def test_each_start_counts_one_more_attempt(backend: Backend) -> None:
     placed, _ = await one_order_relayed(backend)
 
-    attempts = [await backend.delivery_log.start(placed, "erp") for _ in range(3)]
+    attempts = [await attempt(backend, placed, "erp") for _ in range(3)]
 
     assert attempts == [Attempt(n, finished=False) for n in (1, 2, 3)]
 
@@ -48,27 +48,27 @@ async def test_a_delivery_never_recorded_starts_at_attempt_one_every_time(
 ) -> None:
     unknown = uuid4()
 
-    assert await backend.delivery_log.start(unknown, "erp") == Attempt(1, finished=False)
-    assert await backend.delivery_log.start(unknown, "erp") == Attempt(1, finished=False)
+    assert await attempt(backend, unknown, "erp") == Attempt(1, finished=False)
+    assert await attempt(backend, unknown, "erp") == Attempt(1, finished=False)
 
 
 async def test_attempts_are_counted_per_consumer(backend: Backend) -> None:
     placed, _ = await one_order_relayed(backend, ("erp", "crm"))
 
-    await backend.delivery_log.start(placed, "erp")
-    await backend.delivery_log.start(placed, "erp")
+    await attempt(backend, placed, "erp")
+    await attempt(backend, placed, "erp")
 
-    assert await backend.delivery_log.start(placed, "crm") == Attempt(1, finished=False)
+    assert await attempt(backend, placed, "crm") == Attempt(1, finished=False)
 
 
 async def test_a_finished_delivery_starts_as_finished(backend: Backend) -> None:
     placed, reserved = await one_order_relayed(backend)
-    await backend.delivery_log.start(placed, "erp")
+    await attempt(backend, placed, "erp")
 
     await backend.delivery_log.finish(placed, "erp", backend.clock.now())
 
-    assert (await backend.delivery_log.start(placed, "erp")).finished
-    assert not (await backend.delivery_log.start(reserved, "erp")).finished
+    assert (await attempt(backend, placed, "erp")).finished
+    assert not (await attempt(backend, reserved, "erp")).finished
 
 
 async def test_finishing_with_covers_finishes_the_covered_deliveries_too(
@@ -83,8 +83,8 @@ async def test_finishing_with_covers_finishes_the_covered_deliveries_too(
     await backend.delivery_log.finish(held, "projection", backend.clock.now(), [placed, reserved])
 
     for done in (held, placed, reserved):
-        assert (await backend.delivery_log.start(done, "projection")).finished
-    assert not (await backend.delivery_log.start(snapshot, "projection")).finished
+        assert (await attempt(backend, done, "projection")).finished
+    assert not (await attempt(backend, snapshot, "projection")).finished
 
 
 async def test_finishing_twice_changes_nothing(backend: Backend) -> None:
@@ -100,28 +100,28 @@ async def test_finishing_twice_changes_nothing(backend: Backend) -> None:
     assert await backend.operations.delivery_counts() == counts
     assert (counts.pending, counts.failing) == (1, 0)  # finishing clears the error
     assert await overdue(backend, due + timedelta(days=1)) == [("erp", reserved)]
-    assert (await backend.delivery_log.start(placed, "erp")).finished
+    assert (await attempt(backend, placed, "erp")).finished
 
 
 async def test_waiting_gives_the_attempt_back_and_moves_the_due_time(backend: Backend) -> None:
     placed, _ = await one_order_relayed(backend)
     first_due = backend.clock.now() + TIMEOUT
-    await backend.delivery_log.start(placed, "erp")
-    await backend.delivery_log.start(placed, "erp")
+    await attempt(backend, placed, "erp")
+    await attempt(backend, placed, "erp")
     later = first_due + timedelta(minutes=5)
 
     await backend.delivery_log.wait(placed, "erp", later)
 
     assert ("erp", placed) not in await overdue(backend, first_due + SECOND)
     assert ("erp", placed) in await overdue(backend, later + SECOND)
-    assert await backend.delivery_log.start(placed, "erp") == Attempt(2, finished=False)
+    assert await attempt(backend, placed, "erp") == Attempt(2, finished=False)
 
 
 async def test_postponing_moves_the_due_time_and_records_the_error(backend: Backend) -> None:
     placed, reserved = await one_order_relayed(backend)
     first_due = backend.clock.now() + TIMEOUT
     later = first_due + timedelta(minutes=5)
-    await backend.delivery_log.start(placed, "erp")
+    await attempt(backend, placed, "erp")
 
     await backend.delivery_log.postpone(placed, "erp", later, "RemoteUnavailable: ERP down")
 
@@ -129,7 +129,7 @@ async def test_postponing_moves_the_due_time_and_records_the_error(backend: Back
     assert ("erp", placed) in await overdue(backend, later + SECOND)
     counts = await backend.operations.delivery_counts()
     assert (counts.pending, counts.failing, counts.dead_letters) == (2, 1, 0)
-    assert await backend.delivery_log.start(placed, "erp") == Attempt(2, finished=False)
+    assert await attempt(backend, placed, "erp") == Attempt(2, finished=False)
 
 
 async def test_the_unfinished_predecessor_is_the_earliest_unfinished_event_of_the_aggregate(
@@ -147,7 +147,7 @@ async def test_the_unfinished_predecessor_is_the_earliest_unfinished_event_of_th
     await backend.run(c.ResumeOrder(order_id=order_id))
     [resumed] = [event_id(m) for m in await relay(backend, ["erp", "crm"], start + 3 * TIMEOUT)]
     log = backend.delivery_log
-    await log.start(placed, "erp")
+    await attempt(backend, placed, "erp")
 
     assert await log.unfinished_predecessor(resumed, "erp") == Predecessor(1, first_due)
     assert await log.unfinished_predecessor(placed, "erp") is None  # nothing earlier
@@ -180,8 +180,8 @@ async def test_burying_makes_a_dead_letter_and_finishes_the_delivery(backend: Ba
     order_id = await place(backend)
     messages = await relay(backend, ["erp"], backend.clock.now() + TIMEOUT)
     placed = next(m for m in messages if m["event_type"] == "OrderPlaced")
-    await backend.delivery_log.start(event_id(placed), "erp")
-    await backend.delivery_log.start(event_id(placed), "erp")
+    await attempt(backend, event_id(placed), "erp")
+    await attempt(backend, event_id(placed), "erp")
     now = backend.clock.now()
 
     await backend.delivery_log.bury(
@@ -195,7 +195,7 @@ async def test_burying_makes_a_dead_letter_and_finishes_the_delivery(backend: Ba
         error="RemoteUnavailable: ERP down", payload=None, died_at=now, replayed_at=None,
     )  # fmt: skip
     assert await backend.dead_letters.get(letter.id) == letter
-    assert (await backend.delivery_log.start(event_id(placed), "erp")).finished
+    assert (await attempt(backend, event_id(placed), "erp")).finished
     counts = await backend.operations.delivery_counts()
     assert (counts.dead_letters, counts.pending) == (1, len(messages) - 1)
 
@@ -217,7 +217,7 @@ async def test_a_message_without_a_readable_event_id_is_kept_under_the_nil_id(
         (str(NIL), "?", "?"),
         (str(NIL), "OrderPlaced", "?"),
     ]
-    assert not (await backend.delivery_log.start(placed, "erp")).finished
+    assert not (await attempt(backend, placed, "erp")).finished
 
 
 async def bury_five(backend: Backend) -> list[DeadLetter]:
@@ -262,7 +262,7 @@ async def test_a_revived_delivery_starts_anew_and_is_due_at_the_given_time(
     message, other = await one_order_published(backend)
     placed, reserved = event_id(message), event_id(other)
     for _ in range(3):
-        await backend.delivery_log.start(placed, "erp")
+        await attempt(backend, placed, "erp")
     await backend.delivery_log.bury(
         message, "erp", 3, "retries_exhausted", "TimeoutError: ERP slow", backend.clock.now()
     )
@@ -275,11 +275,11 @@ async def test_a_revived_delivery_starts_anew_and_is_due_at_the_given_time(
 
     assert ("erp", placed) not in await overdue(backend, due)
     assert ("erp", placed) in await overdue(backend, due + SECOND)
-    assert await backend.delivery_log.start(placed, "erp") == Attempt(1, finished=False)
+    assert await attempt(backend, placed, "erp") == Attempt(1, finished=False)
     assert (await backend.dead_letters.get(letter.id)) == replace(letter, replayed_at=now)
     counts = await backend.operations.delivery_counts()
     assert (counts.dead_letters, counts.pending) == (1, 2)  # the letter is kept, marked replayed
-    assert not (await backend.delivery_log.start(reserved, "erp")).finished
+    assert not (await attempt(backend, reserved, "erp")).finished
 
 
 async def test_marking_a_letter_replayed_keeps_it_with_the_time(backend: Backend) -> None:
@@ -298,14 +298,16 @@ async def test_riding_out_an_outage_gives_the_attempt_back_and_keeps_its_first_m
 ) -> None:
     placed, _ = await one_order_relayed(backend)
     log, start = backend.delivery_log, backend.clock.now()
-    await log.start(placed, "erp")
+    await attempt(backend, placed, "erp")
 
     assert await log.ride_out(placed, "erp", start) == start
-    assert await log.start(placed, "erp") == Attempt(1, finished=False)  # the same number again
+    assert await attempt(backend, placed, "erp") == Attempt(
+        1, finished=False
+    )  # the same number again
     later = start + timedelta(minutes=10)
     assert await log.ride_out(placed, "erp", later) == start  # the outage began at the first
     assert await log.ride_out(placed, "erp", later) == start  # never below zero attempts
-    assert await log.start(placed, "erp") == Attempt(1, finished=False)
+    assert await attempt(backend, placed, "erp") == Attempt(1, finished=False)
 
 
 async def test_riding_out_a_delivery_never_recorded_starts_its_outage_now(
@@ -437,3 +439,76 @@ async def test_a_letter_is_marked_replayed_once(backend: Backend) -> None:
 
     assert (await backend.dead_letters.get(letter.id)) == replace(letter, replayed_at=first)
     assert await backend.dead_letters.matching(DeadLetterFilter(), 10, None) == []
+
+
+LEASE = timedelta(seconds=10)
+
+
+async def test_a_copy_that_finds_its_delivery_held_neither_runs_nor_counts(
+    backend: Backend,
+) -> None:
+    placed, _ = await one_order_relayed(backend)
+    log, now = backend.delivery_log, backend.clock.now()
+
+    running = await log.start(placed, "erp", now, now + LEASE)
+    copy = await log.start(placed, "erp", now + SECOND, now + SECOND + LEASE)
+
+    assert running == Attempt(1, finished=False)
+    assert copy == Attempt(1, finished=False, running_elsewhere=True)
+    assert await attempt(backend, placed, "crm") == Attempt(1, finished=False)  # per consumer
+
+
+async def test_a_hold_its_worker_stopped_renewing_ends_at_its_time(backend: Backend) -> None:
+    placed, _ = await one_order_relayed(backend)
+    log, now = backend.delivery_log, backend.clock.now()
+    await log.start(placed, "erp", now, now + LEASE)  # then the worker died
+
+    after = await log.start(placed, "erp", now + LEASE, now + 2 * LEASE)
+
+    assert after == Attempt(2, finished=False)  # the crashed attempt counts
+
+
+async def test_renewing_keeps_the_delivery_held(backend: Backend) -> None:
+    placed, _ = await one_order_relayed(backend)
+    log, now = backend.delivery_log, backend.clock.now()
+    await log.start(placed, "erp", now, now + LEASE)
+
+    await log.renew(placed, "erp", now + 3 * LEASE)
+
+    copy = await log.start(placed, "erp", now + 2 * LEASE, now + 3 * LEASE)
+    assert copy == Attempt(1, finished=False, running_elsewhere=True)
+
+
+async def test_every_end_of_an_attempt_lets_go_of_the_delivery(backend: Backend) -> None:
+    messages = await one_order_published(backend)
+    placed, reserved = (event_id(m) for m in messages)
+    log, now = backend.delivery_log, backend.clock.now()
+    later = now + TIMEOUT
+    ends = {
+        "wait": lambda: log.wait(placed, "erp", later),
+        "postpone": lambda: log.postpone(placed, "erp", later, "TimeoutError: slow"),
+        "ride_out": lambda: log.ride_out(placed, "erp", now),
+        "finish": lambda: log.finish(placed, "erp", now),
+    }
+    for name, end in ends.items():
+        await log.start(placed, "erp", now, now + LEASE)
+        await end()
+        assert not (await log.start(placed, "erp", now, now)).running_elsewhere, name
+        await log.wait(placed, "erp", later)  # take back the probe's count
+    await log.start(reserved, "erp", now, now + LEASE)
+    await log.bury(messages[1], "erp", 1, "permanent", "RemoteRejected: no", now)
+    assert not (await log.start(reserved, "erp", now, now + LEASE)).running_elsewhere
+
+
+async def test_a_finished_delivery_is_a_duplicate_even_while_a_copy_holds_it(
+    backend: Backend,
+) -> None:
+    placed, _ = await one_order_relayed(backend)
+    log, now = backend.delivery_log, backend.clock.now()
+    await log.start(placed, "erp", now, now + LEASE)
+    await log.finish(placed, "erp", now)
+    await log.start(placed, "erp", now, now + LEASE)  # a duplicate copy, told it is finished
+
+    copy = await log.start(placed, "erp", now, now + LEASE)
+
+    assert copy.finished

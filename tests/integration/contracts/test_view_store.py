@@ -16,6 +16,7 @@ from ports.views import Standing
 from read_models.projector import OrderProjection, apply, entries_of, rebuild
 from tests.integration.backends import Backend
 from tests.integration.contracts.histories import (
+    attempt,
     delivered,
     event_id,
     events_of,
@@ -150,7 +151,7 @@ async def test_an_update_whose_block_raises_leaves_the_view_and_its_returns_as_t
     assert view is not None
     assert view.returns[str(return_id)]["status"] == "authorized"
     received = [event_id(m) for m in messages if m["event_type"] == "ReturnReceived"]
-    assert not (await backend.delivery_log.start(received[0], "projection")).finished
+    assert not (await attempt(backend, received[0], "projection")).finished
 
 
 async def test_a_catch_up_finishes_the_projections_deliveries_of_the_events_it_applied(
@@ -164,11 +165,10 @@ async def test_a_catch_up_finishes_the_projections_deliveries_of_the_events_it_a
 
     await OrderProjection(backend.view_store, backend.clock).catch_up(order_id, 1)
 
-    log = backend.delivery_log
     for applied in (placed, reserved, held):
-        assert (await log.start(applied, "projection")).finished
-        assert not (await log.start(applied, "erp")).finished
-    assert not (await log.start(snapshot, "projection")).finished
+        assert (await attempt(backend, applied, "projection")).finished
+        assert not (await attempt(backend, applied, "erp")).finished
+    assert not (await attempt(backend, snapshot, "projection")).finished
 
 
 async def test_a_rebuild_gives_the_views_and_timelines_of_live_projection(

@@ -118,7 +118,8 @@ async def test_a_failing_earlier_event_is_waited_for_until_its_next_retry(
     policy = DeliveryPolicy()
     first_id = UUID(first["event_id"])
     # The earlier event ran, failed (the ERP is down) and is due for its next try in 10 s.
-    await pipeline.api.delivery_log().start(first_id, "fulfilment")
+    now = pipeline.api.clock().now()
+    await pipeline.api.delivery_log().start(first_id, "fulfilment", now, now + policy.lease)
     next_try = pipeline.api.clock().now() + timedelta(seconds=10)
     await pipeline.api.delivery_log().postpone(
         first_id, "fulfilment", next_try + policy.redelivery_timeout, "RemoteUnavailable: ERP"

@@ -24,11 +24,15 @@ def pipeline() -> Pipeline:
     return build_pipeline(POLICY)
 
 
-@pytest.fixture
-async def order_id(pipeline: Pipeline) -> UUID:
+async def relayed_order(pipeline: Pipeline) -> UUID:
     """An order placed and reserved (two events), relayed: its deliveries are recorded and the
     publisher holds their messages."""
     await pipeline.hub.stock("MUG", "dc-east", 10)
     placed = await pipeline.place_order()
     await pipeline.relay_until_quiet()
     return placed
+
+
+@pytest.fixture
+async def order_id(pipeline: Pipeline) -> UUID:
+    return await relayed_order(pipeline)

@@ -4,6 +4,7 @@ publisher, the delivery of a message to recording consumers and the projection, 
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import random
 from collections.abc import Sequence
@@ -55,6 +56,11 @@ class RecordingConsumer:
         self.handled: list[EventEnvelope] = []
         self._failures: list[BaseException] = []
         self._failing_for_good: BaseException | None = None
+        self._gate: asyncio.Event | None = None
+
+    def block_until(self, gate: asyncio.Event) -> None:
+        """The next delivery runs until `gate` is set before it handles anything."""
+        self._gate = gate
 
     def fail_with(self, error: BaseException, times: int = 1) -> None:
         """The next `times` deliveries raise `error`."""
@@ -70,6 +76,9 @@ class RecordingConsumer:
 
     async def handle(self, envelope: EventEnvelope) -> None:
         self.received.append(envelope)
+        if self._gate is not None:
+            gate, self._gate = self._gate, None
+            await gate.wait()
         if self._failures:
             raise self._failures.pop(0)
         if self._failing_for_good is not None:

@@ -4,9 +4,11 @@ permanent ones and what never finishes parked in the dead-letter store."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import pytest
@@ -16,7 +18,10 @@ from domain.errors import InvalidTransition, ValidationFailed
 from outbox.delivery import Outcome
 from ports.remote import RemoteRejected
 from ports.unit_of_work import ConcurrencyConflict, DatabaseUnavailable
-from tests.unit.outbox.pipeline import Pipeline, WorkerKilled
+from tests.unit.outbox.conftest import POLICY, relayed_order
+from tests.unit.outbox.pipeline import Pipeline, WorkerKilled, build_pipeline
+
+T = TypeVar("T")
 
 
 def first_message(pipeline: Pipeline, order_id: UUID) -> dict[str, Any]:
@@ -135,6 +140,7 @@ async def test_attempts_that_never_finished_park_the_message_without_running_the
     for _ in range(tries):
         with pytest.raises(WorkerKilled):
             await pipeline.deliver("as_they_come", placed)
+        pipeline.advance(pipeline.policy.lease)  # the dead worker's hold runs out
 
     result = await pipeline.deliver("as_they_come", placed)
 
@@ -143,6 +149,54 @@ async def test_attempts_that_never_finished_park_the_message_without_running_the
     [letter] = pipeline.letters()
     assert (letter.reason, letter.attempts) == ("too_many_attempts", tries)
     assert pipeline.record(placed, "as_they_come").dead_at == pipeline.now
+
+
+async def test_a_copy_that_comes_while_its_delivery_runs_neither_runs_nor_spends_an_attempt(
+    pipeline: Pipeline, order_id: UUID
+) -> None:
+    placed = first_message(pipeline, order_id)
+    pipeline.as_they_come.fail_with(WorkerKilled())
+    with pytest.raises(WorkerKilled):  # the first copy's worker stops answering mid-message
+        await pipeline.deliver("as_they_come", placed)
+    pipeline.advance(pipeline.policy.lease - timedelta(milliseconds=1))
+
+    copy = await pipeline.deliver("as_they_come", placed)
+
+    assert (copy.outcome, copy.retry_in_ms) == (Outcome.BUSY, None)
+    assert len(pipeline.as_they_come.received) == 1
+    assert pipeline.record(placed, "as_they_come").attempts == 1
+    pipeline.advance(timedelta(milliseconds=1))  # the hold was not renewed: its worker is gone
+    assert (await pipeline.deliver("as_they_come", placed)).outcome is Outcome.DONE
+    assert pipeline.record(placed, "as_they_come").attempts == 2
+
+
+async def soon(value: Callable[[], T | None], timeout: float = 10.0) -> T:
+    """`value()` once it is not None, waiting for it (the event loop runs meanwhile)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while (found := value()) is None:
+        assert asyncio.get_running_loop().time() < deadline, "waited in vain"
+        await asyncio.sleep(0.005)
+    return found
+
+
+async def test_an_attempt_that_runs_long_keeps_its_hold_and_no_copy_takes_over() -> None:
+    pipeline = build_pipeline(replace(POLICY, lease=timedelta(milliseconds=30)))
+    placed = first_message(pipeline, await relayed_order(pipeline))
+    gate = asyncio.Event()
+    pipeline.as_they_come.block_until(gate)
+    running = asyncio.create_task(pipeline.deliver("as_they_come", placed))
+    record = pipeline.record(placed, "as_they_come")
+    first_hold = await soon(lambda: record.running_until)
+    pipeline.advance(timedelta(seconds=1))  # far past the first hold
+
+    await soon(lambda: (record.running_until or first_hold) > first_hold or None)  # renewed
+    copy = await pipeline.deliver("as_they_come", placed)
+    gate.set()
+
+    assert copy.outcome is Outcome.BUSY
+    assert (await running).outcome is Outcome.DONE
+    assert (record.attempts, record.running_until) == (1, None)
+    assert len(pipeline.as_they_come.received) == 1
 
 
 @pytest.mark.parametrize(
