@@ -55,7 +55,8 @@ Stock = Mapping[StockKey, StockLevel]
 NewId = Callable[[], UUID]
 _S, _C = OrderStatus, OrderCommand
 #: Where an order held after shipping goes back to.
-_SHIPPED = frozenset({OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED})
+#: Where an order held after shipping (a card declined at capture) resumes to, as it was.
+_SHIPPED = frozenset({OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED, OrderStatus.DELIVERED})
 
 
 class ChannelCancellation(StrEnum):
@@ -500,16 +501,26 @@ class Order(Aggregate):
 
     def record_delivery(self, shipment_id: str, delivered_at: datetime, now: datetime) -> None:
         """A shipment reached the customer; the order is delivered when everything was shipped and
-        every shipment delivered. A delivery of an unknown shipment is refused (it came too early)."""
+        every shipment delivered. A delivery of an unknown shipment is refused (it came too early).
+
+        An order held after shipping (its card declined at capture) stays held: the parcel
+        arrived all the same, and the order resumes to where it now is."""
         shipment = self.shipments.get(shipment_id)
         if shipment is not None and shipment.is_delivered:
             return
         ORDER_TRANSITIONS.ensure_allowed(self.status, _C.DELIVER)
+        self._ensure_held_after_shipping(_C.DELIVER)
         if shipment is None:
             raise ShipmentNotFound(shipment_id)
         shipment.delivered_at = delivered_at
-        done = self.status is _S.SHIPPED and self.shipments.all_delivered
-        self._move(_C.DELIVER, _S.DELIVERED if done else self.status, now)
+        held = self.status is _S.ON_HOLD
+        shipped = (self.resume_to if held else self.status) is _S.SHIPPED
+        after = _S.DELIVERED if shipped and self.shipments.all_delivered else None
+        if held:
+            self.resume_to = after or self.resume_to
+            self._move(_C.DELIVER, _S.ON_HOLD, now)
+        else:
+            self._move(_C.DELIVER, after or self.status, now)
         self._record(
             events.ShipmentDelivered(
                 order_id=self.id,
@@ -752,6 +763,11 @@ class Order(Aggregate):
     def _ensure_nothing_shipped(self, command: OrderCommand) -> None:
         """Amending and cancelling stop at the first shipment, on hold or not."""
         if self.shipments:
+            raise InvalidTransition("order", self.status, command)
+
+    def _ensure_held_after_shipping(self, command: OrderCommand) -> None:
+        """On hold, only an order held after it shipped hears of its shipments' journey."""
+        if self.status is _S.ON_HOLD and self.resume_to not in _SHIPPED:
             raise InvalidTransition("order", self.status, command)
 
     def _ensure_not_booked_under_another_ref(self, erp_order_ref: str) -> None:

@@ -84,8 +84,11 @@ ORDER_TRANSITIONS: Final = TransitionTable[OrderStatus, OrderCommand](
                     _S.BOOKED,
                     _S.PARTIALLY_SHIPPED,
                     _S.SHIPPED,
+                    _S.DELIVERED,
                 }
             ),
+            # Held after shipping (a declined capture): its parcels still arrive.
+            _C.DELIVER: _({_S.ON_HOLD}),
             # The ERP may answer a submission made before the hold; the order stays held.
             _C.BOOK: _({_S.ON_HOLD}),
             _C.REJECT: _({_S.ON_HOLD}),

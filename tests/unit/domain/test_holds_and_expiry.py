@@ -373,3 +373,37 @@ def test_a_card_declined_at_capture_holds_a_shipped_order_which_then_cannot_be_c
     shop.resume()
     assert order.status is OrderStatus.PARTIALLY_SHIPPED
     assert (order.hold_reason, order.resume_to) == (None, None)
+
+
+def test_an_order_held_after_shipping_still_hears_its_parcels_arrive() -> None:
+    shop = a_new_order(quantity=3).book().ship(3, "S1").fail_payment()
+
+    shop.deliver("S1")
+
+    order = shop.order
+    assert (order.status, order.hold_reason) == (
+        OrderStatus.ON_HOLD,
+        "payment_failed: card declined",
+    )
+    assert order.shipments.all_delivered
+    assert order.events[-1].order_status == "on_hold"
+    shop.resume()
+    assert order.status is OrderStatus.DELIVERED
+
+
+def test_a_partly_shipped_order_held_after_shipping_resumes_partly_shipped_when_delivered() -> None:
+    shop = a_new_order(quantity=3).book().ship(1, "S1").fail_payment()
+
+    shop.deliver("S1")
+    shop.resume()
+
+    assert shop.order.status is OrderStatus.PARTIALLY_SHIPPED
+
+
+def test_an_order_held_before_shipping_refuses_a_delivery() -> None:
+    shop = a_new_order().book().hold()
+
+    with pytest.raises(InvalidTransition) as refused:
+        shop.deliver("S1")
+
+    assert (refused.value.state, refused.value.command) == ("on_hold", "deliver")
