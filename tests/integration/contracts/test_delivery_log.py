@@ -282,6 +282,25 @@ async def test_a_revived_delivery_starts_anew_and_is_due_at_the_given_time(
     assert not (await attempt(backend, reserved, "erp")).finished
 
 
+async def test_a_revived_delivery_waits_out_a_new_outage_from_its_own_start(
+    backend: Backend,
+) -> None:
+    message, _ = await one_order_published(backend)
+    placed, log, start = event_id(message), backend.delivery_log, backend.clock.now()
+    await log.ride_out(placed, "erp", start)
+    await log.postpone(placed, "erp", start + TIMEOUT, "CircuitOpen: erp")
+    hours_later = start + timedelta(hours=7)
+    await log.bury(message, "erp", 0, "outage_outlasted_horizon", "away", hours_later)
+    [letter] = await backend.dead_letters.page(10, None)
+
+    await backend.dead_letters.revive(letter, hours_later, hours_later + TIMEOUT)
+
+    later = hours_later + timedelta(minutes=5)
+    assert await log.ride_out(placed, "erp", later) == later  # not the old outage's start
+    counts = await backend.operations.delivery_counts()
+    assert counts.failing == 0  # the old error is gone with the letter
+
+
 async def test_marking_a_letter_replayed_keeps_it_with_the_time(backend: Backend) -> None:
     letters = await bury_five(backend)
     now = backend.clock.now() + timedelta(hours=1)
