@@ -20,6 +20,13 @@ class Replay(StrEnum):
     REPLAYED = "replayed"
     NOT_FOUND = "not_found"
     ALREADY_REPLAYED = "already_replayed"
+    #: the letter holds no event to deliver again (a message whose event id was unreadable,
+    #: filed under the nil id for inspection)
+    UNREPLAYABLE = "unreplayable"
+
+
+#: Where a message without a readable event id is filed (`DeadLetter.of`).
+NIL_ID = str(UUID(int=0))
 
 
 class DeadLetters:
@@ -62,6 +69,8 @@ class DeadLetters:
     async def _replay(self, letter: DeadLetter) -> Replay:
         if letter.replayed_at is not None:
             return Replay.ALREADY_REPLAYED
+        if letter.message_id == NIL_ID:
+            return Replay.UNREPLAYABLE
         now = self._clock.now()
         if letter.consumer.startswith(INBOUND) and letter.payload is not None:
             event = InboundEvent(

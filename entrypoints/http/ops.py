@@ -193,4 +193,11 @@ class OpsController(Controller):
                 "already_replayed",
                 "this dead letter was replayed; a new failure is a new dead letter",
             )
+        if outcome is Replay.UNREPLAYABLE:
+            raise ApiError(
+                409,
+                "dead_letter_unreplayable",
+                "this dead letter holds no event to deliver again (its message had no readable "
+                "event id); it is kept for inspection",
+            )
         return Response(ReplayResult(id=dead_letter_id, status=outcome.value), status_code=202)

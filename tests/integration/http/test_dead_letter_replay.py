@@ -111,3 +111,23 @@ async def test_the_schema_documents_that_an_empty_filter_replays_everything(api:
     assert "An empty filter `{}` replays every dead letter" in " ".join(
         operation["description"].split()
     )
+
+
+async def test_a_letter_without_a_readable_event_id_is_refused_as_unreplayable(api: Api) -> None:
+    await api.container.delivery_log().bury(
+        {"event_id": "garbled", "event_type": "OrderPlaced"},
+        "erp",
+        1,
+        "undecodable",
+        "UndecodableMessage: no event id",
+        api.clock.now(),
+    )
+    [letter] = await letters(api)
+
+    answer = await api.client.post(
+        f"/v1/ops/dead-letters/{letter['id']}/replay", headers=api.auth("ops")
+    )
+
+    assert (answer.status_code, answer.json()["code"]) == (409, "dead_letter_unreplayable")
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert (await replay(api, {})).json() == {"replayed": 0}

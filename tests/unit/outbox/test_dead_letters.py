@@ -256,3 +256,15 @@ async def test_letters_that_die_after_the_replay_began_are_left_for_the_next_one
     assert set(pipeline.deferred.deferred) == {earlier.message_id}
     pipeline.advance(timedelta(seconds=1))
     assert await pipeline.dead_letters.replay_matching(DeadLetterFilter()) == 1
+
+
+async def test_a_letter_without_a_readable_event_id_is_kept_and_never_counted_replayed(
+    pipeline: Pipeline, order_id: UUID
+) -> None:
+    garbled = {"event_id": "not-a-uuid", "event_type": "OrderPlaced"}
+    assert (await pipeline.deliver("in_order", garbled)).outcome is Outcome.DEAD
+    [letter] = pipeline.letters()
+
+    assert await pipeline.dead_letters.replay(letter.id) is Replay.UNREPLAYABLE
+    assert await pipeline.dead_letters.replay_matching(DeadLetterFilter()) == 0
+    assert pipeline.store.dead_letters[letter.id].replayed_at is None
