@@ -45,8 +45,8 @@ PERMANENT = (RemoteRejected, DomainError)
 class Outcome(StrEnum):
     DONE = "done"
     DUPLICATE = "duplicate"  #: already processed or parked: nothing done
-    #: another copy of the delivery is running: nothing done, no attempt spent; that copy, or
-    #: the relay republishing it if that copy's worker dies, sees the delivery through
+    #: another copy of the delivery is running: nothing done, no attempt spent; this copy comes
+    #: back once that one's hold would have run out (and then finds it done, or its worker dead)
     BUSY = "busy"
     RETRY = "retry"
     WAIT = "wait"  #: an earlier event of the aggregate comes first: not run, retried later
@@ -65,7 +65,7 @@ class Result:
         return self.delay_ms if self.outcome in _LATER else None
 
 
-_LATER = frozenset({Outcome.RETRY, Outcome.WAIT, Outcome.OUTAGE})
+_LATER = frozenset({Outcome.RETRY, Outcome.WAIT, Outcome.OUTAGE, Outcome.BUSY})
 
 
 class Delivery:
@@ -116,10 +116,19 @@ class Delivery:
                 await self._log.finish(covers[0], consumer_name, self._clock.now(), covers[1:])
             return Result(Outcome.DUPLICATE)
         if attempt.running_elsewhere:
-            return Result(Outcome.BUSY)
-        if attempt.number > self._policy.max_attempts:
+            return Result(Outcome.BUSY, self._policy.busy_wait_ms(self._rng))
+        try:
+            return await self._attempt(consumer_name, envelope, message, attempt.number)
+        except Exception as e:  # the bookkeeping failed (the database is away): let go, then fail
+            await self._let_go(envelope.event_id, consumer_name, e)
+            raise
+
+    async def _attempt(
+        self, consumer_name: str, envelope: EventEnvelope, message: Message, number: int
+    ) -> Result:
+        if number > self._policy.max_attempts:
             # Earlier attempts never finished: they crashed their worker or timed out.
-            await self._bury(message, consumer_name, attempt.number - 1, "too_many_attempts",
+            await self._bury(message, consumer_name, number - 1, "too_many_attempts",
                              "attempts never finished (did the message crash its worker?)")  # fmt: skip
             return Result(Outcome.DEAD)
         consumer = self._consumers[consumer_name]
@@ -127,7 +136,17 @@ class Delivery:
             predecessor = await self._log.unfinished_predecessor(envelope.event_id, consumer_name)
             if predecessor is not None:
                 return await self._wait(envelope, consumer_name, predecessor)
-        return await self._run(consumer, envelope, message, attempt.number)
+        return await self._run(consumer, envelope, message, number)
+
+    async def _let_go(self, event_id: UUID, consumer: str, error: Exception) -> None:
+        """Give up the hold of an attempt that failed outside its consumer, so that the relay's
+        next copy runs at once rather than after the hold; if that fails too, the hold runs out."""
+        due = self._clock.now() + self._policy.redelivery_timeout
+        try:
+            await self._log.postpone(event_id, consumer, due, _describe(error))
+        except Exception:
+            logger.warning("could not let go of %s for %s; its hold will run out", event_id,
+                           consumer, exc_info=True)  # fmt: skip
 
     async def _wait(
         self, envelope: EventEnvelope, consumer: str, predecessor: Predecessor

@@ -47,6 +47,12 @@ class DeliveryPolicy:
             max(ceiling // 2, self.min_backoff_ms), max(ceiling, self.min_backoff_ms)
         )
 
+    def busy_wait_ms(self, rng: random.Random) -> int:
+        """When a copy that found its delivery held comes back: once the hold would have run out
+        unrenewed, with jitter (by then the running copy has finished, or its worker is dead)."""
+        lease = int(self.lease.total_seconds() * 1000)
+        return rng.randint(lease, lease + self.min_backoff_ms)
+
     def backoff_ms(self, attempt: int, rng: random.Random) -> int:
         """Exponential with full jitter: uniform in [min, min·2^(attempt-1)], capped."""
         ceiling = min(self.max_backoff_ms, self.min_backoff_ms * 2 ** max(attempt - 1, 0))

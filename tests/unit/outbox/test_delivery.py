@@ -13,9 +13,11 @@ from uuid import UUID
 
 import pytest
 
+from adapters.memory.delivery_log import InMemoryDeliveryLog
 from application.consumers import NotYet
 from domain.errors import InvalidTransition, ValidationFailed
-from outbox.delivery import Outcome
+from outbox.delivery import Delivery, Outcome
+from ports.delivery_log import Predecessor
 from ports.remote import RemoteRejected
 from ports.unit_of_work import ConcurrencyConflict, DatabaseUnavailable
 from tests.unit.outbox.conftest import POLICY, relayed_order
@@ -162,7 +164,10 @@ async def test_a_copy_that_comes_while_its_delivery_runs_neither_runs_nor_spends
 
     copy = await pipeline.deliver("as_they_come", placed)
 
-    assert (copy.outcome, copy.retry_in_ms) == (Outcome.BUSY, None)
+    lease_ms = pipeline.policy.lease.total_seconds() * 1000
+    assert copy.outcome is Outcome.BUSY
+    assert copy.retry_in_ms is not None  # it comes back once the hold would have run out
+    assert lease_ms <= copy.retry_in_ms <= lease_ms + pipeline.policy.min_backoff_ms
     assert len(pipeline.as_they_come.received) == 1
     assert pipeline.record(placed, "as_they_come").attempts == 1
     pipeline.advance(timedelta(milliseconds=1))  # the hold was not renewed: its worker is gone
@@ -197,6 +202,34 @@ async def test_an_attempt_that_runs_long_keeps_its_hold_and_no_copy_takes_over()
     assert (await running).outcome is Outcome.DONE
     assert (record.attempts, record.running_until) == (1, None)
     assert len(pipeline.as_they_come.received) == 1
+
+
+class DatabaseGoneAfterStart(InMemoryDeliveryLog):
+    """Counts the attempt, then cannot answer whether an earlier event is unfinished."""
+
+    async def unfinished_predecessor(self, event_id: UUID, consumer: str) -> Predecessor | None:
+        raise DatabaseUnavailable("database answered too slowly")
+
+
+async def test_an_attempt_whose_bookkeeping_fails_lets_go_of_its_delivery(
+    pipeline: Pipeline, order_id: UUID
+) -> None:
+    placed = first_message(pipeline, order_id)
+    failing = Delivery(
+        {"in_order": pipeline.in_order},
+        DatabaseGoneAfterStart(pipeline.store),
+        pipeline.codec,
+        pipeline.hub.clock,
+        pipeline.policy,
+    )
+
+    with pytest.raises(DatabaseUnavailable):
+        await failing.deliver("in_order", placed)
+
+    record = pipeline.record(placed, "in_order")
+    assert (record.attempts, record.running_until) == (1, None)
+    assert record.last_error == "DatabaseUnavailable: database answered too slowly"
+    assert (await pipeline.deliver("in_order", placed)).outcome is Outcome.DONE  # not BUSY
 
 
 @pytest.mark.parametrize(
