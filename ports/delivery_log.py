@@ -173,9 +173,9 @@ class DeadLetterStore(Protocol):
     async def get(self, dead_letter_id: UUID) -> DeadLetter | None: ...
 
     async def revive(self, letter: DeadLetter, now: datetime, due_at: datetime) -> bool:
-        """The parked delivery lives again, its attempts counted anew (its last error and any
-        outage it waited out forgotten), due for the relay at `due_at`; the letter is marked
-        replayed. One transaction. False, and nothing changed,
+        """The parked delivery lives again, its attempts counted anew (and any outage it waited
+        out forgotten: a new one gets the whole horizon; its last error stays until it succeeds),
+        due for the relay at `due_at`; the letter is marked replayed. One transaction. False, and nothing changed,
         when the letter had been replayed already (by a concurrent caller)."""
         ...
 
