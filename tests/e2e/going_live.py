@@ -381,7 +381,13 @@ class GoingLive:
             "X-Shopify-Webhook-Id": str(uuid.uuid4()),
             "X-Shopify-Hmac-Sha256": sig.decode(),
         }
-        shown = {**headers, "X-Shopify-Hmac-Sha256": "$(openssl dgst -sha256 -hmac … | base64)"}
+        shown = {
+            **headers,
+            "X-Shopify-Hmac-Sha256": (
+                '$(openssl dgst -sha256 -hmac "$SHOPIFY_WEBHOOK_SECRET" -binary shopify-order.json'
+                " | base64)"
+            ),
+        }
         response = self.api.request(
             "POST", "/v1/webhooks/shopify/orders-create", None,
             headers=headers, raw=raw, shown_body="@shopify-order.json", shown_headers=shown,
@@ -536,6 +542,15 @@ class GoingLive:
         for channel, status, ref in skipped:
             t.say(
                 f"commerce push skipped: channel {channel} routes to none (status {status}, order {ref})"
+            )
+        t.say()
+        t.comment("What the fake ERP was told:")
+        for order in self.orders:
+            memo = self.erp.credit_memo_requests.get(order.return_id) or {}
+            t.say(
+                f"{order.label:8} booked {self.erp.booked().get(order.order_id)}, return "
+                f"{(self.erp.returns.get(order.return_id) or {}).get('rma_number')} authorized, "
+                f"credit memo requested for {memo.get('amount')} {memo.get('currency')}"
             )
         t.say()
         t.comment("Dead letters:")
