@@ -122,6 +122,9 @@ class Outcome:
     shopify_heard: list[str]
     #: the Shopify order ids those requests were about (fulfillments resolved to their order)
     shopify_orders: set[int]
+    #: the `orderhub_status` each order update wrote, and the tracking number of each fulfillment
+    shopify_statuses: list[str]
+    shopify_tracking: list[str]
     #: (channel, status, channel order ref) of each push the router skipped, from the worker log
     skipped: list[tuple[str, str, str]]
     dead_letters: list[dict[str, Any]]
@@ -562,6 +565,13 @@ class GoingLive:
             movements=movements,
             shopify_heard=heard,
             shopify_orders=about,
+            shopify_statuses=[
+                attributes(s.body)["orderhub_status"] for s in self.shop.seen("PUT ")
+            ],
+            shopify_tracking=[
+                s.body["fulfillment"]["tracking_info"]["number"]
+                for s in self.shop.seen("POST /admin/api/2025-01/fulfillments.json")
+            ],
             skipped=skipped,
             dead_letters=letters,
             tracebacks={n: c for n, c in tracebacks.items() if c},
@@ -611,13 +621,16 @@ def shopify_order(order: Planned) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def attributes(body: Any) -> dict[str, Any]:
+    """The note attributes an order update writes, by name."""
+    return {a["name"]: a["value"] for a in body["order"].get("note_attributes", [])}
+
+
 def shopify_detail(seen: Any) -> str:
     body = seen.body or {}
     if "order" in body:
-        attrs = {a["name"]: a["value"] for a in body["order"].get("note_attributes", [])}
-        return (
-            f"  orderhub_status={attrs.get('orderhub_status')} tags={body['order'].get('tags')!r}"
-        )
+        status = attributes(body).get("orderhub_status")
+        return f"  orderhub_status={status} tags={body['order'].get('tags')!r}"
     if "fulfillment" in body:
         tracking = body["fulfillment"].get("tracking_info") or {}
         return f"  tracking {tracking.get('company')} {tracking.get('number')}"

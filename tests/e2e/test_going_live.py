@@ -44,12 +44,13 @@ def test_every_order_and_return_reached_its_end(outcome: Outcome) -> None:
 def test_the_shop_heard_only_the_shopify_orders_pushes(outcome: Outcome) -> None:
     assert outcome.shopify_orders == {SHOPIFY_ORDER_ID}
     writes = [line for line in outcome.shopify_heard if not line.startswith("GET ")]
-    assert writes == [
-        f"PUT /admin/api/2025-01/orders/{SHOPIFY_ORDER_ID}.json",  # booked
-        "POST /admin/api/2025-01/fulfillments.json",  # shipped, with tracking
-        f"PUT /admin/api/2025-01/orders/{SHOPIFY_ORDER_ID}.json",  # delivered
-        f"PUT /admin/api/2025-01/orders/{SHOPIFY_ORDER_ID}.json",  # partially_refunded
+    assert sorted(writes) == [
+        "POST /admin/api/2025-01/fulfillments.json",
+        *[f"PUT /admin/api/2025-01/orders/{SHOPIFY_ORDER_ID}.json"] * 3,
     ]
+    # The fulfilment and returns consumers push apart, so only the set is certain, not the order.
+    assert sorted(outcome.shopify_statuses) == ["booked", "delivered", "partially_refunded"]
+    assert outcome.shopify_tracking == ["JD014600001"]
 
 
 def test_the_web_orders_pushes_were_skipped_not_sent(outcome: Outcome) -> None:
