@@ -49,7 +49,7 @@ from tests.integration.databases import PG_HOST, PG_PORT, PG_USER, pg_url
 BROKER_URL = os.environ.get("ORDERHUB_GOING_LIVE_BROKER_URL", "redis://127.0.0.1:6379/13")
 ERP_KEY = "erp-key"
 WEBHOOK_SECRET = "shpss_going_live"
-#: How long any one step may take before the run gives up (the whole run takes about 40 s).
+#: How long any one step may take before the run gives up (a whole run takes 30–60 s).
 STEP_TIMEOUT = 30.0
 LOCATION = "dc-east"
 #: The Shopify order's id in the (fake) shop, and its location there.
@@ -240,8 +240,9 @@ def run(out: Callable[[str], None] = print) -> Outcome:
         # A new user runs on the defaults: none of the test suite's shortcuts.
         for shortcut in ("ERP_GRACE_SECONDS", "DELIVERY_TIMEOUT_SECONDS"):
             hub.env.pop(shortcut, None)
-        stack.callback(hub.close)
+        stack.callback(broker.close)
         stack.callback(broker.flushdb)
+        stack.callback(hub.close)
         session = GoingLive(hub, stripe, shop, erp, transcript, env)
         try:
             return session.run()
@@ -253,6 +254,8 @@ def run(out: Callable[[str], None] = print) -> Outcome:
 
 
 class GoingLive:
+    """The run itself: the user's steps in order, against one hub and its three fakes."""
+
     def __init__(
         self,
         hub: Hub,

@@ -12,7 +12,8 @@ from tests.e2e.going_live import SHOPIFY_ORDER_ID, Outcome, run
 
 @pytest.fixture(scope="module")
 def outcome() -> Outcome:
-    return run(out=lambda line: None)
+    # Printed, so that pytest shows the transcript (and the processes' logs) when a test fails.
+    return run()
 
 
 def test_stripe_captured_and_refunded_each_order_once_in_minor_units_under_our_keys(
