@@ -15,6 +15,9 @@ from domain.order_lines import LineSpec
 
 #: The channel every Shopify order is placed for.
 CHANNEL: Final = "shopify"
+#: The order attribute (`note_attributes`) in which a storefront that authorized the payment
+#: with the hub's provider itself names that authorization (with Stripe, a PaymentIntent `pi_…`).
+PAYMENT_REFERENCE_ATTRIBUTE: Final = "payment_reference"
 
 
 class ShopifyPayloadError(ValidationFailed):
@@ -38,7 +41,10 @@ def place_order_from_shopify(payload: Mapping[str, Any]) -> PlaceOrder:
       of discounts).
     - `shipping_amount` = `total_shipping_price_set.shop_money.amount` less the shipping lines'
       discount allocations (absent: zero).
-    - Payment: reference `shopify:<id>`, amount `total_price` (taxes, tips and duties included).
+    - Payment: amount `total_price` (taxes, tips and duties included); reference the
+      `payment_reference` order attribute (`note_attributes`) when the storefront authorized
+      the payment with the hub's provider and named it there (with `PAYMENT_PROVIDER=stripe`, a
+      PaymentIntent `pi_…` the hub captures and refunds), else `shopify:<id>`.
     - Customer: email from `email`, else `contact_email`, else `customer.email`; name from the
       customer's first and last name, else the shipping or billing address name, else the email;
       id is `customer.id`.
@@ -57,6 +63,7 @@ def place_order_from_shopify(payload: Mapping[str, Any]) -> PlaceOrder:
     lines = _lines(read, payload, currency)
     shipping = _shipping_amount(read, payload)
     total = read.amount(payload.get("total_price"), "total_price")
+    payment_reference = _payment_reference(read, payload) or f"{CHANNEL}:{order_id}"
     customer = _customer(read, payload)
     address = _shipping_address(read, payload, customer.name if customer else "")
     if read.issues:
@@ -71,7 +78,7 @@ def place_order_from_shopify(payload: Mapping[str, Any]) -> PlaceOrder:
         shipping_address=address,
         currency=currency,
         lines=lines,
-        payment_reference=f"{CHANNEL}:{order_id}",
+        payment_reference=payment_reference,
         payment_amount=total,
         allow_backorder=True,
         shipping_amount=shipping,
@@ -149,6 +156,23 @@ def _shipping_amount(read: _Reader, payload: Mapping[str, Any]) -> Decimal:
     for k, line in read.objects(payload.get("shipping_lines"), "shipping_lines"):
         discounts += _discounts(read, line, f"shipping_lines[{k}]")
     return (gross or Decimal(0)) - discounts
+
+
+def _payment_reference(read: _Reader, payload: Mapping[str, Any]) -> str | None:
+    """The authorization the storefront named in the `payment_reference` order attribute. The
+    other attributes belong to other apps: their shape is not this translation's business."""
+    attributes = payload.get("note_attributes")
+    for i, attribute in enumerate(attributes if isinstance(attributes, list) else []):
+        if (
+            not isinstance(attribute, Mapping)
+            or attribute.get("name") != PAYMENT_REFERENCE_ATTRIBUTE
+        ):
+            continue
+        reference = _filled(attribute.get("value"))
+        if reference is None:
+            read.refuse(f"note_attributes[{i}].value", "the payment reference must not be blank")
+        return reference
+    return None
 
 
 def _customer(read: _Reader, payload: Mapping[str, Any]) -> Customer | None:

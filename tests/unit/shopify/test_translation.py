@@ -231,3 +231,25 @@ def test_a_test_order_translates_like_any_other() -> None:
     payload = shopify_order()
     payload["test"] = True
     assert place_order_from_shopify(payload) == place_order_from_shopify(shopify_order())
+
+
+def test_the_payment_is_the_authorization_the_storefront_named_in_the_order_attributes() -> None:
+    # With PAYMENT_PROVIDER=stripe the hub captures and refunds the PaymentIntent itself; the
+    # `shopify:<id>` fallback is no PaymentIntent, and its capture was a dead letter.
+    payload = shopify_order()
+    payload["note_attributes"].append({"name": "payment_reference", "value": " pi_3Pq9xY2eZ "})
+    assert place_order_from_shopify(payload).payment_reference == "pi_3Pq9xY2eZ"
+
+
+def test_a_blank_payment_reference_attribute_is_refused() -> None:
+    payload = shopify_order()
+    payload["note_attributes"].append({"name": "payment_reference", "value": " "})
+    assert refusal(payload) == {
+        "note_attributes[1].value": "the payment reference must not be blank"
+    }
+
+
+def test_other_apps_attributes_are_left_alone_whatever_their_shape() -> None:
+    payload = shopify_order()
+    payload["note_attributes"] += ["gift", {"name": "gift_wrap", "value": None}]
+    assert place_order_from_shopify(payload).payment_reference == "shopify:5612345678901"
