@@ -40,8 +40,9 @@ from application.process_managers.context import ProcessContext
 from application.process_managers.fulfilment import Fulfilment
 from application.process_managers.hub_reactions import HubReactions
 from application.process_managers.returns import Returns
+from entrypoints.http.auth import Authenticator
 from entrypoints.http.commands import CommandRunner
-from entrypoints.http.rate_limit import rate_limit_storage
+from entrypoints.http.rate_limit import Window, rate_limit_storage
 from entrypoints.metrics import observe_command
 from entrypoints.settings import Settings
 from outbox.dead_letters import DeadLetters
@@ -145,7 +146,9 @@ class Container(containers.DeclarativeContainer):
     command_runner = providers.Singleton(CommandRunner, bus, idempotency_gate, clock)
     deferred_inbound = providers.Singleton(SqlDeferredInbound, engine)
     inbound = providers.Singleton(Inbound, bus, deferred_inbound, clock)
-    api_keys = providers.Singleton(SqlApiKeys, engine, clock)
+    #: Keys are looked up on the read pool: a flood of unknown keys never queues on the pool
+    #: that place-order writes through.
+    api_keys = providers.Singleton(SqlApiKeys, engine, clock, lookups=read_engine)
     lookup = providers.Singleton(SqlOrderLookup, read_engine)
 
     # -- the read side -------------------------------------------------------------------------
@@ -162,6 +165,13 @@ class Container(containers.DeclarativeContainer):
     )
     rate_limit_storage = providers.Singleton(
         rate_limit_storage, settings.provided.rate_limit_storage
+    )
+    authenticator = providers.Singleton(
+        Authenticator,
+        api_keys,
+        providers.Singleton(
+            Window, "auth-failures", settings.provided.auth_failure_limit, rate_limit_storage
+        ),
     )
 
     # -- the back office: simulators unless a URL names the real system -------------------------

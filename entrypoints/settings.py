@@ -62,6 +62,12 @@ class Settings:
     rate_limit: str = "200/second"
     #: Where rate-limit counters live: `memory://` or a `redis://` URL.
     rate_limit_storage: str = "memory://"
+    #: Failed authentications (unknown or revoked keys, failed console sign-ins) per client
+    #: address; past it, that address's unknown keys get 429 without a database lookup.
+    auth_failure_limit: str = "20/minute"
+    #: Requests per client address to the routes that need no key (health, metrics, schema,
+    #: console, webhooks).
+    public_rate_limit: str = "50/second"
     #: The most connections a process's pool opens and keeps (PostgreSQL).
     db_pool_size: int = 20
     #: A delivery not processed this long after publishing is published again (lost messages).
@@ -121,6 +127,8 @@ class Settings:
             idempotency_lease_seconds=_int(env, "IDEMPOTENCY_LEASE_SECONDS", 30, minimum=1),
             rate_limit=_rate(env, "RATE_LIMIT", defaults.rate_limit),
             rate_limit_storage=text("RATE_LIMIT_STORAGE", defaults.rate_limit_storage),
+            auth_failure_limit=_rate(env, "AUTH_FAILURE_LIMIT", defaults.auth_failure_limit),
+            public_rate_limit=_rate(env, "PUBLIC_RATE_LIMIT", defaults.public_rate_limit),
             db_pool_size=_int(env, "DB_POOL_SIZE", 20, minimum=1),
             delivery_timeout_seconds=_int(env, "DELIVERY_TIMEOUT_SECONDS", 30, minimum=1),
             remote_outage_horizon_seconds=_int(

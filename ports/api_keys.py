@@ -37,5 +37,10 @@ class ApiKeyStore(Protocol):
         ...
 
     async def authenticate(self, secret: str) -> Principal | None:
-        """The principal of a valid, unrevoked key, or None."""
+        """The principal of a valid, unrevoked key, or None. Answers may be a few seconds old."""
+        ...
+
+    def known(self, secret: str) -> Principal | None:
+        """The principal of a key found valid within the last few seconds, from memory (no I/O);
+        None says only that it is not known so, not that it is invalid."""
         ...

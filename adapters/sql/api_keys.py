@@ -1,12 +1,14 @@
-"""API keys in SQL: only a SHA-256 of each key is stored; lookups are cached for a few seconds."""
+"""API keys in SQL: only a SHA-256 of each key is stored; lookups are cached for a few seconds,
+valid keys and unknown ones apart, so that a flood of unknown keys never pushes a valid one out."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
-import time
 import uuid
 
+from cachetools import TTLCache
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -23,11 +25,28 @@ def key_hash(secret: str) -> str:
 
 
 class SqlApiKeys:
-    def __init__(self, engine: AsyncEngine, clock: Clock, cache_seconds: float = 10.0) -> None:
+    """`engine` writes new keys; lookups go through `lookups` (the read pool, when there is one:
+    a flood of unknown keys must not queue on the pool that place-order uses), at most
+    `concurrent_lookups` at a time."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        clock: Clock,
+        cache_seconds: float = 10.0,
+        *,
+        lookups: AsyncEngine | None = None,
+        concurrent_lookups: int = 4,
+        cache_size: int = 10_000,
+    ) -> None:
         self._engine = engine
+        self._lookups = lookups or engine
         self._clock = clock
-        self._cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        #: Valid keys, least recently used out first: only other valid keys ever push one out.
+        self._valid: TTLCache[str, Principal] = TTLCache(cache_size, cache_seconds)
+        #: Unknown and revoked keys, briefly: a key created a moment ago is found soon.
+        self._unknown: TTLCache[str, bool] = TTLCache(cache_size, min(cache_seconds, 2.0))
+        self._lookup_slots = asyncio.Semaphore(concurrent_lookups)
 
     async def create(
         self, role: Role, channel: str | None, label: str | None = None
@@ -49,13 +68,16 @@ class SqlApiKeys:
             )
         return principal, secret
 
+    def known(self, secret: str) -> Principal | None:
+        return self._valid.get(key_hash(secret))
+
     async def authenticate(self, secret: str) -> Principal | None:
         digest = key_hash(secret)
-        now = time.monotonic()
-        cached = self._cache.get(digest)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        async with self._engine.connect() as conn:
+        if (principal := self._valid.get(digest)) is not None:
+            return principal
+        if digest in self._unknown:
+            return None
+        async with self._lookup_slots, self._lookups.connect() as conn:
             row = (
                 await conn.execute(
                     select(api_keys.c.id, api_keys.c.role, api_keys.c.channel).where(
@@ -63,8 +85,9 @@ class SqlApiKeys:
                     )
                 )
             ).first()
-        principal = Principal(row.id, Role(row.role), row.channel) if row else None
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[digest] = (now + self._cache_seconds, principal)
+        if row is None:
+            self._unknown[digest] = True
+            return None
+        principal = Principal(row.id, Role(row.role), row.channel)
+        self._valid[digest] = principal
         return principal

@@ -12,7 +12,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from entrypoints.container import Container
-from entrypoints.http.auth import ApiKeyAuthentication
+from entrypoints.http.auth import PUBLIC, ApiKeyAuthentication
 from entrypoints.http.console import console_router
 from entrypoints.http.correlation import Correlation, name_correlation
 from entrypoints.http.health import HealthController
@@ -22,7 +22,7 @@ from entrypoints.http.metrics import MetricsController
 from entrypoints.http.ops import OpsController
 from entrypoints.http.orders import OrderController
 from entrypoints.http.problems import EXCEPTION_HANDLERS
-from entrypoints.http.rate_limit import RateLimit
+from entrypoints.http.rate_limit import PublicRouteLimit, RateLimit
 from entrypoints.http.returns import ReturnController
 from entrypoints.http.shopify import ShopifyWebhookController
 from entrypoints.http.strict_body import strict_json_body
@@ -53,7 +53,7 @@ def create_app(container: Container) -> Litestar:
             ShopifyWebhookController,
             OpsController,
             MetricsController,
-            console_router(container.api_keys()),
+            console_router(container.api_keys(), container.authenticator()),
         ],
         dependencies={
             "runner": _provide(container.command_runner()),
@@ -69,7 +69,10 @@ def create_app(container: Container) -> Litestar:
         },
         middleware=[
             Correlation(),
-            DefineMiddleware(ApiKeyAuthentication, keys=container.api_keys(), exclude=PUBLIC_PATHS),
+            PublicRouteLimit(settings.public_rate_limit, container.rate_limit_storage(), PUBLIC),
+            DefineMiddleware(
+                ApiKeyAuthentication, authenticator=container.authenticator(), exclude=PUBLIC_PATHS
+            ),
             RateLimit(settings.rate_limit, container.rate_limit_storage()),
         ],
         exception_handlers=EXCEPTION_HANDLERS,

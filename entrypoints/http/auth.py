@@ -1,4 +1,5 @@
-"""Bearer API keys: authentication (401), role guards (403), and channel scoping (404)."""
+"""Bearer API keys: authentication (401, or 429 for an address that failed it too often), role
+guards (403), and channel scoping (404)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import ASGIApp
 
+from entrypoints.http.problems import ApiError
+from entrypoints.http.rate_limit import Window, client_address
 from ports.api_keys import ApiKeyStore, Principal, Role
 
 #: Route opt key that makes a route public (health, metrics, schema). Per route, never by path
@@ -18,10 +21,42 @@ from ports.api_keys import ApiKeyStore, Principal, Role
 PUBLIC = "public"
 
 
-class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
-    def __init__(self, app: ASGIApp, keys: ApiKeyStore, exclude: list[str] | None = None) -> None:
-        super().__init__(app, exclude=exclude, exclude_from_auth_key=PUBLIC)
+class TooManyFailures(Exception):
+    """Raised when a client address failed authentication too often lately: its keys are not
+    looked up (no database work) until its window allows again."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed authentications; retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+class Authenticator:
+    """API keys, with a budget of failures per client address: a key known valid answers from
+    memory whatever the address; an unknown one is looked up only while its address is within
+    its budget. So a flood of made-up keys costs a few lookups per address, and never the
+    callers whose keys work, even from the same address."""
+
+    def __init__(self, keys: ApiKeyStore, failures: Window) -> None:
         self._keys = keys
+        self._failures = failures
+
+    async def authenticate(self, secret: str, address: str) -> Principal | None:
+        if (principal := self._keys.known(secret)) is not None:
+            return principal
+        if not await self._failures.allows(address):
+            raise TooManyFailures(await self._failures.retry_after(address))
+        principal = await self._keys.authenticate(secret)
+        if principal is None:
+            await self._failures.hit(address)
+        return principal
+
+
+class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
+    def __init__(
+        self, app: ASGIApp, authenticator: Authenticator, exclude: list[str] | None = None
+    ) -> None:
+        super().__init__(app, exclude=exclude, exclude_from_auth_key=PUBLIC)
+        self._authenticator = authenticator
 
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
@@ -32,7 +67,17 @@ class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
                 "send an API key as `Authorization: Bearer <key>`",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        principal = await self._keys.authenticate(secret.strip())
+        try:
+            principal = await self._authenticator.authenticate(
+                secret.strip(), client_address(connection.scope)
+            )
+        except TooManyFailures as e:
+            raise ApiError(
+                429,
+                "too_many_failed_authentications",
+                "too many requests with unknown or revoked keys from this address",
+                headers={"Retry-After": str(e.retry_after)},
+            ) from None
         if principal is None:
             raise NotAuthorizedException(
                 "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"}

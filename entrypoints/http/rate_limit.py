@@ -1,11 +1,14 @@
-"""Per-key rate limits with the `limits` library: a moving window in Redis or in memory."""
+"""Rate limits with the `limits` library (a moving window in Redis or in memory): requests per
+API key, and, before any database work, requests per client address to the routes that need no
+key and failed authentications per client address."""
 
 from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
-from limits import parse
+from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from litestar.enums import ScopeType
@@ -22,6 +25,39 @@ def rate_limit_storage(url: str) -> Storage:
     return RedisStorage(url, implementation="redispy", key_prefix="orderhub:ratelimit")
 
 
+def client_address(scope: Scope | Any) -> str:
+    """The caller's address as the server saw it. Behind a proxy, run the server so that it
+    takes the address from the proxy's header (uvicorn `--forwarded-allow-ips`), or every
+    caller shares the proxy's budget."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+class Window:
+    """One limit (`"20/minute"`) under one name, counted per identifier."""
+
+    def __init__(self, name: str, limit: str, storage: Storage) -> None:
+        self.name = name
+        self.item: RateLimitItem = parse(limit)
+        self._limiter = MovingWindowRateLimiter(storage)
+
+    async def hit(self, identifier: str) -> bool:
+        """Count one; False when the limit was reached already (then nothing is counted)."""
+        return await self._limiter.hit(self.item, self.name, identifier)
+
+    async def allows(self, identifier: str) -> bool:
+        """Whether one more would be within the limit, counting nothing."""
+        return await self._limiter.test(self.item, self.name, identifier)
+
+    async def retry_after(self, identifier: str) -> int:
+        stats = await self._limiter.get_window_stats(self.item, self.name, identifier)
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
+    async def refusal(self, identifier: str, code: str, detail: str) -> ApiError:
+        retry_after = await self.retry_after(identifier)
+        return ApiError(429, code, detail, headers={"Retry-After": str(retry_after)})
+
+
 class RateLimit(ASGIMiddleware):
     """Counts requests per API key (not per client address: many channels share a gateway)."""
 
@@ -29,18 +65,37 @@ class RateLimit(ASGIMiddleware):
     exclude_opt_key = "public"
 
     def __init__(self, limit: str, storage: Storage) -> None:
-        self._item = parse(limit)
-        self._limiter = MovingWindowRateLimiter(storage)
+        self._window = Window("key", limit, storage)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         principal: Principal | None = scope.get("user")
-        if principal is not None and not await self._limiter.hit(self._item, str(principal.key_id)):
-            stats = await self._limiter.get_window_stats(self._item, str(principal.key_id))
-            retry_after = max(1, math.ceil(stats.reset_time - time.time()))
-            raise ApiError(
-                429,
+        if principal is not None and not await self._window.hit(str(principal.key_id)):
+            raise await self._window.refusal(
+                str(principal.key_id),
                 "rate_limited",
-                f"more than {self._item} requests for this key",
-                headers={"Retry-After": str(retry_after)},
+                f"more than {self._window.item} requests for this key",
             )
+        await next_app(scope, receive, send)
+
+
+class PublicRouteLimit(ASGIMiddleware):
+    """Counts requests per client address to the routes that need no key (health, metrics, the
+    schema, the console, webhooks), which anyone who can reach the hub may call."""
+
+    scopes = (ScopeType.HTTP,)
+
+    def __init__(self, limit: str, storage: Storage, public_opt_key: str) -> None:
+        self._window = Window("public", limit, storage)
+        self._public = public_opt_key
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        handler = scope.get("route_handler")
+        if handler is not None and handler.opt.get(self._public):
+            address = client_address(scope)
+            if not await self._window.hit(address):
+                raise await self._window.refusal(
+                    address,
+                    "rate_limited",
+                    f"more than {self._window.item} requests from this address",
+                )
         await next_app(scope, receive, send)

@@ -15,7 +15,7 @@ from litestar.exceptions import HTTPException
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
-from entrypoints.http.auth import PUBLIC
+from entrypoints.http.auth import PUBLIC, Authenticator
 from entrypoints.http.console.controller import ConsoleController
 from entrypoints.http.console.pages import STATIC, Pages
 from entrypoints.http.console.session import (
@@ -29,7 +29,7 @@ from ports.api_keys import ApiKeyStore
 logger = logging.getLogger("orderhub.console")
 
 
-def console_router(keys: ApiKeyStore) -> Router:
+def console_router(keys: ApiKeyStore, authenticator: Authenticator) -> Router:
     """Everything under /console; needs the app's `read_models` dependency."""
     pages = Pages()
 
@@ -60,6 +60,7 @@ def console_router(keys: ApiKeyStore) -> Router:
         dependencies={
             "pages": Provide(lambda: pages, use_cache=True, sync_to_thread=False),
             "api_keys": Provide(lambda: keys, use_cache=True, sync_to_thread=False),
+            "authenticator": Provide(lambda: authenticator, use_cache=True, sync_to_thread=False),
             "agent": Provide(signed_in_agent, sync_to_thread=False),
         },
         exception_handlers={NotSignedIn: to_sign_in, HTTPException: refused},

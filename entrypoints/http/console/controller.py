@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, SkipValidation
 from litestar.response import Redirect
 
+from entrypoints.http.auth import Authenticator, TooManyFailures
 from entrypoints.http.console.forgery import ensure_csrf_token, ensure_same_origin
 from entrypoints.http.console.order_sheet import order_sheet
 from entrypoints.http.console.pages import Pages
@@ -20,6 +21,7 @@ from entrypoints.http.console.session import (
     sign_in,
     sign_out,
 )
+from entrypoints.http.rate_limit import client_address
 from ports.api_keys import ApiKeyStore
 from read_models.queries import BadCursor, ReadModels
 
@@ -53,7 +55,10 @@ class ConsoleController(Controller):
 
     @post("/login", status_code=303)
     async def login(
-        self, request: Req, pages: NamedDependency[Pages], api_keys: Keys
+        self,
+        request: Req,
+        pages: NamedDependency[Pages],
+        authenticator: NamedDependency[SkipValidation[Authenticator]],
     ) -> Response[Any]:
         """Sign in with an agent or ops key, posted in the form body (never in a URL)."""
         ensure_same_origin(request)
@@ -61,7 +66,14 @@ class ConsoleController(Controller):
         secret = key.strip() if isinstance(key, str) else ""
         principal = None
         if secret and len(secret) <= _MAX_KEY_LENGTH:
-            principal = await api_keys.authenticate(secret)
+            try:
+                principal = await authenticator.authenticate(secret, client_address(request.scope))
+            except TooManyFailures as e:
+                error = (
+                    "Too many failed sign-ins from your address. "
+                    f"Try again in {e.retry_after} seconds."
+                )
+                return pages.render("sign_in.html", 429, agent=None, error=error)
         if principal is None:
             error = "That key is not known, or it has been revoked."
             return pages.render("sign_in.html", 401, agent=None, error=error)

@@ -10,13 +10,15 @@ from uuid import UUID
 
 import pytest
 from httpx import ASGITransport, AsyncClient, Response
+from limits.aio.storage import MemoryStorage
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 
 from adapters.shopify_signature import shopify_hmac
-from entrypoints.http.auth import ApiKeyAuthentication
+from entrypoints.http.auth import ApiKeyAuthentication, Authenticator
 from entrypoints.http.problems import EXCEPTION_HANDLERS
+from entrypoints.http.rate_limit import Window
 from entrypoints.http.shopify import ShopifyWebhookController
 from ports.api_keys import Principal, Role
 from tests.hub import Hub
@@ -37,6 +39,9 @@ class NoApiKeys:
     async def authenticate(self, secret: str) -> Principal | None:
         return None
 
+    def known(self, secret: str) -> Principal | None:
+        return None
+
 
 def webhook_app(hub: Hub, secret: str | None) -> Litestar:
     """The controller wired as the app factory will wire it: bus, secret, auth, problems."""
@@ -47,7 +52,14 @@ def webhook_app(hub: Hub, secret: str | None) -> Litestar:
     return Litestar(
         route_handlers=[ShopifyWebhookController],
         dependencies={"bus": provide(hub.bus), "shopify_secret": provide(secret)},
-        middleware=[DefineMiddleware(ApiKeyAuthentication, keys=NoApiKeys())],
+        middleware=[
+            DefineMiddleware(
+                ApiKeyAuthentication,
+                authenticator=Authenticator(
+                    NoApiKeys(), Window("auth-failures", "20/minute", MemoryStorage())
+                ),
+            )
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
     )
 
