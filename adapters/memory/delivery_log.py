@@ -68,12 +68,13 @@ class InMemoryDeliveryLog:
         if record is not None:
             record.due_at, record.last_error = due_at, error[:4000]
 
-    async def ride_out(self, event_id: UUID, consumer: str, now: datetime) -> datetime:
+    async def ride_out(self, event_id: UUID, consumer: str, now: datetime, remote: str) -> datetime:
         record = self._store.deliveries.get((event_id, consumer))
         if record is None:
             return now
         record.attempts = max(record.attempts - 1, 0)
         record.outage_since = record.outage_since or now
+        record.waiting_for = remote
         return record.outage_since
 
     async def bury(

@@ -300,11 +300,11 @@ async def test_riding_out_an_outage_gives_the_attempt_back_and_keeps_its_first_m
     log, start = backend.delivery_log, backend.clock.now()
     await log.start(placed, "erp")
 
-    assert await log.ride_out(placed, "erp", start) == start
+    assert await log.ride_out(placed, "erp", start, "erp") == start
     assert await log.start(placed, "erp") == Attempt(1, finished=False)  # the same number again
     later = start + timedelta(minutes=10)
-    assert await log.ride_out(placed, "erp", later) == start  # the outage began at the first
-    assert await log.ride_out(placed, "erp", later) == start  # never below zero attempts
+    assert await log.ride_out(placed, "erp", later, "erp") == start  # the outage began at the first
+    assert await log.ride_out(placed, "erp", later, "erp") == start  # never below zero attempts
     assert await log.start(placed, "erp") == Attempt(1, finished=False)
 
 
@@ -313,7 +313,7 @@ async def test_riding_out_a_delivery_never_recorded_starts_its_outage_now(
 ) -> None:
     now = backend.clock.now()
 
-    assert await backend.delivery_log.ride_out(uuid4(), "erp", now) == now
+    assert await backend.delivery_log.ride_out(uuid4(), "erp", now, "erp") == now
 
 
 async def bury_varied(backend: Backend) -> dict[str, DeadLetter]:
