@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any, cast
 
 from dependency_injector import containers, providers
 
+from adapters.circuit_reporter import CircuitReporter
 from adapters.clock import SystemClock
 from adapters.commerce_routes import CommerceRouter
 from adapters.dramatiq.actors import declare_actors
 from adapters.dramatiq.broker import make_broker
 from adapters.dramatiq.publisher import DramatiqPublisher
+from adapters.guarded_commerce import GuardedCommerce
+from adapters.guarded_crm import GuardedCrm
 from adapters.guarded_erp import GuardedErp
+from adapters.guarded_payment import GuardedPayments
 from adapters.http.erp_rest import RestErp
 from adapters.http.resilience import CircuitBreaker
 from adapters.http.salesforce import SalesforceCrm
@@ -22,6 +27,7 @@ from adapters.ids import RandomIds
 from adapters.message_codec import MsgspecCodec
 from adapters.simulators.back_office import SimulatedBackOffice
 from adapters.sql.api_keys import SqlApiKeys
+from adapters.sql.circuit_board import SqlCircuitBoard
 from adapters.sql.deferred_inbound import SqlDeferredInbound
 from adapters.sql.delivery_log import SqlDeadLetters, SqlDeliveryLog
 from adapters.sql.engine import create_engine
@@ -57,6 +63,7 @@ from ports.payment import PaymentPort
 from read_models.operations import Operations
 from read_models.projector import OrderProjection
 from read_models.queries import ReadModels
+from read_models.remotes import Remotes
 
 #: Every consumer of delivered events; each gets its own queue and its own delivery records.
 CONSUMERS = ConsumerRegistry(
@@ -70,7 +77,7 @@ def _erp(settings: Settings, office: SimulatedBackOffice, breaker: CircuitBreake
     return GuardedErp(office.erp, breaker)
 
 
-def _crm(settings: Settings, office: SimulatedBackOffice) -> CrmPort:
+def _crm(settings: Settings, office: SimulatedBackOffice, breaker: CircuitBreaker) -> CrmPort:
     if settings.crm_url:
         assert settings.salesforce_client_id
         assert settings.salesforce_client_secret
@@ -78,18 +85,24 @@ def _crm(settings: Settings, office: SimulatedBackOffice) -> CrmPort:
             login_url=settings.crm_url,
             client_id=settings.salesforce_client_id,
             client_secret=settings.salesforce_client_secret,
+            breaker=breaker,
         )
-    return office.crm
+    return GuardedCrm(office.crm, breaker)
 
 
-def _commerce(settings: Settings, office: SimulatedBackOffice) -> CommercePort:
-    """Each channel's pushes to its `COMMERCE_ROUTES` target; Shopify built only if routed to."""
+def _commerce(
+    settings: Settings, office: SimulatedBackOffice, breaker: CircuitBreaker
+) -> CommercePort:
+    """Each channel's pushes to its `COMMERCE_ROUTES` target; Shopify built only if routed to.
+    Every target shares the one `commerce` breaker (the contract names one commerce remote)."""
     routes = settings.commerce_routing()
-    targets: dict[str, CommercePort] = {"simulator": office.commerce}
+    targets: dict[str, CommercePort] = {"simulator": GuardedCommerce(office.commerce, breaker)}
     if "shopify" in routes.targets:
         assert settings.shopify_access_token
         targets["shopify"] = ShopifyCommerce(
-            shop_url=settings.commerce_url, access_token=settings.shopify_access_token
+            shop_url=settings.commerce_url,
+            access_token=settings.shopify_access_token,
+            breaker=breaker,
         )
     return CommerceRouter(routes, targets)
 
@@ -102,7 +115,7 @@ def _payment(
         return StripePayments(
             api_key=settings.stripe_api_key, api_base=settings.stripe_api_base, breaker=breaker
         )
-    return office.payments
+    return GuardedPayments(office.payments, breaker)
 
 
 def _consumers(
@@ -157,11 +170,13 @@ class Container(containers.DeclarativeContainer):
     read_models = providers.Singleton(
         ReadModels, providers.Singleton(SqlViewReader, read_engine), projection
     )
+    operations_reader = providers.Singleton(SqlOperationsReader, read_engine)
     operations = providers.Singleton(
-        Operations,
-        providers.Singleton(SqlOperationsReader, read_engine),
-        clock,
-        settings.provided.slas.call(),
+        Operations, operations_reader, clock, settings.provided.slas.call()
+    )
+    #: Read on the read engine: on SQLite its transactions never queue behind writers.
+    remotes = providers.Singleton(
+        Remotes, providers.Singleton(SqlCircuitBoard, read_engine), operations_reader
     )
     rate_limit_storage = providers.Singleton(
         rate_limit_storage, settings.provided.rate_limit_storage
@@ -178,17 +193,34 @@ class Container(containers.DeclarativeContainer):
     back_office = providers.Singleton(
         SimulatedBackOffice, clock=clock, seed=settings.provided.simulator_seed
     )
-    #: Degraded mode: after 5 failures in a row the ERP is called no more for 30 s, then probed.
+    #: Every breaker posts its changes here, for GET /v1/ops/remotes in any process.
+    circuit_reporter = providers.Singleton(
+        CircuitReporter, providers.Singleton(SqlCircuitBoard, engine), clock
+    )
+    #: The breakers' cool-down clock: seconds that never go backwards (the demo's runs fast).
+    breaker_clock = providers.Object(time.monotonic)
+    #: Each remote its own breaker, simulated or real, so an outage of one (ERP) stops no calls to
+    #: another (payment). Degraded mode: after 5 failures in a row a remote is called no more for
+    #: 30 s, then probed.
     erp_breaker = providers.Singleton(
-        CircuitBreaker, "erp", failure_threshold=5, reset_timeout=30.0
-    )
-    erp = providers.Singleton(_erp, settings, back_office, erp_breaker)
-    crm = providers.Singleton(_crm, settings, back_office)
-    commerce = providers.Singleton(_commerce, settings, back_office)
-    #: The payment provider's own breaker: an ERP outage must not stop captures, nor the reverse.
+        CircuitBreaker, "erp", failure_threshold=5, reset_timeout=30.0, clock=breaker_clock,
+        listener=circuit_reporter,
+    )  # fmt: skip
     payment_breaker = providers.Singleton(
-        CircuitBreaker, "payment", failure_threshold=5, reset_timeout=30.0
-    )
+        CircuitBreaker, "payment", failure_threshold=5, reset_timeout=30.0, clock=breaker_clock,
+        listener=circuit_reporter,
+    )  # fmt: skip
+    crm_breaker = providers.Singleton(
+        CircuitBreaker, "crm", failure_threshold=5, reset_timeout=30.0, clock=breaker_clock,
+        listener=circuit_reporter,
+    )  # fmt: skip
+    commerce_breaker = providers.Singleton(
+        CircuitBreaker, "commerce", failure_threshold=5, reset_timeout=30.0, clock=breaker_clock,
+        listener=circuit_reporter,
+    )  # fmt: skip
+    erp = providers.Singleton(_erp, settings, back_office, erp_breaker)
+    crm = providers.Singleton(_crm, settings, back_office, crm_breaker)
+    commerce = providers.Singleton(_commerce, settings, back_office, commerce_breaker)
     payment = providers.Singleton(_payment, settings, back_office, payment_breaker)
     process_context = providers.Singleton(
         ProcessContext,

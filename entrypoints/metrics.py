@@ -1,6 +1,6 @@
 """Prometheus metrics: commands by type and outcome with their latency (this process), and the
 hub's state read from the database at each scrape (outbox lag, deliveries, dead letters, stuck
-workflows)."""
+workflows, the remotes' circuits)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import datetime
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from read_models.operations import STUCK_KINDS, Operations
+from read_models.remotes import Remotes
 
 REGISTRY = CollectorRegistry()
 
@@ -41,6 +42,12 @@ CONSUMER_FAILURES = Gauge(
 DEAD_LETTERS = Gauge(
     "orderhub_dead_letters", "Messages in the dead-letter store", registry=REGISTRY
 )
+REMOTE_CIRCUIT_OPEN = Gauge(
+    "orderhub_remote_circuit_open",
+    "1 while the remote's circuit is open (calls fail fast), 0 when closed or half-open",
+    ["remote"],
+    registry=REGISTRY,
+)
 STUCK = Gauge("orderhub_stuck_workflows", "Workflows past their SLA", ["kind"], registry=REGISTRY)
 
 
@@ -49,7 +56,7 @@ def observe_command(command: str, outcome: str, seconds: float) -> None:
     COMMAND_SECONDS.labels(command).observe(seconds)
 
 
-async def scrape(operations: Operations, now: datetime) -> bytes:
+async def scrape(operations: Operations, remotes: Remotes, now: datetime) -> bytes:
     outbox = await operations.outbox(now)
     OUTBOX_UNPUBLISHED.set(outbox.unpublished)
     OUTBOX_LAG.set(outbox.oldest_unpublished_age_seconds)
@@ -61,4 +68,6 @@ async def scrape(operations: Operations, now: datetime) -> bytes:
     stuck = Tally(s.kind for s in await operations.stuck(now))
     for kind in STUCK_KINDS:
         STUCK.labels(kind).set(stuck[kind])
+    for remote in await remotes.statuses():
+        REMOTE_CIRCUIT_OPEN.labels(remote.name).set(1 if remote.circuit_open else 0)
     return generate_latest(REGISTRY)

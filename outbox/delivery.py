@@ -38,6 +38,9 @@ TRANSIENT = (
     TimeoutError,
     OSError,
 )
+#: Where a delivery waits when its `RemoteUnavailable` did not say which remote was away (no
+#: breaker or adapter named it): counted under this name in GET /v1/ops/remotes.
+UNNAMED_REMOTE = "unknown"
 #: Failures that no retry cures: the message goes to the dead-letter store at once.
 PERMANENT = (RemoteRejected, DomainError)
 
@@ -219,7 +222,7 @@ class Delivery:
         behind this one until its next try)."""
         now = self._clock.now()
         event_id = _event_id(message)
-        since = await self._log.ride_out(event_id, consumer, now)
+        since = await self._log.ride_out(event_id, consumer, now, error.remote or UNNAMED_REMOTE)
         if now - since > self._policy.outage_horizon:
             await self._bury(message, consumer, attempt, "outage_outlasted_horizon",
                              f"the remote was away since {since.isoformat()}: {_describe(error)}")  # fmt: skip

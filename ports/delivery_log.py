@@ -142,10 +142,11 @@ class DeliveryLog(Protocol):
         before `due_at`."""
         ...
 
-    async def ride_out(self, event_id: UUID, consumer: str, now: datetime) -> datetime:
-        """The remote the consumer needs is away: take the attempt back (an outage spends none),
-        let go of the delivery, and answer since when the delivery has been waiting for that remote: `now` at the first
-        failure of an outage, that first moment after. (`postpone` then says when to try again.)"""
+    async def ride_out(self, event_id: UUID, consumer: str, now: datetime, remote: str) -> datetime:
+        """The remote the consumer needs (named `remote`) is away: take the attempt back (an
+        outage spends none), let go of the delivery, note that it waits for `remote`, and answer
+        since when it has been waiting out an outage: `now` at the first failure of an outage,
+        that first moment after. (`postpone` then says when to try again.)"""
         ...
 
     async def bury(

@@ -72,3 +72,9 @@ class OperationsReader(Protocol):
         ...
 
     async def delivery_counts(self) -> DeliveryCounts: ...
+
+    async def waiting_for_remotes(self) -> dict[str, int]:
+        """Per remote, the deliveries waiting out its outage: neither processed nor parked, and
+        ridden out at least once (`DeliveryLog.ride_out`), counted under the remote they last
+        waited for. Remotes no delivery waits for are absent."""
+        ...

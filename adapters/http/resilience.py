@@ -13,9 +13,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from enum import StrEnum
 from typing import TypeVar
 
+from ports.circuits import CircuitState
 from ports.remote import RemoteError, RemoteUnavailable
 
 logger = logging.getLogger(__name__)
@@ -24,6 +24,9 @@ T = TypeVar("T")
 #: seconds on a clock that never goes backwards (`time.monotonic` in production)
 MonotonicClock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+#: Told of each change of a breaker's state or failure count, at once and on the caller's thread:
+#: it must not block, and whatever it raises is logged, never felt by the call.
+CircuitListener = Callable[["CircuitStatus"], None]
 
 
 class CircuitOpen(RemoteUnavailable):
@@ -40,12 +43,6 @@ class RemoteThrottled(RemoteUnavailable):
     def __init__(self, message: str, *, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-
-
-class CircuitState(StrEnum):
-    CLOSED = "closed"
-    OPEN = "open"
-    HALF_OPEN = "half_open"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,6 +67,12 @@ class CircuitBreaker:
     the counts as they were. One breaker may be shared by every adapter, event loop and thread
     that talks to the same system: its bookkeeping is guarded by a lock that is never held across
     an `await`.
+
+    Every `RemoteUnavailable` that passes through it (its own `CircuitOpen` included) leaves
+    naming the breaker's remote in `remote`, unless the adapter named it already. `listener`, when
+    given, hears the breaker's status after each change of state or of the failure count (a
+    success in the closed state with no failures counted changes neither, and is not told); the
+    cool-down ending is not a change until a call makes the probe.
     """
 
     def __init__(
@@ -80,6 +83,7 @@ class CircuitBreaker:
         reset_timeout: float = 30.0,
         clock: MonotonicClock = time.monotonic,
         transient: tuple[type[BaseException], ...] = (RemoteUnavailable,),
+        listener: CircuitListener | None = None,
     ) -> None:
         if failure_threshold < 1:
             raise ValueError("failure_threshold must be at least 1")
@@ -90,6 +94,7 @@ class CircuitBreaker:
         self.reset_timeout = reset_timeout
         self._clock = clock
         self._transient = transient
+        self._listener = listener
         self._lock = threading.Lock()
         self._state = CircuitState.CLOSED
         self._failures = 0
@@ -113,12 +118,15 @@ class CircuitBreaker:
 
     def status(self) -> CircuitStatus:
         with self._lock:
-            return CircuitStatus(
-                name=self.name,
-                state=self._effective_state(),
-                consecutive_failures=self._failures,
-                opened_at=self._opened_at,
-            )
+            return self._status()
+
+    def _status(self) -> CircuitStatus:
+        return CircuitStatus(
+            name=self.name,
+            state=self._effective_state(),
+            consecutive_failures=self._failures,
+            opened_at=self._opened_at,
+        )
 
     @asynccontextmanager
     async def guard(self) -> AsyncIterator[None]:
@@ -126,7 +134,9 @@ class CircuitBreaker:
         probe = self._admit()
         try:
             yield
-        except self._transient:
+        except self._transient as error:
+            if isinstance(error, RemoteUnavailable) and not error.remote:
+                error.remote = self.name
             self._record_failure(probe)
             raise
         except RemoteError:
@@ -154,23 +164,29 @@ class CircuitBreaker:
     def _admit(self) -> bool:
         """Let the call through (True when it is the half-open probe) or raise `CircuitOpen`."""
         with self._lock:
+            before = self._counts()
             state = self._effective_state()
             if state is CircuitState.CLOSED:
                 return False
-            if state is CircuitState.HALF_OPEN and not self._probing:
+            probe = state is CircuitState.HALF_OPEN and not self._probing
+            if probe:
                 self._state = CircuitState.HALF_OPEN
                 self._probing = True
                 logger.info("circuit %s half-open: probing", self.name)
-                return True
-            if state is CircuitState.HALF_OPEN:
+            elif state is CircuitState.HALF_OPEN:
                 reason = "half-open: a probe is in flight"
             else:
                 waited = self._clock() - (self._opened_at or 0.0)
                 reason = f"open: {max(0.0, self.reset_timeout - waited):.1f}s to the next probe"
-        raise CircuitOpen(f"circuit {self.name} {reason}")
+            told = self._change_since(before)
+        self._tell(told)
+        if probe:
+            return True
+        raise CircuitOpen(f"circuit {self.name} {reason}", remote=self.name)
 
     def _record_success(self, probe: bool) -> None:
         with self._lock:
+            before = self._counts()
             if probe or self._state is CircuitState.CLOSED:
                 # A call that started before the circuit opened proves little; only the probe
                 # (or a call in the closed state) may close it.
@@ -180,11 +196,14 @@ class CircuitBreaker:
                 self._failures = 0
                 self._opened_at = None
                 self._probing = False
+            told = self._change_since(before)
+        self._tell(told)
 
     def _record_failure(self, probe: bool) -> None:
         with self._lock:
             if not probe and self._state is not CircuitState.CLOSED:
                 return  # a straggler that started before the circuit opened
+            before = self._counts()
             self._failures += 1
             if probe or self._failures >= self.failure_threshold:
                 was_closed = self._state is CircuitState.CLOSED
@@ -198,11 +217,37 @@ class CircuitBreaker:
                     self.name,
                     self._failures,
                 )
+            told = self._change_since(before)
+        self._tell(told)
 
     def _release(self, probe: bool) -> None:
         with self._lock:
             if probe:
                 self._probing = False
+
+    def _counts(self) -> tuple[CircuitState, int]:
+        """What a listener hears about: the stored state (not the cooled-down one) and failures."""
+        return self._state, self._failures
+
+    def _change_since(self, before: tuple[CircuitState, int]) -> CircuitStatus | None:
+        """The status to tell the listener, when it changed since `before` (under the lock)."""
+        if self._listener is None or self._counts() == before:
+            return None
+        return CircuitStatus(
+            name=self.name,
+            state=self._state,
+            consecutive_failures=self._failures,
+            opened_at=self._opened_at,
+        )
+
+    def _tell(self, status: CircuitStatus | None) -> None:
+        """Outside the lock: a listener that calls back into the breaker cannot deadlock it."""
+        if status is None or self._listener is None:
+            return
+        try:
+            self._listener(status)
+        except Exception:
+            logger.exception("circuit %s: its listener failed on %s", self.name, status.state)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

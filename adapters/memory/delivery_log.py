@@ -77,13 +77,14 @@ class InMemoryDeliveryLog:
             record.due_at, record.last_error = due_at, error[:4000]
             record.running_until = None
 
-    async def ride_out(self, event_id: UUID, consumer: str, now: datetime) -> datetime:
+    async def ride_out(self, event_id: UUID, consumer: str, now: datetime, remote: str) -> datetime:
         record = self._store.deliveries.get((event_id, consumer))
         if record is None:
             return now
         record.attempts = max(record.attempts - 1, 0)
         record.outage_since = record.outage_since or now
         record.running_until = None
+        record.waiting_for = remote
         return record.outage_since
 
     async def bury(

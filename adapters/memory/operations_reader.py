@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -77,4 +78,13 @@ class InMemoryOperationsReader:
             len(self._store.dead_letters),
             len(pending),
             sum(1 for r in pending if r.last_error is not None),
+        )
+
+    async def waiting_for_remotes(self) -> dict[str, int]:
+        return dict(
+            Counter(
+                r.waiting_for
+                for r in self._store.deliveries.values()
+                if r.unfinished and r.outage_since is not None and r.waiting_for is not None
+            )
         )

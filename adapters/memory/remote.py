@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import ClassVar
 from uuid import UUID
 
 from ports.commerce import CommerceStatus
@@ -15,16 +16,20 @@ from ports.remote import RemoteRejected, RemoteUnavailable
 
 @dataclass
 class _Switch:
+    #: which remote system the fake plays (`ports.circuits.REMOTES`): its outages name it
+    remote: ClassVar[str]
     down: bool = False
 
     def ensure_up(self, system: str) -> None:
         if self.down:
-            raise RemoteUnavailable(f"{system} is down")
+            raise RemoteUnavailable(f"{system} is down", remote=self.remote)
 
 
 @dataclass
 class InMemoryErp(_Switch):
     """Books every order under `ERP-<n>` unless one of its SKUs is in `rejected_skus`."""
+
+    remote = "erp"
 
     rejected_skus: set[str] = field(default_factory=set)
     orders: dict[UUID, ErpOrder] = field(default_factory=dict)
@@ -68,6 +73,8 @@ class InMemoryErp(_Switch):
 class InMemoryPayments(_Switch):
     """Declines any capture of a reference in `declined`; voids what was not captured."""
 
+    remote = "payment"
+
     declined: set[str] = field(default_factory=set)
     captures: dict[str, tuple[str, Decimal]] = field(default_factory=dict)
     refunds: dict[str, tuple[str, Decimal]] = field(default_factory=dict)
@@ -101,6 +108,8 @@ class InMemoryPayments(_Switch):
 
 @dataclass
 class InMemoryCrm(_Switch):
+    remote = "crm"
+
     cases: dict[str, str] = field(default_factory=dict)
     case_status: dict[str, str] = field(default_factory=dict)
     comments: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -120,6 +129,8 @@ class InMemoryCrm(_Switch):
 
 @dataclass
 class InMemoryCommerce(_Switch):
+    remote = "commerce"
+
     updates: dict[str, CommerceStatus] = field(default_factory=dict)
 
     async def push_status(self, update: CommerceStatus, idempotency_key: str) -> None:

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from domain.inventory import StockKey, StockLevel
 from domain.order import Order
+from ports.circuits import Circuit
 from ports.delivery_log import DeadLetter
 from ports.outbox import EventEnvelope
 from ports.views import OrderView, TimelineEntry
@@ -26,6 +27,7 @@ class DeliveryRecord:
     publications: int = 1
     outage_since: datetime | None = None
     running_until: datetime | None = None
+    waiting_for: str | None = None
 
     @property
     def unfinished(self) -> bool:
@@ -50,6 +52,8 @@ class InMemoryStore:
     #: here, not in one `InMemoryOutboxStore`, so that every relay over the store skips them.
     held_events: set[UUID] = field(default_factory=set)
     held_deliveries: set[tuple[UUID, str]] = field(default_factory=set)
+    #: remote name -> its circuit, as the `remote_circuits` table holds it
+    circuits: dict[str, Circuit] = field(default_factory=dict)
     # -- the read models ---------------------------------------------------------------------
     views: dict[UUID, OrderView] = field(default_factory=dict)
     #: order id -> its entries in stream order

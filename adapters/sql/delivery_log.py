@@ -60,7 +60,7 @@ _FINISH = {
     )
     for dialect, ids in one_of(d.event_id, "b_event_ids").items()
 }
-#: The attempt is given back (never below 0) and the outage's start kept.
+#: The attempt is given back (never below 0), the outage's start kept, the remote noted.
 _RIDE_OUT = (
     update(deliveries)
     .where(_THIS_DELIVERY)
@@ -68,6 +68,7 @@ _RIDE_OUT = (
         attempts=case((d.attempts > 0, d.attempts - 1), else_=0),
         outage_since=func.coalesce(d.outage_since, bindparam("b_now")),
         running_until=None,
+        waiting_for=bindparam("b_remote"),
     )
     .returning(d.outage_since)
 )
@@ -165,8 +166,8 @@ class SqlDeliveryLog:
                 _POSTPONE, _key(event_id, consumer, b_due_at=due_at, b_error=error[:4000])
             )
 
-    async def ride_out(self, event_id: UUID, consumer: str, now: datetime) -> datetime:
-        params = _key(event_id, consumer, b_now=now)
+    async def ride_out(self, event_id: UUID, consumer: str, now: datetime, remote: str) -> datetime:
+        params = _key(event_id, consumer, b_now=now, b_remote=remote)
         async with self._one() as conn:
             since: datetime | None = (await conn.execute(_RIDE_OUT, params)).scalar()
         return now if since is None else since  # no record: this failure starts its outage

@@ -113,6 +113,18 @@ class SqlOperationsReader:
             ).scalar_one()
         return DeliveryCounts(int(dead), int(pending), int(failing))
 
+    async def waiting_for_remotes(self) -> dict[str, int]:
+        """Walks the unfinished deliveries (the partial index `ix_deliveries_due` covers them),
+        as `delivery_counts` does."""
+        d = deliveries.c
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                select(d.waiting_for, func.count())
+                .where(d.processed_at.is_(None), d.dead_at.is_(None), d.outage_since.is_not(None))
+                .group_by(d.waiting_for)
+            )
+            return {str(remote): int(count) for remote, count in rows if remote is not None}
+
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

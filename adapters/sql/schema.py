@@ -185,6 +185,9 @@ deliveries = Table(
     #: While a copy of the delivery runs, until when it holds it (renewed as it runs): another
     #: copy arriving meanwhile neither runs nor spends an attempt. Expires if its worker dies.
     Column("running_until", UtcDateTime, nullable=True),
+    #: The remote (`ports.circuits.REMOTES`) this delivery last waited out an outage of: with
+    #: `outage_since` set and unfinished, it counts as waiting for that remote (GET /v1/ops/remotes).
+    Column("waiting_for", String(32), nullable=True),
 )
 Index(
     "ix_deliveries_due",
@@ -227,6 +230,18 @@ inbound_deferred = Table(
     Column("next_attempt_at", UtcDateTime, nullable=False, index=True),
     Column("last_error", Text, nullable=True),
     Column("received_at", UtcDateTime, nullable=False),
+)
+
+#: The circuit board (`ports.circuits`): one row per remote system, the latest report of any
+#: process's circuit breaker; written only when a breaker's state or failure count changes.
+remote_circuits = Table(
+    "remote_circuits",
+    metadata,
+    Column("remote", String(32), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("since", UtcDateTime, nullable=True),
+    Column("consecutive_failures", Integer, nullable=False),
+    Column("reported_at", UtcDateTime, nullable=False),
 )
 
 # -- read models ---------------------------------------------------------------------------------

@@ -12,8 +12,10 @@ from typing import Any
 from dependency_injector import providers
 from dramatiq.asyncio import get_event_loop_thread
 
+from adapters.guarded_commerce import GuardedCommerce
+from adapters.guarded_crm import GuardedCrm
 from adapters.guarded_erp import GuardedErp
-from adapters.http.resilience import CircuitBreaker
+from adapters.guarded_payment import GuardedPayments
 from adapters.ids import SeededIds
 from adapters.simulators.agenda import Redelivery
 from adapters.simulators.back_office import SimulatedBackOffice
@@ -65,13 +67,18 @@ def simulated_back_office(clock: DemoClock, start: datetime, seed: int) -> Simul
 def wire(container: Container, clock: DemoClock, office: SimulatedBackOffice, seed: int) -> None:
     container.clock.override(providers.Object(clock))
     container.ids.override(providers.Object(SeededIds(seed)))
-    # The ERP's circuit breaker cools down in demo time, like the outage it guards against.
-    breaker = CircuitBreaker("erp", clock=lambda: clock.now().timestamp())
-    container.erp_breaker.override(providers.Object(breaker))
-    container.erp.override(providers.Object(GuardedErp(office.erp, breaker)))
-    container.crm.override(providers.Object(office.crm))
-    container.commerce.override(providers.Object(office.commerce))
-    container.payment.override(providers.Object(office.payments))
+    # The circuit breakers cool down in demo time, like the outage they guard against.
+    container.breaker_clock.override(providers.Object(lambda: clock.now().timestamp()))
+    # The simulators, whatever URLs the environment names, each behind the container's breaker
+    # (so GET /v1/ops/remotes shows the ERP's outage as a real one would).
+    container.erp.override(providers.Object(GuardedErp(office.erp, container.erp_breaker())))
+    container.crm.override(providers.Object(GuardedCrm(office.crm, container.crm_breaker())))
+    container.commerce.override(
+        providers.Object(GuardedCommerce(office.commerce, container.commerce_breaker()))
+    )
+    container.payment.override(
+        providers.Object(GuardedPayments(office.payments, container.payment_breaker()))
+    )
 
 
 def run_demo(settings: Settings, orders: int, seed: int, serve: bool, host: str, port: int) -> int:

@@ -64,6 +64,7 @@ def create_app(container: Container) -> Litestar:
             "lookup": _provide(container.lookup()),
             "read_models": _provide(container.read_models()),
             "operations": _provide(container.operations()),
+            "remotes": _provide(container.remotes()),
             "engine": _provide(read_engine),
             "view_store": _provide(container.view_store()),
         },

@@ -8,6 +8,7 @@ from litestar.di import NamedDependency
 from entrypoints.http.auth import PUBLIC
 from entrypoints.metrics import scrape
 from read_models.operations import Operations
+from read_models.remotes import Remotes
 
 
 class MetricsController(Controller):
@@ -16,6 +17,8 @@ class MetricsController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def metrics(self, operations: NamedDependency[Operations]) -> Response[bytes]:
-        body = await scrape(operations, operations.now())
+    async def metrics(
+        self, operations: NamedDependency[Operations], remotes: NamedDependency[Remotes]
+    ) -> Response[bytes]:
+        body = await scrape(operations, remotes, operations.now())
         return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -23,6 +23,7 @@ from ports.delivery_log import DeadLetter, DeadLetterFilter
 from ports.views import ViewStore
 from read_models.operations import Operations, OutboxStatus
 from read_models.projector import rebuild
+from read_models.remotes import Remotes
 
 
 class DeadLetterResource(msgspec.Struct, kw_only=True):
@@ -56,6 +57,18 @@ class StuckResource(msgspec.Struct, kw_only=True):
 class StuckPage(msgspec.Struct, kw_only=True):
     items: list[StuckResource]
     next_cursor: str | None
+
+
+class RemoteResource(msgspec.Struct, kw_only=True):
+    name: str
+    state: str  #: closed, open or half_open
+    since: datetime | None
+    consecutive_failures: int
+    waiting: int
+
+
+class RemotePage(msgspec.Struct, kw_only=True):
+    items: list[RemoteResource]
 
 
 class RebuildResult(msgspec.Struct, kw_only=True):
@@ -156,6 +169,25 @@ class OpsController(Controller):
         orders the channel asked to cancel after they shipped (`cancel_requested_after_shipment`)."""
         found = await operations.stuck(operations.now(), limit)
         return StuckPage(items=[StuckResource(**asdict(s)) for s in found], next_cursor=None)
+
+    @get("/remotes")
+    async def remotes(self, remotes: NamedDependency[Remotes]) -> RemotePage:
+        """Each remote system (erp, payment, crm, commerce): its circuit as the breakers of the
+        worker processes last reported it (`closed`, `open`, `half_open` while a probe is in
+        flight; a remote never reported on is `closed` with `since` null), since when it has been
+        down or up again, its consecutive failures, and how many deliveries wait out its outage."""
+        return RemotePage(
+            items=[
+                RemoteResource(
+                    name=r.name,
+                    state=r.state.value,
+                    since=r.since,
+                    consecutive_failures=r.consecutive_failures,
+                    waiting=r.waiting,
+                )
+                for r in await remotes.statuses()
+            ]
+        )
 
     @post("/projections/rebuild", status_code=200)
     async def rebuild_projections(

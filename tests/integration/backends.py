@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import FixedClock
 from adapters.ids import RandomIds
+from adapters.memory.circuit_board import InMemoryCircuitBoard
 from adapters.memory.delivery_log import InMemoryDeadLetters, InMemoryDeliveryLog
 from adapters.memory.operations_reader import InMemoryOperationsReader
 from adapters.memory.order_lookup import InMemoryOrderLookup
@@ -21,6 +22,7 @@ from adapters.memory.store import InMemoryStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from adapters.memory.views import InMemoryViewReader, InMemoryViewStore
 from adapters.message_codec import MsgspecCodec
+from adapters.sql.circuit_board import SqlCircuitBoard
 from adapters.sql.delivery_log import SqlDeadLetters, SqlDeliveryLog
 from adapters.sql.operations_reader import SqlOperationsReader
 from adapters.sql.order_lookup import SqlOrderLookup
@@ -36,6 +38,7 @@ from domain import commands as c
 from domain.allocation import LocationPriority
 from domain.inventory import StockKey
 from domain.order import Order
+from ports.circuits import CircuitBoard
 from ports.clock import Clock
 from ports.delivery_log import DeadLetterStore, DeliveryLog
 from ports.ids import IdGenerator
@@ -68,6 +71,7 @@ class Backend:
     view_reader: ViewReader
     operations: OperationsReader
     lookup: OrderLookup
+    circuit_board: CircuitBoard
 
     def __init__(self, uow_factory: UnitOfWorkFactory, clock: FixedClock, ids: RandomIds) -> None:
         self.uow_factory = uow_factory
@@ -120,6 +124,7 @@ class MemoryBackend(Backend):
         self.view_reader = InMemoryViewReader(self.store)
         self.operations = InMemoryOperationsReader(self.store)
         self.lookup = InMemoryOrderLookup(self.store)
+        self.circuit_board = InMemoryCircuitBoard(self.store)
 
     async def outbox(self) -> list[Row]:
         return [
@@ -183,6 +188,7 @@ class SqlBackend(Backend):
         self.view_reader = SqlViewReader(engine)
         self.operations = SqlOperationsReader(engine)
         self.lookup = SqlOrderLookup(engine)
+        self.circuit_board = SqlCircuitBoard(engine)
 
     async def outbox(self) -> list[Row]:
         async with self.engine.connect() as conn:

@@ -21,8 +21,14 @@ SHOPIFY_SECRET = "shpss_security-tests-0123456789abcdef"
 @pytest.fixture
 async def secured(sqlite_engine: AsyncEngine) -> AsyncIterator[Api]:  # noqa: F811
     """The whole app with the Shopify webhook secret set, and the keys web, pos, agent, system
-    and ops."""
-    async for built in make_api(sqlite_engine, shopify_webhook_secret=SHOPIFY_SECRET):
+    and ops. The per-address limits are out of the way: these tests call every route with a
+    made-up key and without one (tests/integration/http/test_abuse_limits.py tests the limits)."""
+    async for built in make_api(
+        sqlite_engine,
+        shopify_webhook_secret=SHOPIFY_SECRET,
+        auth_failure_limit="100000/minute",
+        public_rate_limit="100000/second",
+    ):
         yield built
 
 

@@ -65,6 +65,7 @@ ACCESS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     # -- operations (ops) --
     ("GET", "/v1/ops/stuck"):                               ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, OK)),
     ("GET", "/v1/ops/outbox"):                              ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, OK)),
+    ("GET", "/v1/ops/remotes"):                             ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, OK)),
     ("GET", "/v1/ops/dead-letters"):                        ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, OK)),
     ("POST", "/v1/ops/dead-letters/replay"):                ("replay",  (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, OK)),
     ("POST", "/v1/ops/dead-letters/{dead_letter_id:uuid}/replay"): ("none", (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, OK)),

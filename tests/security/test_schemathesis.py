@@ -191,6 +191,7 @@ HAPPY: list[tuple[str, str, str, dict[str, str], Any, dict[str, Any]]] = [
     ("POST", "/v1/webhooks/shopify/refunds-create", "none", {}, "shopify-refund", {}),
     ("GET", "/v1/ops/stuck", "ops", {}, None, {}),
     ("GET", "/v1/ops/outbox", "ops", {}, None, {}),
+    ("GET", "/v1/ops/remotes", "ops", {}, None, {}),
     ("GET", "/v1/ops/dead-letters", "ops", {}, None, {}),
     ("POST", "/v1/ops/dead-letters/replay", "ops", {}, {"consumer": "erp", "since": "2026-01-01T00:00:00Z"}, {}),
     ("POST", "/v1/ops/projections/rebuild", "ops", {}, None, {}),

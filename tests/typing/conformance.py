@@ -5,7 +5,11 @@ Nothing here runs."""
 from __future__ import annotations
 
 from adapters.dramatiq.publisher import DramatiqPublisher
+from adapters.guarded_commerce import GuardedCommerce
+from adapters.guarded_crm import GuardedCrm
+from adapters.guarded_payment import GuardedPayments
 from adapters.http.stripe import StripePayments
+from adapters.memory.circuit_board import InMemoryCircuitBoard
 from adapters.memory.delivery_log import InMemoryDeadLetters, InMemoryDeliveryLog
 from adapters.memory.operations_reader import InMemoryOperationsReader
 from adapters.memory.order_lookup import InMemoryOrderLookup
@@ -14,6 +18,7 @@ from adapters.memory.remote import InMemoryPayments
 from adapters.memory.views import InMemoryViewReader, InMemoryViewStore
 from adapters.message_codec import MsgspecCodec
 from adapters.simulators.payment import SimulatedPayments
+from adapters.sql.circuit_board import SqlCircuitBoard
 from adapters.sql.delivery_log import SqlDeadLetters, SqlDeliveryLog
 from adapters.sql.operations_reader import SqlOperationsReader
 from adapters.sql.order_lookup import SqlOrderLookup
@@ -21,6 +26,9 @@ from adapters.sql.outbox_store import SqlOutboxStore
 from adapters.sql.view_reader import SqlViewReader
 from adapters.sql.view_store import SqlViewStore
 from ports.broker import Publisher
+from ports.circuits import CircuitBoard
+from ports.commerce import CommercePort
+from ports.crm import CrmPort
 from ports.delivery_log import DeadLetterStore, DeliveryLog
 from ports.operations import OperationsReader
 from ports.order_lookup import OrderLookup
@@ -71,3 +79,13 @@ def payments(
     memory: InMemoryPayments, simulator: SimulatedPayments, stripe: StripePayments
 ) -> list[PaymentPort]:
     return [memory, simulator, stripe]
+
+
+def circuit_boards(memory: InMemoryCircuitBoard, sql: SqlCircuitBoard) -> list[CircuitBoard]:
+    return [memory, sql]
+
+
+def guarded_remotes(
+    payments: GuardedPayments, crm: GuardedCrm, commerce: GuardedCommerce
+) -> tuple[PaymentPort, CrmPort, CommercePort]:
+    return payments, crm, commerce

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.guarded_payment import GuardedPayments
 from adapters.http.stripe import StripePayments
 from adapters.simulators.payment import SimulatedPayments
 from entrypoints.container import build_container
@@ -79,8 +80,12 @@ async def test_the_container_builds_stripe_behind_the_payment_breaker() -> None:
     await payment.aclose()
 
 
-def test_the_container_builds_the_simulator_by_default() -> None:
-    assert isinstance(build_container(Settings.from_env({})).payment(), SimulatedPayments)
+def test_the_container_builds_the_simulator_behind_the_payment_breaker_by_default() -> None:
+    container = build_container(Settings.from_env({}))
+    payment = container.payment()
+    assert isinstance(payment, GuardedPayments)
+    assert payment.breaker is container.payment_breaker()
+    assert isinstance(container.back_office().payments, SimulatedPayments)
 
 
 def test_no_secret_of_any_remote_appears_in_the_settings_repr() -> None:

@@ -287,7 +287,7 @@ async def test_a_revived_delivery_waits_out_a_new_outage_from_its_own_start(
 ) -> None:
     message, _ = await one_order_published(backend)
     placed, log, start = event_id(message), backend.delivery_log, backend.clock.now()
-    await log.ride_out(placed, "erp", start)
+    await log.ride_out(placed, "erp", start, "erp")
     await log.postpone(placed, "erp", start + TIMEOUT, "CircuitOpen: erp")
     hours_later = start + timedelta(hours=7)
     await log.bury(message, "erp", 0, "outage_outlasted_horizon", "away", hours_later)
@@ -296,7 +296,7 @@ async def test_a_revived_delivery_waits_out_a_new_outage_from_its_own_start(
     await backend.dead_letters.revive(letter, hours_later, hours_later + TIMEOUT)
 
     later = hours_later + timedelta(minutes=5)
-    assert await log.ride_out(placed, "erp", later) == later  # not the old outage's start
+    assert await log.ride_out(placed, "erp", later, "erp") == later  # not the old outage's start
 
 
 async def test_marking_a_letter_replayed_keeps_it_with_the_time(backend: Backend) -> None:
@@ -317,13 +317,11 @@ async def test_riding_out_an_outage_gives_the_attempt_back_and_keeps_its_first_m
     log, start = backend.delivery_log, backend.clock.now()
     await attempt(backend, placed, "erp")
 
-    assert await log.ride_out(placed, "erp", start) == start
-    assert await attempt(backend, placed, "erp") == Attempt(
-        1, finished=False
-    )  # the same number again
+    assert await log.ride_out(placed, "erp", start, "erp") == start
+    assert await attempt(backend, placed, "erp") == Attempt(1, finished=False)  # the same again
     later = start + timedelta(minutes=10)
-    assert await log.ride_out(placed, "erp", later) == start  # the outage began at the first
-    assert await log.ride_out(placed, "erp", later) == start  # never below zero attempts
+    assert await log.ride_out(placed, "erp", later, "erp") == start  # the outage began at the first
+    assert await log.ride_out(placed, "erp", later, "erp") == start  # never below zero attempts
     assert await attempt(backend, placed, "erp") == Attempt(1, finished=False)
 
 
@@ -332,7 +330,7 @@ async def test_riding_out_a_delivery_never_recorded_starts_its_outage_now(
 ) -> None:
     now = backend.clock.now()
 
-    assert await backend.delivery_log.ride_out(uuid4(), "erp", now) == now
+    assert await backend.delivery_log.ride_out(uuid4(), "erp", now, "erp") == now
 
 
 async def bury_varied(backend: Backend) -> dict[str, DeadLetter]:
@@ -504,7 +502,7 @@ async def test_every_end_of_an_attempt_lets_go_of_the_delivery(backend: Backend)
     ends = {
         "wait": lambda: log.wait(placed, "erp", later),
         "postpone": lambda: log.postpone(placed, "erp", later, "TimeoutError: slow"),
-        "ride_out": lambda: log.ride_out(placed, "erp", now),
+        "ride_out": lambda: log.ride_out(placed, "erp", now, "erp"),
         "finish": lambda: log.finish(placed, "erp", now),
     }
     for name, end in ends.items():

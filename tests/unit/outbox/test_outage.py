@@ -127,3 +127,26 @@ async def test_later_events_wait_behind_an_earlier_one_that_waits_out_an_outage(
     assert (await pipeline.deliver("in_order", reserved)).outcome is Outcome.DONE
     assert pipeline.in_order.versions() == [1, 2]  # drained in stream order
     assert pipeline.letters() == []
+
+
+async def test_a_delivery_waits_for_the_remote_its_error_names(
+    pipeline: Pipeline, order_id: UUID
+) -> None:
+    placed = first_message(pipeline, order_id)
+    pipeline.as_they_come.fail_with(RemoteUnavailable("circuit payment open", remote="payment"))
+
+    assert (await pipeline.deliver("as_they_come", placed)).outcome is Outcome.OUTAGE
+
+    assert pipeline.record(placed, "as_they_come").waiting_for == "payment"
+
+
+async def test_an_outage_no_breaker_named_is_waited_out_under_unknown(
+    pipeline: Pipeline, order_id: UUID
+) -> None:
+    placed = first_message(pipeline, order_id)
+    pipeline.as_they_come.fail_with(RemoteUnavailable("connection refused"))
+
+    assert (await pipeline.deliver("as_they_come", placed)).outcome is Outcome.OUTAGE
+
+    record = pipeline.record(placed, "as_they_come")
+    assert (record.waiting_for, record.attempts) == ("unknown", 0)
