@@ -3,7 +3,7 @@ test can take it down and count the money it moved.
 
 It is the fake of `tests/integration/adapters/fake_stripe.py` (Stripe's shapes, Idempotency-Key
 replay, a `Movement` per capture and refund made, card declines), plus an off switch, replies
-lost as the outage begins, and the idempotency key of every movement, so that a scenario counts
+lost after the work was done, and the idempotency key of every movement, so that a scenario counts
 money moved rather than requests answered: a replay is not a second movement, and a second
 distinct capture or refund (another key) would be."""
 
@@ -34,30 +34,31 @@ class ControllableStripe(FakeStripe):
         super().__init__()
         #: While True every request gets 503 `api_error`, as Stripe in an incident answers.
         self.down = False
-        #: While down, this many requests of each kind (`capture`, `refund`) are still executed
-        #: but answered 503: the outage began between Stripe moving the money and its reply.
+        #: While up, this many requests of each kind (`capture`, `refund`) are executed but
+        #: answered 503, as a Stripe that is coming back shakily may: the money moved, the caller
+        #: does not know it.
         self.lose_replies: dict[str, int] = {}
         self.refused_while_down = 0
         #: every request Stripe's own logic answered (the off switch refused the others)
         self.answered: list[Seen] = []
-        #: every movement, with the key of the request that made it; and those whose reply was lost
+        #: every movement, with the key of the request that made it
         self.moved: list[Moved] = []
-        self.lost: list[Moved] = []
+        #: the requests executed whose reply was lost
+        self.lost: list[str] = []
 
     def _handle(self, seen: Seen) -> Reply:
-        kind = _kind(seen)
-        losing = self.down and self.lose_replies.get(kind, 0) > 0
-        if self.down and not losing:
+        if self.down:
             self.refused_while_down += 1
             return _unavailable()
         self.answered.append(seen)
         already = len(self.movements)
         reply = super()._handle(seen)
-        made = [Moved(m, seen.headers.get("idempotency-key", "")) for m in self.movements[already:]]
-        self.moved.extend(made)
-        if losing:
+        key = seen.headers.get("idempotency-key", "")
+        self.moved.extend(Moved(m, key) for m in self.movements[already:])
+        kind = _kind(seen)
+        if self.lose_replies.get(kind, 0) > 0:
             self.lose_replies[kind] -= 1
-            self.lost.extend(made)
+            self.lost.append(f"{seen.line} {key} (answered {reply.status})")
             return _unavailable()
         return reply
 

@@ -9,10 +9,10 @@ captured once, for its total."""
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import pytest
 
+from tests.faults.back_office import BackOffice
 from tests.faults.conftest import Stack, StackFactory
 from tests.faults.load import Channel, Operation
 from tests.faults.reconcile import Expect, report, scalar, settle
@@ -31,33 +31,6 @@ DECLINED = {
 DELIVERED = range(ORDERS // 2, ORDERS)
 
 
-class Warehouse:
-    """Reports shipments through the inbound API and remembers the events it took."""
-
-    def __init__(self, stack: Stack) -> None:
-        self.stack = stack
-        self.taken: list[tuple[str, str]] = []
-
-    def dispatch(self, n: int, op: Operation) -> None:
-        line = op.body["lines"][0]
-        self._send(f"dsp-{n}", "shipment.dispatched", {
-            "order_id": op.order_id, "shipment_id": f"S{n}", "location": "dc-east",
-            "carrier": "DHL", "tracking_number": f"JD{n:04d}",
-            "lines": [{"sku": line["sku"], "quantity": line["quantity"]}],
-        })  # fmt: skip
-
-    def deliver(self, n: int, op: Operation) -> None:
-        self._send(
-            f"dlv-{n}", "shipment.delivered", {"order_id": op.order_id, "shipment_id": f"S{n}"}
-        )
-
-    def _send(self, event_id: str, event_type: str, data: dict[str, Any]) -> None:
-        answer = self.stack.inbound("warehouse", event_id, event_type, data)
-        assert answer.status_code == 200, answer.text
-        assert answer.json()["status"] == "processed", answer.text
-        self.taken.append(("warehouse", event_id))
-
-
 def test_a_card_declined_at_capture_holds_its_order_with_stripes_message(
     make_stack: StackFactory,
 ) -> None:
@@ -72,7 +45,7 @@ def test_a_card_declined_at_capture_holds_its_order_with_stripes_message(
     booked = settle(stack.db_url, Expect(ops, erp=stack.erp), since=time.monotonic(), timeout=60)
     assert booked.holds, booked.explain()
 
-    warehouse = Warehouse(stack)
+    warehouse = BackOffice(stack)
     worker = next(n for n in stack.running() if n.startswith("worker"))
     stack.pause(worker)
     for n, op in enumerate(ops):
