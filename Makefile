@@ -26,8 +26,9 @@ test-unit: env
 	$(VENV)/bin/pytest tests/unit
 
 # Fault injection on real API, relay and worker processes against PostgreSQL and Redis
-# (tests/faults, about 11 minutes; not part of `make test`). It restarts the machine's PostgreSQL
-# once. Each scenario prints attempted / accepted / lost / duplicated / time to recover.
+# (tests/faults, about 17 minutes, of which 3 are an ERP outage and 3 a Stripe outage; not part of
+# `make test`). It restarts the machine's PostgreSQL once. Each scenario prints attempted /
+# accepted / lost / duplicated / time to recover.
 test-faults: env
 	$(VENV)/bin/pytest tests/faults -m faults
 

@@ -54,9 +54,8 @@ Stock = Mapping[StockKey, StockLevel]
 #: Makes the id of a new reservation.
 NewId = Callable[[], UUID]
 _S, _C = OrderStatus, OrderCommand
-#: Where an order held after shipping goes back to.
 #: Where an order held after shipping (a card declined at capture) resumes to, as it was.
-_SHIPPED = frozenset({OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED, OrderStatus.DELIVERED})
+_SHIPPED = frozenset({_S.PARTIALLY_SHIPPED, _S.SHIPPED, _S.DELIVERED})
 
 
 class ChannelCancellation(StrEnum):

@@ -64,8 +64,9 @@ ORDER_TRANSITIONS: Final = TransitionTable[OrderStatus, OrderCommand](
             _C.CANCEL: _({_S.CANCELLED}),
             _C.FAIL_PAYMENT: _({_S.ON_HOLD}),
         },
-        # A card declined at capture (the first shipment) holds even a shipped order: an agent
-        # sorts the payment out, then resumes it where it was.
+        # A card declined at capture (the first shipment) holds even a shipped order, and even a
+        # delivered one (the capture waited out a provider outage while the parcel arrived): an
+        # agent sorts the payment out, then resumes it where it was.
         _S.PARTIALLY_SHIPPED: {
             _C.SHIP: _({_S.PARTIALLY_SHIPPED, _S.SHIPPED}),
             _C.DELIVER: _({_S.PARTIALLY_SHIPPED}),
@@ -75,7 +76,7 @@ ORDER_TRANSITIONS: Final = TransitionTable[OrderStatus, OrderCommand](
             _C.DELIVER: _({_S.SHIPPED, _S.DELIVERED}),
             _C.FAIL_PAYMENT: _({_S.ON_HOLD}),
         },
-        _S.DELIVERED: {},
+        _S.DELIVERED: {_C.FAIL_PAYMENT: _({_S.ON_HOLD})},
         _S.ON_HOLD: {
             _C.RESUME: _(
                 {

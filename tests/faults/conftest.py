@@ -1,5 +1,5 @@
 """The fault suite's stack: a throwaway PostgreSQL database, a Redis database of its own, the REST
-ERP served from the test process, and real `orderhub serve`, `relay` and `worker` processes that a
+ERP and Stripe served from the test process, and real `orderhub serve`, `relay` and `worker` processes that a
 scenario may kill and replace. Run with `make test-faults` (excluded from `make test`)."""
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from tests.e2e.processes import Hub, wait_for
 from tests.faults.erp import ERP_KEY, ControllableErp
 from tests.faults.load import LOCATION, SKUS
 from tests.faults.reconcile import REPORT
+from tests.faults.stripe import ControllableStripe, stripe_settings
 from tests.integration.adapters.live_server import live_server
 from tests.integration.databases import postgres_database
 
@@ -43,11 +44,14 @@ class Stack:
     """One hub under test. Process names are unique (`worker-1`, `worker-2`, …) so that a killed
     process keeps its log and a replacement gets its own."""
 
-    def __init__(self, hub: Hub, db_url: str, keys: Keys, erp: ControllableErp) -> None:
+    def __init__(
+        self, hub: Hub, db_url: str, keys: Keys, erp: ControllableErp, stripe: ControllableStripe
+    ) -> None:
         self.hub = hub
         self.db_url = db_url
         self.keys = keys
         self.erp = erp
+        self.stripe = stripe
         self.url = hub.url
         self._started: dict[str, int] = {}
 
@@ -151,22 +155,29 @@ StackFactory = Callable[..., Stack]
 
 @pytest.fixture
 def make_stack(tmp_path: Path) -> Iterator[StackFactory]:
-    """`make_stack(**env)`: a migrated database of its own, the ERP, four keys, stock, and one
-    API, relay and worker (4 threads) started and ready; `env` overrides the processes'
+    """`make_stack(**env)`: a migrated database of its own, the ERP, Stripe, four keys, stock, and
+    one API, relay and worker (4 threads) started and ready; `env` overrides the processes'
     environment (tests.e2e.processes.Hub sets ERP_GRACE_SECONDS=1, DELIVERY_TIMEOUT_SECONDS=5).
-    Everything is stopped and dropped afterwards."""
+    With `stripe_payments=True` payments go to the fake Stripe (`stack.stripe`), otherwise to the
+    simulated back office's provider. Everything is stopped and dropped afterwards."""
     broker = redis.Redis.from_url(BROKER_URL)
     broker.flushdb()
     erp = ControllableErp()
+    stripe = ControllableStripe()
     hubs: list[Hub] = []
-    with postgres_database() as db_url, live_server(erp) as erp_url:
+    with (
+        postgres_database() as db_url,
+        live_server(erp) as erp_url,
+        live_server(stripe) as stripe_url,
+    ):
         keys = _create_keys(db_url)
 
-        def make(on_hand: int = 100_000, **env: str) -> Stack:
-            settings = {"ERP_URL": erp_url, "ERP_API_KEY": ERP_KEY, "DB_POOL_SIZE": "10", **env}
+        def make(on_hand: int = 100_000, stripe_payments: bool = False, **env: str) -> Stack:
+            settings = {"ERP_URL": erp_url, "ERP_API_KEY": ERP_KEY, "DB_POOL_SIZE": "10",
+                        **(stripe_settings(stripe_url) if stripe_payments else {}), **env}  # fmt: skip
             hub = Hub(db_url, BROKER_URL, tmp_path, **settings)
             hubs.append(hub)
-            stack = Stack(hub, db_url, keys, erp)
+            stack = Stack(hub, db_url, keys, erp, stripe)
             stack.start_api()
             stack.start_relay()
             stack.start_worker()
@@ -178,6 +189,7 @@ def make_stack(tmp_path: Path) -> Iterator[StackFactory]:
             yield make
         finally:
             erp.release()
+            stripe.release()
             for hub in hubs:
                 hub.close()
             broker.flushdb()

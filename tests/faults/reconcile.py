@@ -40,6 +40,8 @@ REPORT: list[str] = []
 ONCE_PER_ORDER = ("OrderPlaced", "InventoryReserved", "OrderBooked", "PaymentCaptured")
 ONCE_PER_RETURN = ("ReturnReceived", "RefundIssued", "ReturnClosed")
 ACTIVE_RESERVATION = ("held", "confirmed")
+#: Deliveries neither done nor parked in the dead letters.
+UNFINISHED = "SELECT count(*) AS n FROM deliveries WHERE processed_at IS NULL AND dead_at IS NULL"
 
 
 @dataclass
@@ -120,6 +122,22 @@ def query(db_url: str, sql: str) -> list[asyncpg.Record]:
             await conn.close()
 
     return asyncio.run(fetch())
+
+
+def scalar(db_url: str, sql: str) -> int:
+    return int(query(db_url, sql)[0][0] or 0)
+
+
+def drain(db_url: str, deadline: float) -> float | None:
+    """Seconds until every delivery is finished and every event published (None: not by the
+    deadline)."""
+    started = time.monotonic()
+    while time.monotonic() - started < deadline:
+        unpublished = scalar(db_url, "SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        if scalar(db_url, UNFINISHED) == 0 and unpublished == 0:
+            return time.monotonic() - started
+        time.sleep(1.0)
+    return None
 
 
 async def _snapshot(db_url: str) -> dict[str, list[asyncpg.Record]]:

@@ -21,7 +21,7 @@ import pytest
 
 from tests.faults.conftest import Stack, StackFactory
 from tests.faults.load import Channel, Operation
-from tests.faults.reconcile import Expect, query, report, settle
+from tests.faults.reconcile import UNFINISHED, Expect, drain, query, report, scalar, settle
 
 pytestmark = pytest.mark.faults
 
@@ -37,7 +37,6 @@ NEW_ADDRESS = {"name": "Fault Tester", "line1": "2 Moved Lane", "city": "Hamburg
                "postal_code": "20095", "country": "DE"}  # fmt: skip
 #: The ERP calls an order's events ask fulfilment and returns for.
 ERP_EVENTS = ("OrderAmended", "OrderCancelled", "ReturnAuthorized")
-UNFINISHED = "SELECT count(*) AS n FROM deliveries WHERE processed_at IS NULL AND dead_at IS NULL"
 
 
 class Changes:
@@ -113,22 +112,6 @@ def expected_calls(db_url: str, order_ids: set[str]) -> dict[str, list[str]]:
 
 def _payload(value: Any) -> dict[str, Any]:
     return dict(json.loads(value) if isinstance(value, str) else value)
-
-
-def scalar(db_url: str, sql: str) -> int:
-    return int(query(db_url, sql)[0][0] or 0)
-
-
-def drain(db_url: str, deadline: float) -> float | None:
-    """Seconds until every delivery is finished and every event published (None: not by the
-    deadline)."""
-    started = time.monotonic()
-    while time.monotonic() - started < deadline:
-        unpublished = scalar(db_url, "SELECT count(*) FROM outbox WHERE published_at IS NULL")
-        if scalar(db_url, UNFINISHED) == 0 and unpublished == 0:
-            return time.monotonic() - started
-        time.sleep(1.0)
-    return None
 
 
 def test_an_erp_outage_during_amendments_cancellations_and_returns_is_ridden_out(

@@ -11,6 +11,7 @@ from adapters.memory.remote import InMemoryCommerce, InMemoryCrm, InMemoryErp, I
 from application.process_managers.context import ProcessContext
 from application.process_managers.fulfilment import Fulfilment
 from domain import commands as c
+from domain.order_lifecycle import OrderStatus
 from tests.factories import LineSpecFactory, PlaceOrderFactory
 from tests.hub import Hub
 
@@ -77,3 +78,33 @@ async def test_a_card_declined_at_capture_holds_the_order_with_the_providers_wor
     assert [e.payload.reason for e in failed] == [  # type: ignore[attr-defined]
         f"payment {order.payment.reference} declined"
     ]
+
+
+async def test_a_card_declined_after_the_parcel_was_delivered_still_holds_the_order(
+    hub: Hub, fulfilment: Fulfilment, payments: InMemoryPayments
+) -> None:
+    # The capture waited (a Stripe outage, a worker behind) while the warehouse reported the
+    # delivery: the decline finds the order delivered. It must not become a dead letter that
+    # leaves the order looking paid for.
+    await hub.stock("MUG", "dc-east", 5)
+    order_id = await hub.run(PlaceOrderFactory(lines=(LineSpecFactory(sku="MUG", quantity=1),)))
+    await hub.run(c.BookOrder(order_id=order_id, erp_order_ref="SO-1"))
+    payments.declined.add(hub.order(order_id).payment.reference)
+    await hub.run(
+        c.RecordShipment(
+            order_id=order_id, shipment_id="S1", location="dc-east", carrier="DHL",
+            tracking_number="T1", lines=(c.SkuCount(sku="MUG", quantity=1),),
+            dispatched_at=hub.clock.now(),
+        )
+    )  # fmt: skip
+    await hub.run(
+        c.RecordDelivery(order_id=order_id, shipment_id="S1", delivered_at=hub.clock.now())
+    )
+
+    await deliver_all(hub, fulfilment, order_id)
+
+    order = hub.order(order_id)
+    assert (order.status.value, order.payment.status.value) == ("on_hold", "failed")
+    assert order.resume_to is OrderStatus.DELIVERED
+    assert payments.captures == {}
+    assert [e.event_type for e in hub.events(order_id)][-1] == "PaymentFailed"

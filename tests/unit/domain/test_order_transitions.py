@@ -74,7 +74,7 @@ EXPECTED_TABLE: dict[str, dict[str, set[str]]] = {
         "fail_payment": {"on_hold"},
     },
     "shipped": {"deliver": {"shipped", "delivered"}, "fail_payment": {"on_hold"}},
-    "delivered": {},
+    "delivered": {"fail_payment": {"on_hold"}},
     "on_hold": {
         "resume": {
             "reserved",
@@ -161,8 +161,11 @@ def test_the_order_table_is_the_expected_one() -> None:
     assert spelled_out(ORDER_TRANSITIONS) == EXPECTED_TABLE
 
 
-def test_an_order_ends_only_when_delivered_or_cancelled() -> None:
-    assert ORDER_TRANSITIONS.terminal_states() == {_S.DELIVERED, _S.CANCELLED}
+def test_an_order_ends_only_when_cancelled_or_delivered_and_paid() -> None:
+    # A delivered order leaves `delivered` only through a capture declined after the parcel
+    # arrived (the payment table refuses it once captured).
+    assert ORDER_TRANSITIONS.terminal_states() == {_S.CANCELLED}
+    assert ORDER_TRANSITIONS.rows[_S.DELIVERED].keys() == {_C.FAIL_PAYMENT}
 
 
 def test_every_order_command_has_a_way_to_run() -> None:
@@ -172,11 +175,13 @@ def test_every_order_command_has_a_way_to_run() -> None:
 # -- every state × every command -------------------------------------------------------------
 
 
-#: Where the table allows a command only for some orders in a state (a guard decides), an order
-#: in that state that the guard lets through.
-GUARDED_STARTS: dict[tuple[OrderStatus, OrderCommand], Callable[[], Shop]] = {
+#: Where the usual path into a state cannot run a command the table allows there (a guard
+#: decides), an order in that state that the guard lets through.
+ALLOWED_FROM: dict[tuple[OrderStatus, OrderCommand], Callable[[], Shop]] = {
     # only an order held after it shipped hears of its deliveries
-    (_S.ON_HOLD, OrderCommand.DELIVER): lambda: a_new_order().book().ship(ORDERED).fail_payment(),
+    (_S.ON_HOLD, _C.DELIVER): lambda: a_new_order().book().ship(ORDERED).fail_payment(),
+    # the usual delivered order is paid; only one whose capture is still due can fail it
+    (_S.DELIVERED, _C.FAIL_PAYMENT): lambda: a_new_order().book().ship(ORDERED).deliver(),
 }
 
 
@@ -184,7 +189,7 @@ GUARDED_STARTS: dict[tuple[OrderStatus, OrderCommand], Callable[[], Shop]] = {
 def test_a_command_the_table_allows_moves_the_order_to_one_of_its_targets(
     state: OrderStatus, command: OrderCommand
 ) -> None:
-    shop = GUARDED_STARTS.get((state, command), lambda: order_in(state))()
+    shop = ALLOWED_FROM.get((state, command), lambda: order_in(state))()
     version, seen = shop.order.version, len(shop.order.events)
 
     COMMANDS[command](shop)
@@ -273,8 +278,13 @@ OTHER_TARGETS: dict[tuple[str, str, str], Scenario] = {
         lambda: a_new_order().book().ship(ORDERED).fail_payment(),
         Shop.deliver_next,
     ),
+    # The capture waited (a provider outage) while the parcel arrived; then the card is declined.
+    ("delivered", "fail_payment", "on_hold"): (
+        lambda: a_new_order().book().ship(ORDERED).deliver(),
+        Shop.fail_payment,
+    ),
     ("on_hold", "resume", "delivered"): (
-        lambda: a_new_order().book().ship(ORDERED).fail_payment().deliver(),
+        lambda: a_new_order().book().ship(ORDERED).deliver().fail_payment(),
         Shop.resume,
     ),
 }
@@ -521,3 +531,27 @@ def test_a_payment_failure_reported_while_held_for_a_payment_failure_keeps_the_o
 
     assert shop.order.status is _S.ON_HOLD
     assert shop.order.payment.status is PaymentStatus.FAILED
+
+
+def test_a_paid_delivered_order_refuses_a_payment_failure_and_stays_delivered() -> None:
+    shop = order_in(_S.DELIVERED)
+    assert shop.order.payment.status is PaymentStatus.CAPTURED
+
+    with pytest.raises(InvalidTransition) as refused:
+        shop.fail_payment()
+
+    assert refused.value.aggregate == "payment"
+    assert shop.order.status is _S.DELIVERED
+
+
+def test_a_card_declined_after_delivery_holds_the_order_and_resume_brings_it_back_delivered() -> (
+    None
+):
+    shop = a_new_order().book().ship(ORDERED).deliver().fail_payment()
+    assert (shop.order.status, shop.order.resume_to) == (_S.ON_HOLD, _S.DELIVERED)
+
+    shop.resume()
+
+    assert shop.order.status is _S.DELIVERED
+    assert (shop.order.hold_reason, shop.order.resume_to) == (None, None)
+    assert isinstance(shop.order.events[-1], OrderResumed)
