@@ -49,7 +49,7 @@ from application.process_managers.returns import Returns
 from entrypoints.http.auth import Authenticator
 from entrypoints.http.commands import CommandRunner
 from entrypoints.http.rate_limit import Window, rate_limit_storage
-from entrypoints.metrics import observe_command
+from entrypoints.metrics import HubState, observe_command
 from entrypoints.settings import Settings
 from outbox.dead_letters import DeadLetters
 from outbox.delivery import Delivery
@@ -177,6 +177,9 @@ class Container(containers.DeclarativeContainer):
     #: Read on the read engine: on SQLite its transactions never queue behind writers.
     remotes = providers.Singleton(
         Remotes, providers.Singleton(SqlCircuitBoard, read_engine), operations_reader
+    )
+    hub_state = providers.Singleton(
+        HubState, operations, remotes, settings.provided.metrics_state_seconds
     )
     rate_limit_storage = providers.Singleton(
         rate_limit_storage, settings.provided.rate_limit_storage

@@ -4,7 +4,11 @@ workflows, the remotes' circuits)."""
 
 from __future__ import annotations
 
+import asyncio
+import math
+import time
 from collections import Counter as Tally
+from collections.abc import Callable
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -56,18 +60,45 @@ def observe_command(command: str, outcome: str, seconds: float) -> None:
     COMMAND_SECONDS.labels(command).observe(seconds)
 
 
-async def scrape(operations: Operations, remotes: Remotes, now: datetime) -> bytes:
-    outbox = await operations.outbox(now)
-    OUTBOX_UNPUBLISHED.set(outbox.unpublished)
-    OUTBOX_LAG.set(outbox.oldest_unpublished_age_seconds)
-    RELAYED_LAST_MINUTE.set(outbox.published_last_minute)
-    counts = await operations.counts()
-    DELIVERIES_PENDING.set(counts["deliveries_pending"])
-    CONSUMER_FAILURES.set(counts["deliveries_failing"])
-    DEAD_LETTERS.set(counts["dead_letters"])
-    stuck = Tally(s.kind for s in await operations.stuck(now))
-    for kind in STUCK_KINDS:
-        STUCK.labels(kind).set(stuck[kind])
-    for remote in await remotes.statuses():
-        REMOTE_CIRCUIT_OPEN.labels(remote.name).set(1 if remote.circuit_open else 0)
-    return generate_latest(REGISTRY)
+class HubState:
+    """The gauges of the hub's state, read from the database at most once per `every` seconds
+    however many scrapers ask (one read at a time; scrapers meanwhile get the last values): a
+    scrape costs a few COUNT queries, and several Prometheus servers scraping every 5 s must not
+    multiply them."""
+
+    def __init__(
+        self,
+        operations: Operations,
+        remotes: Remotes,
+        every: float = 5.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._operations = operations
+        self._remotes = remotes
+        self._every = every
+        self._monotonic = monotonic
+        self._fresh_until = -math.inf
+        self._reading = asyncio.Lock()
+
+    async def scrape(self) -> bytes:
+        """This process's counters, and the hub's state as of at most `every` seconds ago."""
+        if self._monotonic() >= self._fresh_until and not self._reading.locked():
+            async with self._reading:
+                await self._read(self._operations.now())
+                self._fresh_until = self._monotonic() + self._every
+        return generate_latest(REGISTRY)
+
+    async def _read(self, now: datetime) -> None:
+        outbox = await self._operations.outbox(now)
+        OUTBOX_UNPUBLISHED.set(outbox.unpublished)
+        OUTBOX_LAG.set(outbox.oldest_unpublished_age_seconds)
+        RELAYED_LAST_MINUTE.set(outbox.published_last_minute)
+        counts = await self._operations.counts()
+        DELIVERIES_PENDING.set(counts["deliveries_pending"])
+        CONSUMER_FAILURES.set(counts["deliveries_failing"])
+        DEAD_LETTERS.set(counts["dead_letters"])
+        stuck = Tally(s.kind for s in await self._operations.stuck(now))
+        for kind in STUCK_KINDS:
+            STUCK.labels(kind).set(stuck[kind])
+        for remote in await self._remotes.statuses():
+            REMOTE_CIRCUIT_OPEN.labels(remote.name).set(1 if remote.circuit_open else 0)

@@ -65,6 +65,9 @@ class Settings:
     #: Failed authentications (unknown or revoked keys, failed console sign-ins) per client
     #: address; past it, that address's unknown keys get 429 without a database lookup.
     auth_failure_limit: str = "20/minute"
+    #: How old the hub-state gauges of `/metrics` may be (seconds): the database is read at most
+    #: this often per API process, however many scrapers ask.
+    metrics_state_seconds: float = 5.0
     #: Requests per client address to the routes that need no key (health, metrics, schema,
     #: console, webhooks).
     public_rate_limit: str = "50/second"
@@ -129,6 +132,7 @@ class Settings:
             rate_limit_storage=text("RATE_LIMIT_STORAGE", defaults.rate_limit_storage),
             auth_failure_limit=_rate(env, "AUTH_FAILURE_LIMIT", defaults.auth_failure_limit),
             public_rate_limit=_rate(env, "PUBLIC_RATE_LIMIT", defaults.public_rate_limit),
+            metrics_state_seconds=_int(env, "METRICS_STATE_SECONDS", 5, minimum=0),
             db_pool_size=_int(env, "DB_POOL_SIZE", 20, minimum=1),
             delivery_timeout_seconds=_int(env, "DELIVERY_TIMEOUT_SECONDS", 30, minimum=1),
             remote_outage_horizon_seconds=_int(

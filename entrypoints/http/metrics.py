@@ -6,9 +6,7 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 
 from entrypoints.http.auth import PUBLIC
-from entrypoints.metrics import scrape
-from read_models.operations import Operations
-from read_models.remotes import Remotes
+from entrypoints.metrics import HubState
 
 
 class MetricsController(Controller):
@@ -17,8 +15,8 @@ class MetricsController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def metrics(
-        self, operations: NamedDependency[Operations], remotes: NamedDependency[Remotes]
-    ) -> Response[bytes]:
-        body = await scrape(operations, remotes, operations.now())
+    async def metrics(self, hub_state: NamedDependency[HubState]) -> Response[bytes]:
+        """Limited per client address like every public route; the database is read at most
+        once per METRICS_STATE_SECONDS whoever scrapes."""
+        body = await hub_state.scrape()
         return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -28,7 +28,10 @@ class Api:
 
 
 async def make_api(engine: AsyncEngine, **settings: object) -> AsyncIterator[Api]:
+    """The app on `engine`; `/metrics` reads the hub's state at every scrape (tests check it
+    right after changing it; tests/unit/entrypoints/test_hub_state.py checks the spacing)."""
     url = engine.url.render_as_string(hide_password=False)
+    settings = {"metrics_state_seconds": 0, **settings}
     container = build_container(replace(Settings(), database_url=url, **settings))  # type: ignore[arg-type]
     clock = FixedClock()
     container.clock.override(clock)
