@@ -8,7 +8,7 @@ omission). Requests still not sent `--grace` seconds after the last one was due 
 as `unsent` (the server is overloaded) and the run ends. A plain HTTP/1.1 client on asyncio streams keeps the generator's own cost small.
 
     python -m bench.loadgen --url http://127.0.0.1:8000 --rate 200 --seconds 10 --key KEY \
-        --run r1 [--connections 64] [--out result.json] [--created created.jsonl]
+        --run r1 [--connections 64] [--out result.json] [--created created.jsonl] [--random-keys]
 
 Prints (or writes) a JSON summary: sent, statuses, achieved rate, p50/p95/p99/max in ms.
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import secrets
 import statistics
 import time
 from typing import Any
@@ -79,7 +80,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             if time.perf_counter() > cutoff:
                 unsent[0] += 1  # overloaded: more than `grace` s behind the schedule at the end
                 continue
-            raw = place_order_request(host, args.key, f"{args.run}-{i}", i)
+            key = f"ohk_{secrets.token_urlsafe(32)}" if args.random_keys else args.key
+            raw = place_order_request(host, key, f"{args.run}-{i}", i)
             try:
                 status, body = await conn.request(raw)
             except (OSError, asyncio.IncompleteReadError, ValueError) as e:
@@ -143,6 +145,9 @@ def main() -> None:
     )
     parser.add_argument("--out", help="write the JSON summary here (default: stdout)")
     parser.add_argument("--created", help="write (order id, 201 time) lines here")
+    parser.add_argument(
+        "--random-keys", action="store_true", help="a made-up key per request (a key flood)"
+    )
     result = asyncio.run(run(parser.parse_args()))
     text = json.dumps(result)
     args = parser.parse_args()

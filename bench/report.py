@@ -7,6 +7,7 @@ from typing import Any
 from bench.stats import fmt
 
 TARGETS = {
+    "flood": "0 errors, p99 ≤ 2× quiet",
     "ratio": "≥ 0.6× bare",
     "fixed": "p99 ≤ 50 ms, no non-2xx",
     "lag": "p99 ≤ 250 ms at 200/s",
@@ -25,6 +26,22 @@ def _rss(*blocks: Any) -> str:
                 key = name.rstrip("0123456789")
                 peak[key] = max(peak.get(key, 0.0), mb)
     return ", ".join(f"{k} {v:.0f}" for k, v in sorted(peak.items())) or "n/a"
+
+
+def _key_flood_rows(kf: dict[str, Any]) -> list[str]:
+    if "flooded" not in kf:
+        return [f"| key flood | failed | {kf.get('error')} | |"] if kf else []
+    rows = []
+    for label in ("quiet", "flooded"):
+        s = kf[label]
+        rows.append(
+            f"| place-order at {kf['rate']:.0f}/s, {label} (beside it when flooded: "
+            f"{kf['flood_rate'] * kf['seconds']:,.0f} requests with made-up keys in "
+            f"{kf['seconds']:.0f} s) | p50 · p99 ms · non-2xx · errors | {fmt(s['p50_ms'])} · "
+            f"{fmt(s['p99_ms'])} · {fmt(s['non_2xx'], '', 0)} · {fmt(s['errors'], '', 0)} | "
+            f"{TARGETS['flood'] if label == 'flooded' else ''} |"
+        )
+    return rows
 
 
 def markdown(r: dict[str, Any]) -> str:
@@ -134,6 +151,7 @@ def markdown(r: dict[str, Any]) -> str:
         )
     elif q:
         out.append(f"| queries | failed | {q.get('error')} | |")
+    out += _key_flood_rows(r.get("key_flood", {}))
     out.append("")
     for note in r.get("not_measured", []):
         out.append(f"- Not measured: {note}.")

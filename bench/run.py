@@ -22,12 +22,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import lag, place_order, queries, relay
+from bench import key_flood, lag, place_order, queries, relay
 from bench.processes import flush_broker
 from bench.report import markdown
 
 RESULTS = Path(__file__).with_name("results")
-SCENARIOS = ("place_order", "lag", "relay", "queries")
+SCENARIOS = ("place_order", "lag", "relay", "queries", "key_flood")
 
 
 def _machine() -> dict[str, Any]:
@@ -70,6 +70,7 @@ async def main() -> int:
         "lag": lambda: lag.run(quick),
         "relay": lambda: relay.run(quick),
         "queries": lambda: queries.run(quick, sizes),
+        "key_flood": lambda: key_flood.run(quick),
     }
     for name in only:
         t = time.monotonic()
