@@ -30,7 +30,7 @@ from adapters.shopify_signature import shopify_hmac
 from entrypoints.container import build_container
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
-from ports.api_keys import Role
+from ports.api_keys import Role, Source
 from tests.integration.databases import sqlite_database
 from tests.integration.http.requests import SKU, order_body, return_body, snapshot
 from tests.unit.shopify.payloads import body as shopify_body
@@ -132,7 +132,8 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
                     ("system", Role.SYSTEM, None),
                     ("ops", Role.OPS, None),
                 ]:
-                    _, keys[who] = await container.api_keys().create(role, channel, who)
+                    sources = frozenset(Source) if role is Role.SYSTEM else frozenset()
+                    _, keys[who] = await container.api_keys().create(role, channel, who, sources)
                 return keys
             finally:
                 await container.engine().dispose()
