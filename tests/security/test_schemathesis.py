@@ -175,7 +175,7 @@ HAPPY: list[tuple[str, str, str, dict[str, str], Any, dict[str, Any]]] = [
     ("POST", "/v1/orders/{order_id}/amend", "web", {"order_id": "fresh"}, {"lines": [{"sku": SKU, "quantity": 1}]}, {}),
     ("POST", "/v1/orders/{order_id}/hold", "agent", {"order_id": "fresh"}, {"reason": "fraud check"}, {}),
     ("POST", "/v1/orders/{order_id}/resume", "agent", {"order_id": "fresh"}, None, {}),
-    ("POST", "/v1/orders/{order_id}/case", "agent", {"order_id": "fresh"}, {"case_id": "500ABC"}, {}),
+    ("POST", "/v1/orders/{order_id}/case", "agent", {"order_id": "fresh"}, {"case_id": "500ABC000000000"}, {}),
     ("POST", "/v1/orders/{order_id}/cancel", "web", {"order_id": "fresh"}, {"reason": "changed mind"}, {}),
     ("POST", "/v1/orders/{order_id}/returns", "web", {"order_id": "order_id"}, return_body(), {}),
     ("GET", "/v1/returns/{return_id}", "web", {"return_id": "fresh_return"}, None, {}),
