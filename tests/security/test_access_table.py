@@ -54,7 +54,9 @@ ACCESS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("POST", "/v1/orders/{order_id:uuid}/cancel"):          ("none",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED, DENIED)),
     ("POST", "/v1/orders/{order_id:uuid}/hold"):            ("hold",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED, DENIED)),
     ("POST", "/v1/orders/{order_id:uuid}/resume"):          ("none",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED, DENIED)),
-    ("POST", "/v1/orders/{order_id:uuid}/case"):            ("case",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED, DENIED)),
+    # linking a CRM case is an agent's act (PRODUCT.md §8.8): a channel may not pick the CRM
+    # cases the hub writes to (a return naming a `case_id` is refused likewise: test_case_links)
+    ("POST", "/v1/orders/{order_id:uuid}/case"):            ("case",    (UNAUTH, UNAUTH, DENIED, DENIED, OK, DENIED, DENIED, DENIED)),
     ("POST", "/v1/orders/{order_id:uuid}/returns"):         ("return",  (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED, DENIED)),
     ("POST", "/v1/returns/{return_id:uuid}/cancel"):        ("none",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED, DENIED)),
     # -- queries (agent; channel for its own). The code also admits ops keys (PRODUCT.md §5
@@ -133,7 +135,7 @@ def body_for(kind: str, who: str) -> dict[str, Any]:
         "order": order_body(**({} if who in ("web", "pos") else {"channel": "web"})),
         "amend": {"lines": [{"sku": SKU, "quantity": 1}]},
         "hold": {"reason": "fraud check"},
-        "case": {"case_id": "CASE-1"},
+        "case": {"case_id": "500000000000001"},
         "return": return_body(),
         "inbound": snapshot(on_hand=100),
         "replay": {"consumer": "erp", "error_contains": "timeout"},

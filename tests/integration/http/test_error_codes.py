@@ -143,7 +143,6 @@ async def test_an_ops_key_may_not_cancel_an_order(api: Api) -> None:
         pytest.param("POST", "/amend", {"lines": [{"sku": SKU, "quantity": 1}]}, id="amend"),
         pytest.param("POST", "/hold", {"reason": "fraud check"}, id="hold"),
         pytest.param("POST", "/resume", None, id="resume"),
-        pytest.param("POST", "/case", {"case_id": "CASE-1"}, id="link-case"),
         pytest.param("POST", "/returns", return_body(), id="request-return"),
     ],
 )
