@@ -147,7 +147,7 @@ async def test_an_unbound_system_key_is_warned_about_once_per_process_not_per_re
 async def test_migrating_keeps_an_older_system_key_working_unbound(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/old.db")
     try:
-        await migrate(engine, "0006")
+        await migrate(engine, "0007")
         await add_unbound_system_key(engine)
         await migrate(engine)
         principal = await SqlApiKeys(engine, FixedClock()).authenticate(LEGACY_KEY)
