@@ -129,11 +129,18 @@ async def record_case_update(cmd: RecordCaseUpdate, uow: UnitOfWork, ctx: Handle
         order = await uow.orders.get_by_return(cmd.return_id)
     else:
         raise ValidationFailed([FieldIssue("order_id", "a case update names an order or a return")])
-    order.record_case_update(cmd.case_id, cmd.status, cmd.note, ctx.clock.now(), cmd.return_id)
+    order.record_case_update(
+        cmd.case_id,
+        cmd.status,
+        cmd.note,
+        ctx.clock.now(),
+        cmd.return_id,
+        limits=ctx.settings.order_limits,
+    )
     return order.id
 
 
 async def link_case(cmd: LinkCase, uow: UnitOfWork, ctx: HandlerContext) -> UUID:
     order = await uow.orders.get(cmd.order_id)
-    order.link_case(cmd.case_id, ctx.clock.now())
+    order.link_case(cmd.case_id, ctx.clock.now(), limits=ctx.settings.order_limits)
     return order.id

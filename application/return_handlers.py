@@ -29,6 +29,7 @@ async def request_return(cmd: RequestReturn, uow: UnitOfWork, ctx: HandlerContex
         rma_number=ctx.ids.rma_number(),
         now=ctx.clock.now(),
         case_id=cmd.case_id,
+        limits=ctx.settings.order_limits,
     )
     return ret.id
 

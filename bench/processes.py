@@ -18,6 +18,9 @@ import redis
 
 from bench.bulk_load import connect, create_database, drop_database, pg_url
 
+#: Every back-office source a system key may speak for (`orderhub keys create --source`).
+SOURCES = ("erp", "warehouse", "payment", "crm")
+
 ORDERHUB = str(Path(sys.executable).with_name("orderhub"))
 PYTHON = sys.executable
 #: Redis database of the benchmark's broker (flushed at start and between runs).
@@ -179,6 +182,8 @@ class Processes:
 
     def key(self, role: str, channel: str | None = None) -> str:
         args = ["keys", "create", "--role", role] + (["--channel", channel] if channel else [])
+        if role == "system":  # one key for the whole simulated back office
+            args += [arg for source in SOURCES for arg in ("--source", source)]
         done = subprocess.run(
             [ORDERHUB, *args], env=self.env, capture_output=True, text=True, timeout=60, check=True
         )

@@ -248,3 +248,35 @@ class ReceiptExceedsReturn(DomainError):
 
     def __init__(self, sku: str, expected: int, received: int) -> None:
         super().__init__(f"{sku}: received {received}, the return covers {expected}")
+
+
+class LimitReached(DomainError):
+    """Base for a command that would take an order past one of its bounds (`OrderLimits`)."""
+
+    kind = "limit"
+
+    def __init__(self, detail: str, limit: int) -> None:
+        super().__init__(detail)
+        self.limit = limit
+
+    def context(self) -> dict[str, Any]:
+        return {"limit": self.limit}
+
+
+class TooManyCases(LimitReached):
+    """Raised when linking one more CRM case would take an order past its most linked cases."""
+
+    code = "too_many_cases"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"an order may have at most {limit} CRM cases linked", limit)
+
+
+class TooManyReturns(LimitReached):
+    """Raised when one more return would take an order past its most returns (cancelled and
+    rejected ones count: requesting and cancelling in a loop is what the bound stops)."""
+
+    code = "too_many_returns"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"an order may have at most {limit} returns requested", limit)

@@ -11,6 +11,7 @@ from uuid import UUID
 from domain import events
 from domain.aggregate import Aggregate
 from domain.allocation import LocationPriority
+from domain.case_ids import case_id_issues
 from domain.customer import Address, Customer
 from domain.errors import (
     FieldIssue,
@@ -20,10 +21,13 @@ from domain.errors import (
     ShipmentExceedsOrdered,
     ShipmentNotFound,
     Shortage,
+    TooManyCases,
+    TooManyReturns,
 )
 from domain.inventory import Movement, StockKey, StockLevel, StockMovement, apply_movements
 from domain.money import Money
 from domain.order_lifecycle import ORDER_TRANSITIONS, OrderCommand, OrderStatus
+from domain.order_limits import DEFAULT_LIMITS, OrderLimits
 from domain.order_lines import (
     MAX_REASON_LENGTH,
     LineSpec,
@@ -553,9 +557,15 @@ class Order(Aggregate):
         rma_number: str,
         now: datetime,
         case_id: str | None = None,
+        limits: OrderLimits = DEFAULT_LIMITS,
     ) -> Return:
         """Open a return if the channel's policy allows it; authorize it at once when the policy
-        authorizes automatically (the hub owns the policy, the RMA number is ours)."""
+        authorizes automatically (the hub owns the policy, the RMA number is ours). An order has
+        at most `limits.max_returns` returns, cancelled and rejected ones included
+        (`TooManyReturns`), and a new case linked with it counts toward `limits.max_cases`."""
+        self._ensure_room_for_a_return(limits)
+        if case_id is not None:
+            self._ensure_room_for_case(case_id, limits)
         ret = open_return(
             return_id=return_id,
             order_id=self.id,
@@ -573,7 +583,7 @@ class Order(Aggregate):
         if policy.auto_authorize:
             self._record(ret.authorize(rma_number, now))
         if case_id is not None:
-            self.link_case(case_id, now, return_id)
+            self.link_case(case_id, now, return_id, limits=limits)
         return ret
 
     def authorize_return(self, return_id: UUID, rma_number: str, now: datetime) -> None:
@@ -649,24 +659,41 @@ class Order(Aggregate):
 
     # -- CRM cases ---------------------------------------------------------------------------
 
-    def link_case(self, case_id: str, now: datetime, return_id: UUID | None = None) -> None:
-        """Attach a CRM case; linking the same case again changes nothing."""
-        ensure_no_issues(text_issues("case_id", case_id))
+    def link_case(
+        self,
+        case_id: str,
+        now: datetime,
+        return_id: UUID | None = None,
+        *,
+        limits: OrderLimits = DEFAULT_LIMITS,
+    ) -> None:
+        """Attach a CRM case; linking the same case again changes nothing. The id must be one the
+        CRM accepts, and an order has at most `limits.max_cases` cases (`TooManyCases`)."""
         if case_id in self.case_ids:
             return
+        ensure_no_issues(case_id_issues("case_id", case_id))
+        self._ensure_room_for_case(case_id, limits)
         self.case_ids.append(case_id)
         self.updated_at = now
         self._record(events.CaseLinked(order_id=self.id, case_id=case_id, return_id=return_id))
 
     def record_case_update(
-        self, case_id: str, status: str, note: str, now: datetime, return_id: UUID | None = None
+        self,
+        case_id: str,
+        status: str,
+        note: str,
+        now: datetime,
+        return_id: UUID | None = None,
+        *,
+        limits: OrderLimits = DEFAULT_LIMITS,
     ) -> None:
-        """The CRM changed a case about this order: link it if new, and keep the update."""
+        """The CRM changed a case about this order: link it if new (within `limits`), and keep
+        the update."""
         issues = text_issues("status", status, 100)
         if len(note) > 4000:
             issues.append(FieldIssue("note", "at most 4000 characters"))
         ensure_no_issues(issues)
-        self.link_case(case_id, now, return_id)
+        self.link_case(case_id, now, return_id, limits=limits)
         self.updated_at = now
         self._record(
             events.CaseUpdated(
@@ -758,6 +785,17 @@ class Order(Aggregate):
         self._record(event)
 
     # -- rules -------------------------------------------------------------------------------
+
+    def _ensure_room_for_a_return(self, limits: OrderLimits) -> None:
+        """Every return ever requested counts, withdrawn ones too: request → cancel in a loop
+        would otherwise call the ERP and grow the order without end."""
+        if len(self.returns) >= limits.max_returns:
+            raise TooManyReturns(limits.max_returns)
+
+    def _ensure_room_for_case(self, case_id: str, limits: OrderLimits) -> None:
+        """Every linked case is commented on at each later change: their number is bounded."""
+        if case_id not in self.case_ids and len(self.case_ids) >= limits.max_cases:
+            raise TooManyCases(limits.max_cases)
 
     def _ensure_nothing_shipped(self, command: OrderCommand) -> None:
         """Amending and cancelling stop at the first shipment, on hold or not."""

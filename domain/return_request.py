@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from uuid import UUID
 
+from domain.case_ids import case_id_issues
 from domain.errors import FieldIssue
 from domain.money import Money
 from domain.order_lines import MAX_REASON_LENGTH, ensure_no_issues, sku_issues, text_issues
@@ -71,5 +72,5 @@ def _ensure_well_formed(
             issues.append(FieldIssue(f"lines[{i}].quantity", "must be at least 1"))
         issues += text_issues(f"lines[{i}].reason", ln.reason, MAX_REASON_LENGTH)
     if case_id is not None:
-        issues += text_issues("case_id", case_id)
+        issues += case_id_issues("case_id", case_id)
     ensure_no_issues(issues)

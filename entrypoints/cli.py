@@ -17,7 +17,7 @@ from entrypoints.relay_process import run_relay
 from entrypoints.settings import Settings, SettingsError
 from entrypoints.tracing import configure_tracing
 from entrypoints.worker_process import run_worker
-from ports.api_keys import Role
+from ports.api_keys import Role, Source
 from read_models.projector import rebuild
 
 
@@ -73,6 +73,12 @@ def _parser() -> argparse.ArgumentParser:
     create = keys.add_parser("create", help="create a key; prints it once, on the last line")
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
     create.add_argument("--channel", help="the channel a channel key acts for")
+    create.add_argument(
+        "--source",
+        action="append",
+        choices=[s.value for s in Source],
+        help="a back-office system a system key speaks for (repeat for several)",
+    )
     create.add_argument("--label", help="a note on who holds the key")
     return parser
 
@@ -156,7 +162,10 @@ async def _create_key(settings: Settings, args: argparse.Namespace) -> int:
     container = build_container(settings)
     try:
         principal, secret = await container.api_keys().create(
-            Role(args.role), args.channel, args.label
+            Role(args.role),
+            args.channel,
+            args.label,
+            frozenset(Source(s) for s in args.source or ()),
         )
     except ValueError as e:
         print(f"orderhub: {e}", file=sys.stderr)
@@ -164,6 +173,8 @@ async def _create_key(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await container.engine().dispose()
     scope = f" for channel {principal.channel}" if principal.channel else ""
+    if principal.sources:
+        scope = f" for {', '.join(sorted(principal.sources))}"
     print(f"created {principal.role} key {principal.key_id}{scope}; it is shown only once:")
     print(secret)
     return 0

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from adapters.commerce_routes import CommerceRoutes, InvalidRoutes
 from application.settings import HubSettings
 from domain.allocation import LocationPriority
+from domain.order_limits import OrderLimits
 from domain.return_policy import ReturnPolicies, ReturnPolicy
 from read_models.operations import Slas
 
@@ -87,6 +88,10 @@ class Settings:
     stuck_not_refunded_hours: int = 48
     #: Seed of the simulated back office (used where ERP_URL, CRM_URL, COMMERCE_URL are empty).
     simulator_seed: int = 0
+    #: Most CRM cases linked to one order, and most returns requested on one (cancelled ones
+    #: count): bounds no real order meets, against a caller growing one order without end.
+    max_cases_per_order: int = 20
+    max_returns_per_order: int = 50
     max_body_bytes: int = 1024 * 1024
     channel_policies: Mapping[str, ReturnPolicy] = field(default_factory=dict)
 
@@ -140,6 +145,8 @@ class Settings:
             ),
             erp_grace_seconds=_int(env, "ERP_GRACE_SECONDS", 10, minimum=0),
             simulator_seed=_int(env, "SIMULATOR_SEED", 0, minimum=0),
+            max_cases_per_order=_int(env, "MAX_CASES_PER_ORDER", 20, minimum=1),
+            max_returns_per_order=_int(env, "MAX_RETURNS_PER_ORDER", 50, minimum=1),
             stuck_not_booked_minutes=_int(env, "STUCK_NOT_BOOKED_MINUTES", 15, minimum=1),
             stuck_not_delivered_days=_int(env, "STUCK_NOT_DELIVERED_DAYS", 10, minimum=1),
             stuck_not_refunded_hours=_int(env, "STUCK_NOT_REFUNDED_HOURS", 48, minimum=1),
@@ -169,6 +176,9 @@ class Settings:
             location_priority=LocationPriority(self.location_priority),
             reservation_ttl=timedelta(seconds=self.reservation_ttl_seconds),
             return_policies=ReturnPolicies(default=default, by_channel=dict(self.channel_policies)),
+            order_limits=OrderLimits(
+                max_cases=self.max_cases_per_order, max_returns=self.max_returns_per_order
+            ),
         )
 
     def slas(self) -> Slas:

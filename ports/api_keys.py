@@ -1,4 +1,4 @@
-"""API keys: who is calling, in which role, for which channel."""
+"""API keys: who is calling, in which role, for which channel or back-office sources."""
 
 from __future__ import annotations
 
@@ -8,10 +8,19 @@ from typing import Protocol
 from uuid import UUID
 
 
+class Source(StrEnum):
+    """The back-office systems that send inbound events (`POST /v1/inbound/{source}`)."""
+
+    ERP = "erp"
+    WAREHOUSE = "warehouse"
+    PAYMENT = "payment"
+    CRM = "crm"
+
+
 class Role(StrEnum):
     CHANNEL = "channel"  #: commands and reads for its own channel's orders only
     AGENT = "agent"  #: reads everything; returns, holds, case links
-    SYSTEM = "system"  #: inbound back-office events
+    SYSTEM = "system"  #: inbound back-office events, from the sources the key is bound to
     OPS = "ops"  #: operations
 
 
@@ -20,6 +29,18 @@ class Principal:
     key_id: UUID
     role: Role
     channel: str | None = None
+    #: The sources a system key speaks for. None: a system key created before keys were bound to
+    #: sources, which still speaks for any source until it is replaced (docs/configuration.md).
+    sources: frozenset[Source] | None = None
+
+    @property
+    def unbound_system_key(self) -> bool:
+        """A system key from before sources were bound: it may speak for any back-office system."""
+        return self.role is Role.SYSTEM and self.sources is None
+
+    def speaks_for(self, source: Source) -> bool:
+        """Whether this key may send events as `source` (an unbound system key still may)."""
+        return self.role is Role.SYSTEM and (self.sources is None or source in self.sources)
 
     @property
     def actor(self) -> str:
@@ -31,9 +52,15 @@ class Principal:
 
 class ApiKeyStore(Protocol):
     async def create(
-        self, role: Role, channel: str | None, label: str | None
+        self,
+        role: Role,
+        channel: str | None,
+        label: str | None,
+        sources: frozenset[Source] = frozenset(),
     ) -> tuple[Principal, str]:
-        """A new key; returns the principal and the secret, which is shown once and only hashed."""
+        """A new key; returns the principal and the secret, which is shown once and only hashed.
+        A channel key needs its channel and a system key at least one source; no other role takes
+        either (`ValueError` naming the option)."""
         ...
 
     async def authenticate(self, secret: str) -> Principal | None:

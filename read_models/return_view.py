@@ -11,6 +11,10 @@ return with the clock of the command and the envelope with the clock at commit, 
 whenever one command's clock is read once (as in tests) and differ by the commit's duration
 otherwise, exactly as for the order view.
 
+A rejected or cancelled return keeps no lines, as on the write side (`Return._let_go_of_lines`):
+an order may have fifty of them, each of up to 500 lines, rewritten with every later event. What
+was asked for stays on the timeline's `return.requested` entry and in the outbox.
+
 `ReturnHeld` carries the reference of the credit memo that was held; events stored before it did
 leave it null (the reason text names it) rather than have it guessed.
 """
@@ -98,6 +102,14 @@ def _inspected(d: Document, e: Document) -> None:
         _line(d, inspected["sku"])["disposition"] = inspected["disposition"]
 
 
+def _withdrawn(status: str) -> Callable[[Document, Document], None]:
+    def withdraw(d: Document, e: Document) -> None:
+        d["status"] = status
+        d["lines"] = []
+
+    return withdraw
+
+
 def _held(d: Document, e: Document) -> None:
     d["status"] = "on_hold"
     d["credit_memo_ref"] = e.get("credit_memo_ref")  # absent from older events
@@ -117,8 +129,8 @@ def _refunded(d: Document, e: Document) -> None:
 _APPLY: dict[str, Callable[[Document, Document], None]] = {
     "ReturnRequested": _requested,
     "ReturnAuthorized": _authorized,
-    "ReturnRejected": _status("rejected"),
-    "ReturnCancelled": _status("cancelled"),
+    "ReturnRejected": _withdrawn("rejected"),
+    "ReturnCancelled": _withdrawn("cancelled"),
     "ReturnReceived": _received,
     "ReturnInspected": _inspected,
     "ReturnHeld": _held,

@@ -120,3 +120,8 @@ class OrderFactory(factory.Factory):
         )
 
     _build = _create
+
+
+def case_id(n: int) -> str:
+    """A CRM case id of the shape the CRM hands out (a Salesforce record id: 15 characters)."""
+    return f"500{n:012d}"

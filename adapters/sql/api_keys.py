@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import secrets
 import uuid
 
@@ -13,8 +14,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.schema import api_keys
-from ports.api_keys import Principal, Role
+from ports.api_keys import Principal, Role, Source
 from ports.clock import Clock
+
+logger = logging.getLogger("orderhub.keys")
 
 #: Keys are 256 random bits: a plain SHA-256 is enough (no dictionary to guess from).
 KEY_PREFIX = "ohk_"
@@ -47,14 +50,30 @@ class SqlApiKeys:
         #: Unknown and revoked keys, briefly: a key created a moment ago is found soon.
         self._unknown: TTLCache[str, bool] = TTLCache(cache_size, min(cache_seconds, 2.0))
         self._lookup_slots = asyncio.Semaphore(concurrent_lookups)
+        #: Unbound system keys this process has already warned about (once each, not per request).
+        self._warned: set[uuid.UUID] = set()
 
     async def create(
-        self, role: Role, channel: str | None, label: str | None = None
+        self,
+        role: Role,
+        channel: str | None,
+        label: str | None = None,
+        sources: frozenset[Source] = frozenset(),
     ) -> tuple[Principal, str]:
         if (role is Role.CHANNEL) != bool(channel):
             raise ValueError("a channel key needs --channel, and only a channel key takes one")
+        if (role is Role.SYSTEM) != bool(sources):
+            raise ValueError(
+                "a system key needs --source (the back-office system it speaks for), "
+                "and only a system key takes one"
+            )
         secret = KEY_PREFIX + secrets.token_urlsafe(32)
-        principal = Principal(uuid.uuid4(), role, channel if role is Role.CHANNEL else None)
+        principal = Principal(
+            uuid.uuid4(),
+            role,
+            channel if role is Role.CHANNEL else None,
+            frozenset(sources) if role is Role.SYSTEM else None,
+        )
         async with self._engine.begin() as conn:
             await conn.execute(
                 insert(api_keys).values(
@@ -62,6 +81,7 @@ class SqlApiKeys:
                     key_hash=key_hash(secret),
                     role=role.value,
                     channel=principal.channel,
+                    sources=_sources_text(principal.sources),
                     label=label,
                     created_at=self._clock.now(),
                 )
@@ -80,14 +100,34 @@ class SqlApiKeys:
         async with self._lookup_slots, self._lookups.connect() as conn:
             row = (
                 await conn.execute(
-                    select(api_keys.c.id, api_keys.c.role, api_keys.c.channel).where(
-                        api_keys.c.key_hash == digest, api_keys.c.revoked_at.is_(None)
-                    )
+                    select(
+                        api_keys.c.id, api_keys.c.role, api_keys.c.channel, api_keys.c.sources
+                    ).where(api_keys.c.key_hash == digest, api_keys.c.revoked_at.is_(None))
                 )
             ).first()
         if row is None:
             self._unknown[digest] = True
             return None
-        principal = Principal(row.id, Role(row.role), row.channel)
+        principal = Principal(row.id, Role(row.role), row.channel, _sources(row.sources))
+        if principal.unbound_system_key:
+            self._warn_unbound(principal)
         self._valid[digest] = principal
         return principal
+
+    def _warn_unbound(self, principal: Principal) -> None:
+        if principal.key_id in self._warned:
+            return
+        self._warned.add(principal.key_id)
+        logger.warning(
+            "system key %s is bound to no source and may send events as any back-office system; "
+            "replace it with one created with --source (docs/configuration.md)",
+            principal.key_id,
+        )
+
+
+def _sources_text(sources: frozenset[Source] | None) -> str | None:
+    return ",".join(sorted(sources)) if sources else None
+
+
+def _sources(text: str | None) -> frozenset[Source] | None:
+    return frozenset(Source(s) for s in text.split(",")) if text else None

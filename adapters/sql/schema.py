@@ -151,6 +151,9 @@ api_keys = Table(
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("role", String(16), nullable=False),
     Column("channel", String(100), nullable=True),
+    #: A system key's sources, comma-separated (`erp,warehouse`); NULL for other roles, and for
+    #: system keys created before keys were bound to sources.
+    Column("sources", String(100), nullable=True),
     Column("label", String(200), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime, nullable=True),

@@ -43,6 +43,8 @@ class Returns:
                 await self._held(order, ret, event, envelope)
 
     async def _authorized(self, order: Order, ret: Return, cause: EventEnvelope) -> None:
+        if ret.is_withdrawn:
+            return  # cancelled or rejected before the ERP heard of it: nothing to authorize there
         assert ret.rma_number is not None
         await self._ctx.erp.authorize_return(
             ErpReturn(

@@ -177,7 +177,7 @@ class DemoDay:
                 return
             line = self._rng.choice(order.lines)
             case = (
-                f"500{self._rng.randint(10_000_000, 99_999_999)}"
+                f"500{self._rng.randint(10**11, 10**12 - 1)}"  # a CRM (Salesforce) case id
                 if self._rng.random() < 0.3
                 else None
             )

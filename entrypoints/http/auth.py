@@ -1,5 +1,5 @@
 """Bearer API keys: authentication (401, or 429 for an address that failed it too often), role
-guards (403), and channel scoping (404)."""
+and source guards (403), and channel scoping (404)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from litestar.types import ASGIApp
 
 from entrypoints.http.problems import ApiError
 from entrypoints.http.rate_limit import Window, client_address
-from ports.api_keys import ApiKeyStore, Principal, Role
+from ports.api_keys import ApiKeyStore, Principal, Role, Source
 
 #: Route opt key that makes a route public (health, metrics, schema). Per route, never by path
 #: pattern: Litestar's `exclude` patterns are unanchored regular expressions.
@@ -99,6 +99,25 @@ def roles(
             )
 
     return guard
+
+
+async def bound_source(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A guard on `/v1/inbound/{source}`: a system key sends events only as the back-office
+    systems it is bound to (403 `source_not_allowed`), before its body is read. A path naming no
+    known source is left to the route, which refuses it as it always has."""
+    principal: Principal = connection.user
+    try:
+        source = Source(str(connection.path_params.get("source")))
+    except ValueError:
+        return
+    if principal.speaks_for(source):
+        return
+    allowed = sorted(principal.sources or ())
+    raise ApiError(
+        403, "source_not_allowed",
+        f"this key speaks for {', '.join(allowed) or 'no back-office system'}, not {source}",
+        allowed_sources=allowed,
+    )  # fmt: skip
 
 
 def may_see_channel(principal: Principal, channel: str | None) -> bool:

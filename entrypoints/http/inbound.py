@@ -3,7 +3,6 @@ kept for later when it comes before what it refers to."""
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 
 import msgspec
@@ -12,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from application.inbound import Inbound, InboundOutcome
-from entrypoints.http.auth import roles
+from entrypoints.http.auth import bound_source, roles
 from entrypoints.http.commands import correlation_id
 from entrypoints.http.inbound_events import (
     INBOUND_TYPES,
@@ -21,15 +20,8 @@ from entrypoints.http.inbound_events import (
     command_for,
 )
 from entrypoints.http.problems import ApiError
-from ports.api_keys import Principal, Role
+from ports.api_keys import Principal, Role, Source
 from ports.inbound import InboundEvent
-
-
-class Source(StrEnum):
-    ERP = "erp"
-    WAREHOUSE = "warehouse"
-    PAYMENT = "payment"
-    CRM = "crm"
 
 
 class InboundResult(msgspec.Struct, kw_only=True):
@@ -43,7 +35,7 @@ class InboundController(Controller):
     path = "/v1/inbound"
     tags = ["inbound"]
 
-    @post("/{source:str}", guards=[roles(Role.SYSTEM)], status_code=200)
+    @post("/{source:str}", guards=[roles(Role.SYSTEM), bound_source], status_code=200)
     async def receive(
         self,
         request: Request[Principal, Any, Any],
@@ -52,7 +44,8 @@ class InboundController(Controller):
         inbound: NamedDependency[Inbound],
     ) -> Response[InboundResult]:
         """Apply one event from a back-office system. The same `event_id` again changes nothing;
-        an event that comes too early answers 202 and is applied when it can be."""
+        an event that comes too early answers 202 and is applied when it can be. A key sends
+        only as the sources it is bound to (403 `source_not_allowed`)."""
         try:
             command = command_for(source.value, data.type, data.data, data.occurred_at)
         except UnsupportedEventType:
@@ -74,6 +67,7 @@ class InboundController(Controller):
             event_id=data.event_id,
             type=data.type,
             body=msgspec.to_builtins(data),
+            # The key's own source (the guard checked the path names one of them) and its id.
             actor=f"{source.value}:{request.user.key_id}",
             correlation_id=correlation_id(request),
         )

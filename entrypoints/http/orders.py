@@ -68,6 +68,9 @@ ORDER_COMMAND: dict[str, Any] = {
     "status_code": 200,
     "responses": ORDER,
 }
+#: Linking a CRM case is an agent's act: the hub comments on every linked case, so a channel must
+#: not choose which cases (PRODUCT.md §8.8). The CRM links its own through `case.updated`.
+AGENT_ORDER_COMMAND: dict[str, Any] = {**ORDER_COMMAND, "guards": [roles(Role.AGENT)]}
 
 
 def expected_version(if_match: str | None) -> int | None:
@@ -292,13 +295,20 @@ class OrderController(Controller):
         lookup: Lookup,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[bytes]:
-        """Open a return; a request that breaks the channel's return policy is refused (422)."""
+        """Open a return; a request that breaks the channel's return policy is refused (422).
+        Only an agent's request may name a CRM case (`case_id`) to link."""
+        if data.case_id is not None and request.user.role is not Role.AGENT:
+            raise ApiError(
+                403,
+                "forbidden",
+                "only an agent key links a CRM case; send the return without case_id",
+            )
         command = data.to_command(order_id)
         return await on_order(
             request, order_id, command, runner, lookup, idempotency_key, return_rendered(201)
         )
 
-    @post("/{order_id:uuid}/case", **ORDER_COMMAND)
+    @post("/{order_id:uuid}/case", **AGENT_ORDER_COMMAND)
     async def link_case(
         self,
         request: Req,
@@ -308,6 +318,6 @@ class OrderController(Controller):
         lookup: Lookup,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[bytes]:
-        """Link a CRM case to the order (linking it again changes nothing)."""
+        """Link a CRM case to the order (agents only; linking it again changes nothing)."""
         command = c.LinkCase(order_id=order_id, case_id=data.case_id)
         return await on_order(request, order_id, command, runner, lookup, idempotency_key)

@@ -26,6 +26,7 @@ _STATUS_BY_KIND = {
     "conflict": 409,
     "not_found": 404,
     "precondition": 412,
+    "limit": 422,
 }
 
 _CODE_BY_STATUS = {

@@ -14,6 +14,9 @@ from typing import Any
 
 import httpx
 
+#: Every back-office source a system key may speak for (`orderhub keys create --source`).
+SOURCES = ("erp", "warehouse", "payment", "crm")
+
 ORDERHUB = str(Path(sys.executable).with_name("orderhub"))
 
 
@@ -42,6 +45,8 @@ class Hub:
 
     def key(self, role: str, channel: str | None = None) -> str:
         args = ["keys", "create", "--role", role] + (["--channel", channel] if channel else [])
+        if role == "system":  # one key for the whole simulated back office
+            args += [arg for source in SOURCES for arg in ("--source", source)]
         done = subprocess.run(
             [ORDERHUB, *args], env=self.env, capture_output=True, text=True, timeout=60, check=True
         )

@@ -57,3 +57,37 @@ def test_a_bad_setting_stops_the_command_with_a_message_naming_it(env: dict[str,
     refused = run("migrate", env={**env, "RESERVATION_TTL_SECONDS": "half an hour"})
     assert refused.returncode == 2
     assert "RESERVATION_TTL_SECONDS" in refused.stderr
+
+
+def test_a_system_key_is_stored_with_the_sources_it_speaks_for(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    run("migrate", env=env)
+    created = run(
+        "keys", "create", "--role", "system", "--source", "warehouse", "--source", "erp", env=env
+    )
+    assert created.returncode == 0, created.stderr
+    assert "for erp, warehouse" in created.stdout
+    with sqlite3.connect(tmp_path / "hub.db") as db:
+        stored = db.execute("SELECT role, channel, sources FROM api_keys").fetchall()
+    assert stored == [("system", None, "erp,warehouse")]
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--role", "system"), "a system key needs --source"),
+        (("--role", "channel", "--channel", "web", "--source", "erp"), "only a system key"),
+        (("--role", "system", "--source", "fax"), "invalid choice: 'fax'"),
+    ],
+    ids=["system-without-source", "source-on-a-channel-key", "unknown-source"],
+)
+def test_a_key_s_sources_are_refused_unless_a_system_key_names_known_ones(
+    env: dict[str, str], tmp_path: Path, args: tuple[str, ...], says: str
+) -> None:
+    run("migrate", env=env)
+    refused = run("keys", "create", *args, env=env)
+    assert refused.returncode == 2
+    assert says in refused.stderr
+    with sqlite3.connect(tmp_path / "hub.db") as db:
+        assert db.execute("SELECT count(*) FROM api_keys").fetchone() == (0,)

@@ -19,7 +19,7 @@ import redis
 from adapters.clock import SystemClock
 from adapters.sql.api_keys import SqlApiKeys
 from adapters.sql.engine import create_engine
-from ports.api_keys import Role
+from ports.api_keys import Role, Source
 from tests.e2e.processes import Hub, wait_for
 from tests.faults.erp import ERP_KEY, ControllableErp
 from tests.faults.load import LOCATION, SKUS
@@ -142,7 +142,8 @@ def _create_keys(db_url: str) -> Keys:
                 ("agent", Role.AGENT, None),
                 ("ops", Role.OPS, None),
             ):
-                _, made[name] = await store.create(role, channel, "faults")
+                sources = frozenset(Source) if role is Role.SYSTEM else frozenset()
+                _, made[name] = await store.create(role, channel, "faults", sources)
             return Keys(**made)
         finally:
             await engine.dispose()

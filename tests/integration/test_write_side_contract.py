@@ -73,7 +73,7 @@ async def test_a_whole_journey_survives_persistence(backend: Backend) -> None:
         c.RequestReturn(
             order_id=order_id,
             lines=(ReturnLineSpec(sku="MUG", quantity=2, reason="chipped"),),
-            case_id="CASE-1",
+            case_id="500C10000000000",
         )
     )
     await backend.run(
@@ -93,7 +93,7 @@ async def test_a_whole_journey_survives_persistence(backend: Backend) -> None:
     assert order.erp_order_ref == "ERP-9"
     assert order.payment.captured.amount == Decimal("42.40")
     assert order.payment.refunded.amount == Decimal("25.00")
-    assert order.case_ids == ["CASE-1"]
+    assert order.case_ids == ["500C10000000000"]
     ret = order.returns[return_id]
     assert (ret.status, ret.rma_number is not None, ret.credit_memo_ref) == (
         "refunded",
@@ -118,7 +118,7 @@ async def test_a_lost_update_is_refused_at_commit(backend: Backend) -> None:
         a = await first.orders.get(order_id)
         b = await second.orders.get(order_id)
         a.hold("fraud check", backend.clock.now(), timedelta(minutes=30))
-        b.link_case("CASE-7", backend.clock.now())
+        b.link_case("500C70000000000", backend.clock.now())
         await first.commit()
         with pytest.raises(ConcurrencyConflict):
             await second.commit()
@@ -132,12 +132,12 @@ async def test_the_bus_reruns_a_command_that_lost_a_race(backend: Backend) -> No
     order_id = await backend.run(mug_order(3))
     async with backend.uow_factory(META) as sneaky:
         order = await sneaky.orders.get(order_id)
-        await backend.run(c.LinkCase(order_id=order_id, case_id="CASE-1"))
-        order.link_case("CASE-2", backend.clock.now())
+        await backend.run(c.LinkCase(order_id=order_id, case_id="500C10000000000"))
+        order.link_case("500C20000000000", backend.clock.now())
         with pytest.raises(ConcurrencyConflict):
             await sneaky.commit()
-    await backend.run(c.LinkCase(order_id=order_id, case_id="CASE-2"))
-    assert (await backend.order(order_id)).case_ids == ["CASE-1", "CASE-2"]
+    await backend.run(c.LinkCase(order_id=order_id, case_id="500C20000000000"))
+    assert (await backend.order(order_id)).case_ids == ["500C10000000000", "500C20000000000"]
 
 
 async def test_a_stale_if_match_version_is_refused(backend: Backend) -> None:

@@ -7,6 +7,8 @@ route has no row, so a new endpoint must come with its access rules.
 Outcome classes:
 - `UNAUTH`: 401, no key or a key the hub does not know;
 - `DENIED`: 403, a role the route does not admit;
+- `SOURCE`: 403 `source_not_allowed`, a system key sending as a back-office system it is not
+  bound to;
 - `HIDDEN`: 404 `order_not_found` / `return_not_found` for another channel's order or return,
   exactly as for one that never existed (existence is not revealed);
 - `OK`: admitted: a 2xx, or any 4xx that is not one of the three above (a 409 for a transition
@@ -33,43 +35,48 @@ from tests.integration.http.requests import SKU, order_body, return_body, snapsh
 from tests.security.conftest import owned_order_with_return
 
 UNAUTH, DENIED, HIDDEN, OK, SIGNED, SIGN_IN = "401", "403", "404", "ok", "signed", "sign-in"
+SOURCE = "403 source_not_allowed"
 
 #: The callers, in the order of the table's columns. `web` owns the order and its return;
-#: `pos` is another channel.
-CALLERS = ("none", "bad", "web", "pos", "agent", "system", "ops")
+#: `pos` is another channel; `system` is a system key bound to every back-office source, `erp` one
+#: bound to the ERP only (the inbound row posts as the warehouse).
+CALLERS = ("none", "bad", "web", "pos", "agent", "system", "erp", "ops")
 #: Routes without a key: the same outcome for every caller.
 PUBLIC = (OK,) * len(CALLERS)
 
 # fmt: off
 #: (method, route path as the app declares it) → (request body, outcome per caller in CALLERS).
 ACCESS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
-    #                                                          none    bad     web  pos     agent  system  ops
+    #                                                          none    bad     web  pos     agent  system  erp     ops
     # -- commands (channel for its own orders, agent) --
-    ("POST", "/v1/orders"):                                 ("order",   (UNAUTH, UNAUTH, OK, OK,     OK, DENIED, DENIED)),
-    ("POST", "/v1/orders/{order_id:uuid}/amend"):           ("amend",   (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED)),
-    ("POST", "/v1/orders/{order_id:uuid}/cancel"):          ("none",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED)),
-    ("POST", "/v1/orders/{order_id:uuid}/hold"):            ("hold",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED)),
-    ("POST", "/v1/orders/{order_id:uuid}/resume"):          ("none",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED)),
-    ("POST", "/v1/orders/{order_id:uuid}/case"):            ("case",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED)),
-    ("POST", "/v1/orders/{order_id:uuid}/returns"):         ("return",  (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED)),
-    ("POST", "/v1/returns/{return_id:uuid}/cancel"):        ("none",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED)),
+    ("POST", "/v1/orders"):                                 ("order",   (UNAUTH, UNAUTH, OK, OK, OK, DENIED, DENIED, DENIED)),
+    ("POST", "/v1/orders/{order_id:uuid}/amend"):           ("amend",   (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED, DENIED)),
+    ("POST", "/v1/orders/{order_id:uuid}/cancel"):          ("none",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED, DENIED)),
+    ("POST", "/v1/orders/{order_id:uuid}/hold"):            ("hold",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED, DENIED)),
+    ("POST", "/v1/orders/{order_id:uuid}/resume"):          ("none",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED, DENIED)),
+    # linking a CRM case is an agent's act (PRODUCT.md §8.8): a channel may not pick the CRM
+    # cases the hub writes to (a return naming a `case_id` is refused likewise: test_case_links)
+    ("POST", "/v1/orders/{order_id:uuid}/case"):            ("case",    (UNAUTH, UNAUTH, DENIED, DENIED, OK, DENIED, DENIED, DENIED)),
+    ("POST", "/v1/orders/{order_id:uuid}/returns"):         ("return",  (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED, DENIED)),
+    ("POST", "/v1/returns/{return_id:uuid}/cancel"):        ("none",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED, DENIED)),
     # -- queries (agent; channel for its own). The code also admits ops keys (PRODUCT.md §5
     #    names only agent and channel keys for queries).
-    ("GET", "/v1/orders"):                                  ("none",    (UNAUTH, UNAUTH, OK, OK,     OK, DENIED, OK)),
-    ("GET", "/v1/orders/{order_id:uuid}"):                  ("none",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, OK)),
-    ("GET", "/v1/orders/{order_id:uuid}/timeline"):         ("none",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, OK)),
-    ("GET", "/v1/returns/{return_id:uuid}"):                ("none",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, OK)),
-    ("GET", "/v1/inventory/{sku:path}"):                    ("none",    (UNAUTH, UNAUTH, OK, OK,     OK, DENIED, OK)),
-    # -- inbound back-office events (system) --
-    ("POST", "/v1/inbound/{source:str}"):                   ("inbound", (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, OK, DENIED)),
+    ("GET", "/v1/orders"):                                  ("none",    (UNAUTH, UNAUTH, OK, OK, OK, DENIED, DENIED, OK)),
+    ("GET", "/v1/orders/{order_id:uuid}"):                  ("none",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED, OK)),
+    ("GET", "/v1/orders/{order_id:uuid}/timeline"):         ("none",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED, OK)),
+    ("GET", "/v1/returns/{return_id:uuid}"):                ("none",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED, OK)),
+    ("GET", "/v1/inventory/{sku:path}"):                    ("none",    (UNAUTH, UNAUTH, OK, OK, OK, DENIED, DENIED, OK)),
+    # -- inbound back-office events (system keys, each as the sources it is bound to; the row
+    #    posts as the warehouse) --
+    ("POST", "/v1/inbound/{source:str}"):                   ("inbound", (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, OK, SOURCE, DENIED)),
     # -- operations (ops) --
-    ("GET", "/v1/ops/stuck"):                               ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, OK)),
-    ("GET", "/v1/ops/outbox"):                              ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, OK)),
-    ("GET", "/v1/ops/remotes"):                             ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, OK)),
-    ("GET", "/v1/ops/dead-letters"):                        ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, OK)),
-    ("POST", "/v1/ops/dead-letters/replay"):                ("replay",  (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, OK)),
-    ("POST", "/v1/ops/dead-letters/{dead_letter_id:uuid}/replay"): ("none", (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, OK)),
-    ("POST", "/v1/ops/projections/rebuild"):                ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, OK)),
+    ("GET", "/v1/ops/stuck"):                               ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, DENIED, OK)),
+    ("GET", "/v1/ops/outbox"):                              ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, DENIED, OK)),
+    ("GET", "/v1/ops/remotes"):                             ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, DENIED, OK)),
+    ("GET", "/v1/ops/dead-letters"):                        ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, DENIED, OK)),
+    ("POST", "/v1/ops/dead-letters/replay"):                ("replay",  (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, DENIED, OK)),
+    ("POST", "/v1/ops/dead-letters/{dead_letter_id:uuid}/replay"): ("none", (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, DENIED, OK)),
+    ("POST", "/v1/ops/projections/rebuild"):                ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, DENIED, OK)),
     # -- commerce webhook: HMAC of the raw body, never an API key --
     ("POST", "/v1/webhooks/shopify/orders-create"):         ("webhook", (SIGNED,) * len(CALLERS)),
     ("POST", "/v1/webhooks/shopify/orders-cancelled"):      ("webhook", (SIGNED,) * len(CALLERS)),
@@ -129,7 +136,7 @@ def body_for(kind: str, who: str) -> dict[str, Any]:
         "order": order_body(**({} if who in ("web", "pos") else {"channel": "web"})),
         "amend": {"lines": [{"sku": SKU, "quantity": 1}]},
         "hold": {"reason": "fraud check"},
-        "case": {"case_id": "CASE-1"},
+        "case": {"case_id": "500000000000001"},
         "return": return_body(),
         "inbound": snapshot(on_hand=100),
         "replay": {"consumer": "erp", "error_contains": "timeout"},
@@ -160,7 +167,9 @@ def classify(response: httpx.Response) -> str:
         return HIDDEN
     if status >= 500:
         return f"server error {status}"
-    return DENIED if status == 403 else OK
+    if status == 403:
+        return SOURCE if code == "source_not_allowed" else DENIED
+    return OK
 
 
 async def test_every_route_admits_exactly_the_callers_the_table_names(secured: Api) -> None:

@@ -30,7 +30,7 @@ from adapters.shopify_signature import shopify_hmac
 from entrypoints.container import build_container
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
-from ports.api_keys import Role
+from ports.api_keys import Role, Source
 from tests.integration.databases import sqlite_database
 from tests.integration.http.requests import SKU, order_body, return_body, snapshot
 from tests.unit.shopify.payloads import body as shopify_body
@@ -137,7 +137,8 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
                     ("system", Role.SYSTEM, None),
                     ("ops", Role.OPS, None),
                 ]:
-                    _, keys[who] = await container.api_keys().create(role, channel, who)
+                    sources = frozenset(Source) if role is Role.SYSTEM else frozenset()
+                    _, keys[who] = await container.api_keys().create(role, channel, who, sources)
                 return keys
             finally:
                 await container.engine().dispose()
@@ -179,7 +180,7 @@ HAPPY: list[tuple[str, str, str, dict[str, str], Any, dict[str, Any]]] = [
     ("POST", "/v1/orders/{order_id}/amend", "web", {"order_id": "fresh"}, {"lines": [{"sku": SKU, "quantity": 1}]}, {}),
     ("POST", "/v1/orders/{order_id}/hold", "agent", {"order_id": "fresh"}, {"reason": "fraud check"}, {}),
     ("POST", "/v1/orders/{order_id}/resume", "agent", {"order_id": "fresh"}, None, {}),
-    ("POST", "/v1/orders/{order_id}/case", "agent", {"order_id": "fresh"}, {"case_id": "500ABC"}, {}),
+    ("POST", "/v1/orders/{order_id}/case", "agent", {"order_id": "fresh"}, {"case_id": "500ABC000000000"}, {}),
     ("POST", "/v1/orders/{order_id}/cancel", "web", {"order_id": "fresh"}, {"reason": "changed mind"}, {}),
     ("POST", "/v1/orders/{order_id}/returns", "web", {"order_id": "order_id"}, return_body(), {}),
     ("GET", "/v1/returns/{return_id}", "web", {"return_id": "fresh_return"}, None, {}),

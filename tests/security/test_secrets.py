@@ -36,7 +36,7 @@ from adapters.shopify_signature import shopify_hmac
 from entrypoints.container import build_container
 from entrypoints.logs import configure_logging
 from entrypoints.settings import Settings
-from ports.api_keys import Role
+from ports.api_keys import Role, Source
 from tests.e2e.processes import free_port, wait_for
 from tests.integration.http.conftest import Api
 from tests.integration.http.requests import (
@@ -225,7 +225,8 @@ async def test_a_served_hub_at_debug_level_logs_no_key_or_webhook_secret(
             ("system", Role.SYSTEM, None),
             ("ops", Role.OPS, None),
         ]:
-            _, keys[who] = await container.api_keys().create(role, channel, who)
+            sources = frozenset(Source) if role is Role.SYSTEM else frozenset()
+            _, keys[who] = await container.api_keys().create(role, channel, who, sources)
     finally:
         await container.engine().dispose()
         await container.read_engine().dispose()

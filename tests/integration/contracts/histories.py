@@ -107,7 +107,7 @@ async def six_events(backend: Backend) -> UUID:
     order_id = await place(backend, 2)
     await backend.run(c.HoldOrder(order_id=order_id, reason="address check"))
     await backend.run(c.ResumeOrder(order_id=order_id))
-    await backend.run(c.LinkCase(order_id=order_id, case_id="CASE-1"))
+    await backend.run(c.LinkCase(order_id=order_id, case_id="500C10000000000"))
     await backend.run(c.BookOrder(order_id=order_id, erp_order_ref="ERP-1"))
     return order_id
 
@@ -124,7 +124,7 @@ async def five_orders(backend: Backend) -> list[UUID]:
     backend.clock.advance(timedelta(minutes=1))
     held = await place(backend, channel_order_ref="WEB-3")
     await backend.run(c.HoldOrder(order_id=held, reason="fraud check"))
-    await backend.run(c.LinkCase(order_id=held, case_id="CASE-3"))
+    await backend.run(c.LinkCase(order_id=held, case_id="500C30000000000"))
     backend.clock.advance(timedelta(minutes=1))
     twins = [
         await place(backend, customer=CustomerFactory(email="ada.lovelace@example.com")),

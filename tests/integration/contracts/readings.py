@@ -49,7 +49,7 @@ async def everything_read(backend: Backend, orders: list[UUID]) -> dict[str, Any
     views = {str(o): as_json(await backend.view_reader.order(o)) for o in orders}
     timelines = {str(o): as_json(await backend.view_reader.timeline(o, 0, 1000)) for o in orders}
     listed = as_json(await backend.view_reader.search(OrderFilter(), 100, None))
-    cases = await found(backend, OrderFilter(case_id="CASE-3"))
+    cases = await found(backend, OrderFilter(case_id="500C30000000000"))
     returns = {
         str(r): await backend.view_reader.order_of_return(r)
         for o in orders

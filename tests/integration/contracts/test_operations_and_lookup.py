@@ -194,14 +194,14 @@ async def test_the_lookup_reads_an_order_as_last_committed(backend: Backend) -> 
     await backend.stock("MUG", "dc-east", 2)
     await backend.stock("MUG", "dc-west", 5)
     order_id = await place(backend, 3, channel="shop")
-    await backend.run(c.LinkCase(order_id=order_id, case_id="CASE-1"))
+    await backend.run(c.LinkCase(order_id=order_id, case_id="500C10000000000"))
 
     found = await backend.lookup.order(order_id)
 
     assert found is not None
     written = await backend.order(order_id)
     assert (found.id, found.channel, found.status, found.version, found.case_ids) == (
-        order_id, "shop", "reserved", 3, ["CASE-1"],
+        order_id, "shop", "reserved", 3, ["500C10000000000"],
     )  # fmt: skip
     assert [(r.location, r.quantity, r.status) for r in found.reservations] == [
         (r.location, r.quantity, r.status) for r in written.reservations
@@ -217,7 +217,7 @@ async def test_changing_a_looked_up_order_saves_nothing(backend: Backend) -> Non
     assert found is not None
     untouched = copy.deepcopy(found)
 
-    found.link_case("CASE-9", backend.clock.now())
+    found.link_case("500C90000000000", backend.clock.now())
 
     again = await backend.lookup.order(order_id)
     assert again is not None

@@ -174,8 +174,8 @@ async def test_a_search_lists_every_order_newest_first(backend: Backend) -> None
         (OrderFilter(erp_order_ref="ERP-2"), {1}),
         (OrderFilter(status="on_hold"), {2}),
         (OrderFilter(status="reserved", channel="web"), {0, 3, 4}),
-        (OrderFilter(case_id="CASE-3"), {2}),
-        (OrderFilter(case_id="CASE-9"), set()),
+        (OrderFilter(case_id="500C30000000000"), {2}),
+        (OrderFilter(case_id="500C90000000000"), set()),
     ],
 )
 async def test_a_search_finds_the_orders_matching_every_filter_given_newest_first(

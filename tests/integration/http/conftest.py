@@ -13,7 +13,7 @@ from adapters.clock import FixedClock
 from entrypoints.container import Container, build_container
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
-from ports.api_keys import Role
+from ports.api_keys import Role, Source
 
 
 @dataclass
@@ -37,14 +37,16 @@ async def make_api(engine: AsyncEngine, **settings: object) -> AsyncIterator[Api
     container.clock.override(clock)
     app = create_app(container)
     keys = {}
-    for who, role, channel in [
-        ("web", Role.CHANNEL, "web"),
-        ("pos", Role.CHANNEL, "pos"),
-        ("agent", Role.AGENT, None),
-        ("system", Role.SYSTEM, None),
-        ("ops", Role.OPS, None),
+    for who, role, channel, sources in [
+        ("web", Role.CHANNEL, "web", frozenset()),
+        ("pos", Role.CHANNEL, "pos", frozenset()),
+        ("agent", Role.AGENT, None, frozenset()),
+        # The whole back office in one key, so that tests send from every source with it.
+        ("system", Role.SYSTEM, None, frozenset(Source)),
+        ("erp", Role.SYSTEM, None, frozenset({Source.ERP})),
+        ("ops", Role.OPS, None, frozenset()),
     ]:
-        _, keys[who] = await container.api_keys().create(role, channel, who)
+        _, keys[who] = await container.api_keys().create(role, channel, who, sources)
     async with AsyncClient(
         transport=ASGITransport(app=app), base_url="http://orderhub.test"
     ) as client:

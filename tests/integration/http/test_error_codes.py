@@ -23,7 +23,7 @@ from domain.return_policy import ReturnPolicy
 from entrypoints.container import build_container
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
-from ports.api_keys import Role
+from ports.api_keys import Role, Source
 from tests.integration.http.conftest import Api
 from tests.integration.http.requests import (
     JSON_HEADERS,
@@ -143,7 +143,6 @@ async def test_an_ops_key_may_not_cancel_an_order(api: Api) -> None:
         pytest.param("POST", "/amend", {"lines": [{"sku": SKU, "quantity": 1}]}, id="amend"),
         pytest.param("POST", "/hold", {"reason": "fraud check"}, id="hold"),
         pytest.param("POST", "/resume", None, id="resume"),
-        pytest.param("POST", "/case", {"case_id": "CASE-1"}, id="link-case"),
         pytest.param("POST", "/returns", return_body(), id="request-return"),
     ],
 )
@@ -845,7 +844,7 @@ async def app_on_a_dead_database(keys_engine: AsyncEngine | None) -> AsyncIterat
         container.api_keys.override(providers.Object(store))
         _, keys["web"] = await store.create(Role.CHANNEL, "web", "web")
         _, keys["agent"] = await store.create(Role.AGENT, None, "agent")
-        _, keys["system"] = await store.create(Role.SYSTEM, None, "system")
+        _, keys["system"] = await store.create(Role.SYSTEM, None, "system", frozenset(Source))
     else:
         keys = {who: f"ohk_{who}-key-nobody-can-check" for who in ("web", "agent", "system")}
     app = create_app(container)

@@ -84,8 +84,8 @@ async def test_a_crm_case_update_links_the_case_to_the_order(api: Api) -> None:
     await stock(api, "MUG-1", "dc-east", 10)
     oid = (await place(api, order_body("W-11"), key="k-11")).json()["id"]
     updated = await send(api, "crm", event("crm-1", "case.updated", {
-        "case_id": "500X", "order_id": oid, "status": "Escalated", "note": "customer called twice",
+        "case_id": "500X00000000000", "order_id": oid, "status": "Escalated", "note": "customer called twice",
     }))  # fmt: skip
     assert updated.json()["status"] == "processed"
     read = (await api.client.get(f"/v1/orders/{oid}", headers=api.auth("agent"))).json()
-    assert read["case_ids"] == ["500X"]
+    assert read["case_ids"] == ["500X00000000000"]

@@ -94,9 +94,11 @@ async def test_an_agent_places_for_a_named_channel_and_holds_and_resumes(api: Ap
     resumed = await api.client.post(f"/v1/orders/{order_id}/resume", headers=api.auth("agent"))
     assert resumed.json()["status"] == "reserved"
     linked = await api.client.post(
-        f"/v1/orders/{order_id}/case", headers=api.auth("agent"), json={"case_id": "500ABC"}
+        f"/v1/orders/{order_id}/case",
+        headers=api.auth("agent"),
+        json={"case_id": "500ABC000000000"},
     )
-    assert linked.json()["case_ids"] == ["500ABC"]
+    assert linked.json()["case_ids"] == ["500ABC000000000"]
 
 
 async def test_the_same_inbound_event_applies_once(api: Api) -> None:

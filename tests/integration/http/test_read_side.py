@@ -80,7 +80,7 @@ async def test_the_timeline_tells_the_order_s_story_oldest_first(api: Api) -> No
     await stock(api, "MUG-1", "dc-east", 50)
     oid = (await place(api, order_body("W-9"), key="k-9")).json()["id"]
     await api.client.post(
-        f"/v1/orders/{oid}/case", headers=api.auth("agent"), json={"case_id": "500Q"}
+        f"/v1/orders/{oid}/case", headers=api.auth("agent"), json={"case_id": "500Q00000000000"}
     )
     await api.client.post(
         f"/v1/orders/{oid}/cancel", headers=api.auth("web"), json={"reason": "changed mind"}
@@ -111,7 +111,9 @@ async def test_the_timeline_tells_the_order_s_story_oldest_first(api: Api) -> No
     assert (
         await api.client.get(f"/v1/orders/{oid}/timeline", headers=api.auth("pos"))
     ).status_code == 404
-    by_case = (await api.client.get("/v1/orders?case_id=500Q", headers=api.auth("agent"))).json()
+    by_case = (
+        await api.client.get("/v1/orders?case_id=500Q00000000000", headers=api.auth("agent"))
+    ).json()
     assert [o["id"] for o in by_case["items"]] == [oid]
 
 

@@ -51,7 +51,7 @@ async def some_history(backend: SqlBackend) -> list[Any]:
     a, b, d, e = orders[0], orders[1], orders[3], orders[4]
     await backend.run(c.CancelOrder(order_id=b, reason="changed mind"))
     await backend.run(c.HoldOrder(order_id=d, reason="fraud check"))
-    await backend.run(c.LinkCase(order_id=d, case_id="500Z"))
+    await backend.run(c.LinkCase(order_id=d, case_id="500Z00000000000"))
     for oid in (a, e):
         await backend.run(c.BookOrder(order_id=oid, erp_order_ref=f"SO-{oid.hex[:6]}"))
         order = await backend.order(oid)
@@ -140,4 +140,4 @@ async def test_live_projection_with_duplicates_and_shuffling_equals_a_rebuild(
         }
     assert len(live["returns"]) == 1
     assert len(live["entries"]) == len(rows)  # every order event has its timeline entry, once
-    assert live["cases"] == [("500Z", orders[3])]
+    assert live["cases"] == [("500Z00000000000", orders[3])]

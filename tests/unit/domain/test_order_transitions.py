@@ -492,8 +492,8 @@ def test_holds_the_erp_confirmed_never_expire() -> None:
 
 def test_linking_the_same_case_again_changes_nothing() -> None:
     shop = a_new_order()
-    shop.order.link_case("CASE-1", shop.tick())
-    _assert_no_op(shop, lambda s: s.order.link_case("CASE-1", s.tick()))
+    shop.order.link_case("500C10000000000", shop.tick())
+    _assert_no_op(shop, lambda s: s.order.link_case("500C10000000000", s.tick()))
 
 
 # -- paths through on_hold that the table allows but the order mishandles --------------------

@@ -533,15 +533,15 @@ def test_a_return_that_brought_nothing_back_refunds_nothing() -> None:
 def test_a_case_named_on_a_return_is_linked_to_the_order_once() -> None:
     order, _ = delivered(line("MUG", 2))
 
-    first = request(order, ("MUG", 1), case_id="CASE-7")
-    request(order, ("MUG", 1), case_id="CASE-7")
+    first = request(order, ("MUG", 1), case_id="500C70000000000")
+    request(order, ("MUG", 1), case_id="500C70000000000")
 
-    assert order.case_ids == ["CASE-7"]
+    assert order.case_ids == ["500C70000000000"]
     assert [type(e) for e in order.events].count(CaseLinked) == 1
     assert the_event(order, CaseLinked) == CaseLinked(
-        order_id=order.id, case_id="CASE-7", return_id=first.id
+        order_id=order.id, case_id="500C70000000000", return_id=first.id
     )
     assert [e.case_id for e in order.events if isinstance(e, ReturnRequested)] == [
-        "CASE-7",
-        "CASE-7",
+        "500C70000000000",
+        "500C70000000000",
     ]

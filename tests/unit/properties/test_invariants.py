@@ -486,7 +486,7 @@ class HubMachine(RuleBasedStateMachine):
     # -- returns -------------------------------------------------------------------------------
 
     @precondition(lambda self: self.any_order(*_SHIPPED))
-    @rule(data=st.data(), over=RARELY, case_id=st.sampled_from((None, "CASE-1")))
+    @rule(data=st.data(), over=RARELY, case_id=st.sampled_from((None, "500C10000000000")))
     def request_return(
         self, data: st.DataObject, over: bool, case_id: str | None, order: Order | None = None
     ) -> None:

@@ -58,7 +58,7 @@ async def test_a_full_journey_folds_to_what_the_aggregate_renders(hub: Hub) -> N
     await hub.run(c.HoldOrder(order_id=oid, reason="address check"))
     await hub.run(c.ResumeOrder(order_id=oid))
     await hub.run(c.BookOrder(order_id=oid, erp_order_ref="SO-7"))
-    await hub.run(c.LinkCase(order_id=oid, case_id="500A"))
+    await hub.run(c.LinkCase(order_id=oid, case_id="500A00000000000"))
     await hub.run(ship(oid, "S1", "dc-west", "MUG", 3, hub))  # partly from where it was not held
     await hub.run(c.CapturePayment(order_id=oid))
     await hub.run(ship(oid, "S2", "dc-east", "BOWL", 2, hub))
@@ -69,7 +69,7 @@ async def test_a_full_journey_folds_to_what_the_aggregate_renders(hub: Hub) -> N
         c.RequestReturn(
             order_id=oid,
             lines=(ReturnLineSpec(sku="MUG", quantity=2, reason="chipped"),),
-            case_id="500B",
+            case_id="500B00000000000",
         )
     )
     second = await hub.run(
@@ -93,7 +93,9 @@ async def test_a_full_journey_folds_to_what_the_aggregate_renders(hub: Hub) -> N
     )
     await hub.run(c.CloseReturn(return_id=first))
     await hub.run(
-        c.RecordCaseUpdate(case_id="500B", order_id=oid, status="Closed", note="refund confirmed")
+        c.RecordCaseUpdate(
+            case_id="500B00000000000", order_id=oid, status="Closed", note="refund confirmed"
+        )
     )
 
     assert folded(hub, oid) == rendered(hub, oid)

@@ -36,7 +36,7 @@ def ship(order_id: UUID, pipeline: Pipeline) -> c.RecordShipment:
 JOURNEY: list[Callable[[UUID, Pipeline], c.Command]] = [
     lambda o, p: c.HoldOrder(order_id=o, reason="address check"),
     lambda o, p: c.ResumeOrder(order_id=o),
-    lambda o, p: c.LinkCase(order_id=o, case_id="500A"),
+    lambda o, p: c.LinkCase(order_id=o, case_id="500A00000000000"),
     lambda o, p: c.BookOrder(order_id=o, erp_order_ref="SO-7"),
     ship,
     lambda o, p: c.CapturePayment(order_id=o),

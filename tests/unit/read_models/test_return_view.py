@@ -217,18 +217,22 @@ async def test_a_held_return_shows_the_reference_of_the_held_credit_memo(hub: Hu
 
 async def test_a_return_with_a_crm_case_folds_to_what_the_aggregate_renders(hub: Hub) -> None:
     oid = await delivered_order(hub, ("MUG", 2, "12.50"))
-    await step(hub, oid, c.LinkCase(order_id=oid, case_id="500A"))
-    rid = await step(hub, oid, request(oid, ("MUG", 1), case_id="500B"))
+    await step(hub, oid, c.LinkCase(order_id=oid, case_id="500A00000000000"))
+    rid = await step(hub, oid, request(oid, ("MUG", 1), case_id="500B00000000000"))
     await step(
-        hub, oid, c.RecordCaseUpdate(case_id="500B", return_id=rid, status="Open", note="seen")
+        hub,
+        oid,
+        c.RecordCaseUpdate(case_id="500B00000000000", return_id=rid, status="Open", note="seen"),
     )
     await step(
-        hub, oid, c.RecordCaseUpdate(case_id="500C", return_id=rid, status="New", note="other")
+        hub,
+        oid,
+        c.RecordCaseUpdate(case_id="500C00000000000", return_id=rid, status="New", note="other"),
     )
     await step(hub, oid, receive(rid, ("MUG", 1)))
 
     assert "CaseLinked" in hub.event_types(oid)
-    assert folded(hub, oid)[str(rid)]["case_id"] == "500B"
+    assert folded(hub, oid)[str(rid)]["case_id"] == "500B00000000000"
 
 
 async def test_two_returns_of_one_order_fold_to_what_the_aggregate_renders(hub: Hub) -> None:
@@ -267,7 +271,7 @@ async def test_an_event_about_no_return_changes_nothing(hub: Hub) -> None:
     for message in hub.messages(oid):
         fold_returns(documents, message)
     before = copy.deepcopy(documents)
-    await hub.run(c.LinkCase(order_id=oid, case_id="500A"))
+    await hub.run(c.LinkCase(order_id=oid, case_id="500A00000000000"))
 
     assert fold_returns(documents, hub.messages(oid)[-1]) is None
     assert documents == before
