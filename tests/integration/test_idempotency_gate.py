@@ -94,7 +94,8 @@ async def test_a_dead_request_s_release_leaves_the_claim_that_took_its_key_over(
     dead = await keys.gate.claim("key:web", "k1", "fp-a", T0)
     later = T0 + LEASE + timedelta(seconds=1)
     retry = await keys.gate.claim("key:web", "k1", "fp-a", later)
-    assert dead.token is not None and retry.state is ClaimState.CLAIMED
+    assert dead.token is not None
+    assert retry.state is ClaimState.CLAIMED
     await keys.gate.release("key:web", "k1", dead.token)  # the first request fails at last
     # the retry still holds the key: a third request waits, and the retry completes
     assert (await keys.gate.claim("key:web", "k1", "fp-a", later)).state is ClaimState.IN_PROGRESS
