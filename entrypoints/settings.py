@@ -39,6 +39,10 @@ class Settings:
     salesforce_client_secret: str | None = field(default=None, repr=False)
     shopify_access_token: str | None = field(default=None, repr=False)
     shopify_webhook_secret: str | None = field(default=None, repr=False)
+    #: Shopify deliveries triggered longer ago than this are refused (422 `webhook_too_old`).
+    #: Shopify retries with the original trigger time for 4 hours: a shorter window turns a hub
+    #: outage longer than it into lost deliveries.
+    shopify_webhook_max_age_seconds: int = 21_600
     #: Which commerce target hears each channel (`shopify=shopify,pos=none`); empty: the default
     #: of `commerce_routing()`.
     commerce_routes: str = ""
@@ -96,11 +100,14 @@ class Settings:
             erp_url=env.get("ERP_URL", "").strip(),
             crm_url=env.get("CRM_URL", "").strip(),
             commerce_url=env.get("COMMERCE_URL", "").strip(),
-            erp_api_key=env.get("ERP_API_KEY") or None,
+            erp_api_key=_secret(env, "ERP_API_KEY"),
             salesforce_client_id=env.get("SALESFORCE_CLIENT_ID") or None,
-            salesforce_client_secret=env.get("SALESFORCE_CLIENT_SECRET") or None,
-            shopify_access_token=env.get("SHOPIFY_ACCESS_TOKEN") or None,
-            shopify_webhook_secret=env.get("SHOPIFY_WEBHOOK_SECRET") or None,
+            salesforce_client_secret=_secret(env, "SALESFORCE_CLIENT_SECRET"),
+            shopify_access_token=_secret(env, "SHOPIFY_ACCESS_TOKEN"),
+            shopify_webhook_secret=_secret(env, "SHOPIFY_WEBHOOK_SECRET"),
+            shopify_webhook_max_age_seconds=_int(
+                env, "SHOPIFY_WEBHOOK_MAX_AGE_SECONDS", 21_600, minimum=60
+            ),
             commerce_routes=env.get("COMMERCE_ROUTES", "").strip(),
             payment_provider=_lower_choice(
                 env, "PAYMENT_PROVIDER", defaults.payment_provider, PAYMENT_PROVIDERS
@@ -165,6 +172,17 @@ class Settings:
             delivery=timedelta(days=self.stuck_not_delivered_days),
             refund=timedelta(hours=self.stuck_not_refunded_hours),
         )
+
+
+def _secret(env: Mapping[str, str], name: str) -> str | None:
+    """A secret as given; unset or empty is None. One that is only whitespace is refused: it
+    is a copying mistake, and a blank HMAC key is one anybody can sign with."""
+    raw = env.get(name)
+    if not raw:
+        return None
+    if not raw.strip():
+        raise SettingsError(f"{name} is set but blank; set the secret itself, or unset it")
+    return raw
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
