@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
 from adapters.commerce_routes import CommerceRoutes, InvalidRoutes
+from adapters.redaction import masked_url
 from application.settings import HubSettings
 from domain.allocation import LocationPriority
 from domain.return_policy import ReturnPolicies, ReturnPolicy
@@ -83,7 +84,19 @@ class Settings:
     #: Seed of the simulated back office (used where ERP_URL, CRM_URL, COMMERCE_URL are empty).
     simulator_seed: int = 0
     max_body_bytes: int = 1024 * 1024
+    #: `scheme://host[:port]` as people's browsers reach the hub (behind a proxy that may
+    #: rewrite `Host`); console forms must come from it, and https makes the cookie `Secure`.
+    public_origin: str | None = None
     channel_policies: Mapping[str, ReturnPolicy] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        """Every field but the secrets (`repr=False`), with the password of each URL masked."""
+        shown = []
+        for f in fields(self):
+            if f.repr:
+                value = getattr(self, f.name)
+                shown.append(f"{f.name}={masked_url(value) if isinstance(value, str) else value!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -138,6 +151,7 @@ class Settings:
             stuck_not_booked_minutes=_int(env, "STUCK_NOT_BOOKED_MINUTES", 15, minimum=1),
             stuck_not_delivered_days=_int(env, "STUCK_NOT_DELIVERED_DAYS", 10, minimum=1),
             stuck_not_refunded_hours=_int(env, "STUCK_NOT_REFUNDED_HOURS", 48, minimum=1),
+            public_origin=_origin(env, "PUBLIC_ORIGIN"),
         )
         _check_urls(settings)
         _check_credentials(settings)
@@ -182,6 +196,27 @@ def _secret(env: Mapping[str, str], name: str) -> str | None:
         return None
     if not raw.strip():
         raise SettingsError(f"{name} is set but blank; set the secret itself, or unset it")
+    return raw
+
+
+def _origin(env: Mapping[str, str], name: str) -> str | None:
+    """An origin as browsers send it in `Origin`: scheme and host (and port), nothing else."""
+    raw = env.get(name, "").strip().lower().rstrip("/")
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if (
+        parts.scheme not in {"http", "https"}
+        or not parts.hostname
+        or "@" in parts.netloc
+        or parts.path
+        or parts.query
+        or parts.fragment
+    ):
+        raise SettingsError(
+            f"{name} must be an origin such as https://hub.example.com (scheme, host and "
+            f"optionally port; no path), got {masked_url(raw)!r}"
+        )
     return raw
 
 
@@ -267,19 +302,37 @@ def _check_commerce_routes(settings: Settings) -> None:
 
 
 def _check_urls(settings: Settings) -> None:
+    """Each URL's scheme and shape, so that no driver fails on it later with a message of its own
+    that quotes it whole. Messages show a URL with its password masked."""
     if not settings.database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
         raise SettingsError(
             "DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://, "
-            f"got {settings.database_url!r}"
+            f"got {masked_url(settings.database_url)!r}"
         )
     if not settings.broker_url.startswith(("memory://", "redis://", "rediss://", "amqp://")):
         raise SettingsError(
-            f"BROKER_URL must be memory://, redis://… or amqp://…, got {settings.broker_url!r}"
+            "BROKER_URL must be memory://, redis://… or amqp://…, "
+            f"got {masked_url(settings.broker_url)!r}"
         )
     if not settings.rate_limit_storage.startswith(("memory://", "redis://", "rediss://")):
         raise SettingsError(
-            f"RATE_LIMIT_STORAGE must be memory:// or redis://…, got {settings.rate_limit_storage!r}"
+            "RATE_LIMIT_STORAGE must be memory:// or redis://…, "
+            f"got {masked_url(settings.rate_limit_storage)!r}"
         )
+    named = {
+        "DATABASE_URL": settings.database_url,
+        "BROKER_URL": settings.broker_url,
+        "RATE_LIMIT_STORAGE": settings.rate_limit_storage,
+        "ERP_URL": settings.erp_url,
+        "CRM_URL": settings.crm_url,
+        "COMMERCE_URL": settings.commerce_url,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": settings.otel_exporter_otlp_endpoint or "",
+    }
+    for name, url in named.items():
+        try:
+            urlsplit(url).port  # noqa: B018 - parsing it is the check: a bad port or host raises
+        except ValueError as e:
+            raise SettingsError(f"{name} is not a valid URL ({e}): {masked_url(url)!r}") from None
 
 
 def _check_payments(settings: Settings) -> None:
@@ -296,5 +349,5 @@ def _check_payments(settings: Settings) -> None:
     base = urlsplit(settings.stripe_api_base)
     if base.scheme not in {"http", "https"} or not base.hostname:
         raise SettingsError(
-            f"STRIPE_API_BASE must be an http(s) URL, got {settings.stripe_api_base!r}"
+            f"STRIPE_API_BASE must be an http(s) URL, got {masked_url(settings.stripe_api_base)!r}"
         )

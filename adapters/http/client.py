@@ -11,6 +11,7 @@ from opentelemetry.trace import SpanKind
 
 from adapters.http.errors import describe, http_error, transport_error
 from adapters.http.resilience import CircuitBreaker, RetryPolicy, resilient
+from adapters.redaction import scrubbed
 from ports.correlation import HEADER as CORRELATION_HEADER
 from ports.correlation import current_correlation_id
 from ports.remote import RemoteError, RemoteUnavailable
@@ -20,6 +21,12 @@ T = TypeVar("T")
 #: turns an unexpected answer into the port error it means; adapters refine the default
 Classifier = Callable[[httpx.Response, str], RemoteError]
 USER_AGENT = "orderhub"
+#: Request headers whose values are credentials.
+CREDENTIAL_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "x-shopify-access-token", "x-api-key"}
+)
+#: Form fields whose values are credentials (an OAuth client-credentials sign-in).
+CREDENTIAL_FIELDS = frozenset({"client_secret", "password", "refresh_token"})
 
 
 class RemoteClient:
@@ -33,6 +40,11 @@ class RemoteClient:
     requests (look, then write), through the retry policy and the circuit breaker, so a retry
     repeats the operation's own duplicate checks. An instance belongs to one event loop; the
     breaker may be shared more widely.
+
+    No credential leaves in text: a user and password in `base_url` are sent as basic auth, never
+    as part of a URL (so neither httpx's log lines nor spans carry them); a span's `url.full` has
+    no user info; and an answer quoted in an error has every credential this client sent (its
+    credential headers and form fields) replaced by `***`, should the remote echo it back.
     """
 
     def __init__(
@@ -53,8 +65,11 @@ class RemoteClient:
         self.breaker = breaker or CircuitBreaker(system)
         self._deadline = deadline
         self._classify = classify
+        base = httpx.URL(base_url)
+        auth = httpx.BasicAuth(base.username, base.password) if base.userinfo else None
         self._client = httpx.AsyncClient(
-            base_url=base_url,
+            base_url=base.copy_with(userinfo=b"") if base.userinfo else base,
+            auth=auth,
             headers={"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})},
             timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
             transport=transport,
@@ -81,10 +96,13 @@ class RemoteClient:
         request = self._client.build_request(
             method, url, json=json, data=data, params=params, headers=headers
         )
+        exported_url = (
+            str(request.url.copy_with(userinfo=b"")) if request.url.userinfo else str(request.url)
+        )
         with span(
             f"{self.system} {method}",
             SpanKind.CLIENT,
-            **{"http.request.method": method, "url.full": str(request.url)},
+            **{"http.request.method": method, "url.full": exported_url},
         ) as current:
             try:
                 async with asyncio.timeout(self._deadline):
@@ -98,7 +116,30 @@ class RemoteClient:
             current.set_attribute("http.response.status_code", response.status_code)
         if response.status_code in expect:
             return response
-        raise self._classify(response, self.system)
+        raise self._classify(_without_credentials(response, data), self.system)
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+def _without_credentials(
+    response: httpx.Response, data: Mapping[str, str] | None
+) -> httpx.Response:
+    """The answer with every credential its request carried replaced by `***` in its body, for
+    the error that quotes it."""
+    request = response.request
+    sent = [v for k, v in request.headers.items() if k.lower() in CREDENTIAL_HEADERS]
+    sent += [v.partition(" ")[2] for v in sent if " " in v]  # `Bearer <token>`: the token alone
+    sent += [v for k, v in (data or {}).items() if k in CREDENTIAL_FIELDS]
+    if request.url.password:
+        sent.append(request.url.password)
+    text = response.text
+    clean = scrubbed(text, sent)
+    if clean == text:
+        return response
+    kept = {
+        k: v
+        for k, v in response.headers.items()
+        if k.lower() not in {"content-encoding", "content-length", "transfer-encoding"}
+    }
+    return httpx.Response(response.status_code, headers=kept, text=clean, request=request)
