@@ -39,3 +39,8 @@ class ApiKeyStore(Protocol):
     async def authenticate(self, secret: str) -> Principal | None:
         """The principal of a valid, unrevoked key, or None."""
         ...
+
+    async def is_active(self, key_id: UUID) -> bool:
+        """Whether the key with this id exists and is not revoked, asked of the store itself
+        (never of a cache): sessions opened with a key re-check it with this."""
+        ...

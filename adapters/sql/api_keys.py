@@ -6,6 +6,7 @@ import hashlib
 import secrets
 import time
 import uuid
+from uuid import UUID
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -68,3 +69,14 @@ class SqlApiKeys:
             self._cache.clear()
         self._cache[digest] = (now + self._cache_seconds, principal)
         return principal
+
+    async def is_active(self, key_id: UUID) -> bool:
+        # The adapter's one engine, as `authenticate`: on SQLite a write transaction (BEGIN
+        # IMMEDIATE), held for one primary-key read, once per signed-in key every few seconds.
+        async with self._engine.connect() as conn:
+            found = await conn.execute(
+                select(api_keys.c.id).where(
+                    api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None)
+                )
+            )
+        return found.first() is not None

@@ -54,7 +54,7 @@ def create_app(container: Container) -> Litestar:
             ShopifyWebhookController,
             OpsController,
             MetricsController,
-            console_router(container.api_keys()),
+            console_router(container.api_keys(), container.clock(), settings.public_origin),
         ],
         dependencies={
             "runner": _provide(container.command_runner()),

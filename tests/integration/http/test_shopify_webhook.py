@@ -39,6 +39,9 @@ class NoApiKeys:
     async def authenticate(self, secret: str) -> Principal | None:
         return None
 
+    async def is_active(self, key_id: UUID) -> bool:
+        return False
+
 
 def webhook_app(hub: Hub, secret: str | None) -> Litestar:
     """The controller wired as the app factory will wire it: bus, secret, auth, problems."""
