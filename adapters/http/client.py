@@ -41,9 +41,9 @@ class RemoteClient:
     repeats the operation's own duplicate checks. An instance belongs to one event loop; the
     breaker may be shared more widely.
 
-    No credential leaves in text: a user and password in `base_url` are sent as basic auth, never
-    as part of a URL (so neither httpx's log lines nor spans carry them); a span's `url.full` has
-    no user info; and an answer quoted in an error has every credential this client sent (its
+    No credential leaves in text: a user and password in a URL (`base_url` or one given to `send`)
+    are sent as basic auth and taken out of the URL, so neither httpx's log lines nor the span's
+    `url.full` carry them; and an answer quoted in an error has every credential this client sent (its
     credential headers and form fields) replaced by `***`, should the remote echo it back.
     """
 
@@ -65,11 +65,8 @@ class RemoteClient:
         self.breaker = breaker or CircuitBreaker(system)
         self._deadline = deadline
         self._classify = classify
-        base = httpx.URL(base_url)
-        auth = httpx.BasicAuth(base.username, base.password) if base.userinfo else None
         self._client = httpx.AsyncClient(
-            base_url=base.copy_with(userinfo=b"") if base.userinfo else base,
-            auth=auth,
+            base_url=base_url,
             headers={"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})},
             timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
             transport=transport,
@@ -96,17 +93,18 @@ class RemoteClient:
         request = self._client.build_request(
             method, url, json=json, data=data, params=params, headers=headers
         )
-        exported_url = (
-            str(request.url.copy_with(userinfo=b"")) if request.url.userinfo else str(request.url)
-        )
+        auth: httpx.Auth | Any = httpx.USE_CLIENT_DEFAULT
+        if request.url.userinfo:  # as basic auth (what httpx would do), but out of the URL
+            auth = httpx.BasicAuth(request.url.username, request.url.password)
+            request.url = request.url.copy_with(userinfo=b"")
         with span(
             f"{self.system} {method}",
             SpanKind.CLIENT,
-            **{"http.request.method": method, "url.full": exported_url},
+            **{"http.request.method": method, "url.full": str(request.url)},
         ) as current:
             try:
                 async with asyncio.timeout(self._deadline):
-                    response = await self._client.send(request)
+                    response = await self._client.send(request, auth=auth)
             except httpx.HTTPError as e:
                 raise transport_error(e, request, self.system) from e
             except TimeoutError as e:
