@@ -18,7 +18,14 @@ from domain.commands import (
     RejectOrder,
     ResumeOrder,
 )
-from domain.errors import ChannelOrderNotFound, DuplicateOrder, FieldIssue, ValidationFailed
+from domain.errors import (
+    ChannelOrderNotFound,
+    DuplicateOrder,
+    FieldIssue,
+    ReturnNotFound,
+    UnknownReplacementReturn,
+    ValidationFailed,
+)
 from domain.money import Money
 from domain.order import ChannelCancellation, Order
 from ports.unit_of_work import UnitOfWork
@@ -28,6 +35,8 @@ async def place_order(cmd: PlaceOrder, uow: UnitOfWork, ctx: HandlerContext) -> 
     existing = await uow.orders.find_by_channel_ref(cmd.channel, cmd.channel_order_ref)
     if existing is not None:
         raise DuplicateOrder(cmd.channel, cmd.channel_order_ref, existing)
+    if cmd.replacement_for_return_id is not None:
+        await _ensure_replaceable(uow, cmd.replacement_for_return_id, cmd.channel)
     stock = await uow.stock.for_skus({line.sku for line in cmd.lines})
     order = Order.place(
         id=ctx.ids.new_id(),
@@ -49,6 +58,16 @@ async def place_order(cmd: PlaceOrder, uow: UnitOfWork, ctx: HandlerContext) -> 
     )
     uow.orders.add(order)
     return order.id
+
+
+async def _ensure_replaceable(uow: UnitOfWork, return_id: UUID, channel: str) -> None:
+    """The return a replacement names exists, on an order of the replacement's channel. (The
+    original order is only read: unchanged, it is not written at commit.)"""
+    try:
+        original = await uow.orders.get_by_return(return_id)
+    except ReturnNotFound:
+        raise UnknownReplacementReturn(return_id) from None
+    original.ensure_replaceable_for(return_id, channel)
 
 
 async def amend_order(cmd: AmendOrder, uow: UnitOfWork, ctx: HandlerContext) -> UUID:

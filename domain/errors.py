@@ -166,6 +166,24 @@ class ChannelOrderNotFound(NotFound):
         return {"channel": self.channel, "channel_order_ref": self.channel_order_ref}
 
 
+class UnknownReplacementReturn(DomainError):
+    """Raised when an order placed as a replacement names a return that does not exist or that
+    belongs to another channel's order. The two are one refusal, so that no channel learns which
+    return ids exist elsewhere."""
+
+    code = "replacement_return_not_found"
+    kind = "invalid"
+
+    def __init__(self, return_id: UUID) -> None:
+        self.return_id = return_id
+        super().__init__(
+            f"replacement_for_return_id {return_id} names no return of an order of this channel"
+        )
+
+    def context(self) -> dict[str, Any]:
+        return {"replacement_for_return_id": str(self.return_id)}
+
+
 class DuplicateOrder(DomainError):
     """Raised when a channel places a second order with the same channel order reference."""
 

@@ -23,6 +23,7 @@ from domain.errors import (
     Shortage,
     TooManyCases,
     TooManyReturns,
+    UnknownReplacementReturn,
 )
 from domain.inventory import Movement, StockKey, StockLevel, StockMovement, apply_movements
 from domain.money import Money
@@ -183,6 +184,12 @@ class Order(Aggregate):
     def get_return(self, return_id: UUID) -> Return:
         """The return with this id on this order, or `ReturnNotFound`."""
         return self.returns.require(return_id)
+
+    def ensure_replaceable_for(self, return_id: UUID, channel: str) -> None:
+        """An order of `channel` may be placed as the replacement for a return of this order
+        only if this order is of the same channel (`UnknownReplacementReturn` otherwise)."""
+        if return_id not in self.returns or self.channel != channel:
+            raise UnknownReplacementReturn(return_id)
 
     # -- placing and reserving ---------------------------------------------------------------
 

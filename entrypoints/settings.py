@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
 from adapters.commerce_routes import CommerceRoutes, InvalidRoutes
+from adapters.redaction import masked_url
 from application.settings import HubSettings
 from domain.allocation import LocationPriority
 from domain.order_limits import OrderLimits
@@ -40,6 +41,10 @@ class Settings:
     salesforce_client_secret: str | None = field(default=None, repr=False)
     shopify_access_token: str | None = field(default=None, repr=False)
     shopify_webhook_secret: str | None = field(default=None, repr=False)
+    #: Shopify deliveries triggered longer ago than this are refused (422 `webhook_too_old`).
+    #: Shopify retries with the original trigger time for 4 hours: a shorter window turns a hub
+    #: outage longer than it into lost deliveries.
+    shopify_webhook_max_age_seconds: int = 21_600
     #: Which commerce target hears each channel (`shopify=shopify,pos=none`); empty: the default
     #: of `commerce_routing()`.
     commerce_routes: str = ""
@@ -93,7 +98,19 @@ class Settings:
     max_cases_per_order: int = 20
     max_returns_per_order: int = 50
     max_body_bytes: int = 1024 * 1024
+    #: `scheme://host[:port]` as people's browsers reach the hub (behind a proxy that may
+    #: rewrite `Host`); console forms must come from it, and https makes the cookie `Secure`.
+    public_origin: str | None = None
     channel_policies: Mapping[str, ReturnPolicy] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        """Every field but the secrets (`repr=False`), with the password of each URL masked."""
+        shown = []
+        for f in fields(self):
+            if f.repr:
+                value = getattr(self, f.name)
+                shown.append(f"{f.name}={masked_url(value) if isinstance(value, str) else value!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -110,11 +127,14 @@ class Settings:
             erp_url=env.get("ERP_URL", "").strip(),
             crm_url=env.get("CRM_URL", "").strip(),
             commerce_url=env.get("COMMERCE_URL", "").strip(),
-            erp_api_key=env.get("ERP_API_KEY") or None,
+            erp_api_key=_secret(env, "ERP_API_KEY"),
             salesforce_client_id=env.get("SALESFORCE_CLIENT_ID") or None,
-            salesforce_client_secret=env.get("SALESFORCE_CLIENT_SECRET") or None,
-            shopify_access_token=env.get("SHOPIFY_ACCESS_TOKEN") or None,
-            shopify_webhook_secret=env.get("SHOPIFY_WEBHOOK_SECRET") or None,
+            salesforce_client_secret=_secret(env, "SALESFORCE_CLIENT_SECRET"),
+            shopify_access_token=_secret(env, "SHOPIFY_ACCESS_TOKEN"),
+            shopify_webhook_secret=_secret(env, "SHOPIFY_WEBHOOK_SECRET"),
+            shopify_webhook_max_age_seconds=_int(
+                env, "SHOPIFY_WEBHOOK_MAX_AGE_SECONDS", 21_600, minimum=60
+            ),
             commerce_routes=env.get("COMMERCE_ROUTES", "").strip(),
             payment_provider=_lower_choice(
                 env, "PAYMENT_PROVIDER", defaults.payment_provider, PAYMENT_PROVIDERS
@@ -150,6 +170,7 @@ class Settings:
             stuck_not_booked_minutes=_int(env, "STUCK_NOT_BOOKED_MINUTES", 15, minimum=1),
             stuck_not_delivered_days=_int(env, "STUCK_NOT_DELIVERED_DAYS", 10, minimum=1),
             stuck_not_refunded_hours=_int(env, "STUCK_NOT_REFUNDED_HOURS", 48, minimum=1),
+            public_origin=_origin(env, "PUBLIC_ORIGIN"),
         )
         _check_urls(settings)
         _check_credentials(settings)
@@ -187,6 +208,38 @@ class Settings:
             delivery=timedelta(days=self.stuck_not_delivered_days),
             refund=timedelta(hours=self.stuck_not_refunded_hours),
         )
+
+
+def _secret(env: Mapping[str, str], name: str) -> str | None:
+    """A secret as given; unset or empty is None. One that is only whitespace is refused: it
+    is a copying mistake, and a blank HMAC key is one anybody can sign with."""
+    raw = env.get(name)
+    if not raw:
+        return None
+    if not raw.strip():
+        raise SettingsError(f"{name} is set but blank; set the secret itself, or unset it")
+    return raw
+
+
+def _origin(env: Mapping[str, str], name: str) -> str | None:
+    """An origin as browsers send it in `Origin`: scheme and host (and port), nothing else."""
+    raw = env.get(name, "").strip().lower().rstrip("/")
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if (
+        parts.scheme not in {"http", "https"}
+        or not parts.hostname
+        or "@" in parts.netloc
+        or parts.path
+        or parts.query
+        or parts.fragment
+    ):
+        raise SettingsError(
+            f"{name} must be an origin such as https://hub.example.com (scheme, host and "
+            f"optionally port; no path), got {masked_url(raw)!r}"
+        )
+    return raw
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
@@ -271,19 +324,37 @@ def _check_commerce_routes(settings: Settings) -> None:
 
 
 def _check_urls(settings: Settings) -> None:
+    """Each URL's scheme and shape, so that no driver fails on it later with a message of its own
+    that quotes it whole. Messages show a URL with its password masked."""
     if not settings.database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
         raise SettingsError(
             "DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://, "
-            f"got {settings.database_url!r}"
+            f"got {masked_url(settings.database_url)!r}"
         )
     if not settings.broker_url.startswith(("memory://", "redis://", "rediss://", "amqp://")):
         raise SettingsError(
-            f"BROKER_URL must be memory://, redis://… or amqp://…, got {settings.broker_url!r}"
+            "BROKER_URL must be memory://, redis://… or amqp://…, "
+            f"got {masked_url(settings.broker_url)!r}"
         )
     if not settings.rate_limit_storage.startswith(("memory://", "redis://", "rediss://")):
         raise SettingsError(
-            f"RATE_LIMIT_STORAGE must be memory:// or redis://…, got {settings.rate_limit_storage!r}"
+            "RATE_LIMIT_STORAGE must be memory:// or redis://…, "
+            f"got {masked_url(settings.rate_limit_storage)!r}"
         )
+    named = {
+        "DATABASE_URL": settings.database_url,
+        "BROKER_URL": settings.broker_url,
+        "RATE_LIMIT_STORAGE": settings.rate_limit_storage,
+        "ERP_URL": settings.erp_url,
+        "CRM_URL": settings.crm_url,
+        "COMMERCE_URL": settings.commerce_url,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": settings.otel_exporter_otlp_endpoint or "",
+    }
+    for name, url in named.items():
+        try:
+            urlsplit(url).port  # noqa: B018 - parsing it is the check: a bad port or host raises
+        except ValueError as e:
+            raise SettingsError(f"{name} is not a valid URL ({e}): {masked_url(url)!r}") from None
 
 
 def _check_payments(settings: Settings) -> None:
@@ -300,5 +371,5 @@ def _check_payments(settings: Settings) -> None:
     base = urlsplit(settings.stripe_api_base)
     if base.scheme not in {"http", "https"} or not base.hostname:
         raise SettingsError(
-            f"STRIPE_API_BASE must be an http(s) URL, got {settings.stripe_api_base!r}"
+            f"STRIPE_API_BASE must be an http(s) URL, got {masked_url(settings.stripe_api_base)!r}"
         )

@@ -71,3 +71,8 @@ class ApiKeyStore(Protocol):
         """The principal of a key found valid within the last few seconds, from memory (no I/O);
         None says only that it is not known so, not that it is invalid."""
         ...
+
+    async def is_active(self, key_id: UUID) -> bool:
+        """Whether the key with this id exists and is not revoked, asked of the store itself
+        (never of a cache): sessions opened with a key re-check it with this."""
+        ...

@@ -47,8 +47,10 @@ class IdempotencyGate(Protocol):
         once its lease has passed; a key past its retention is a new key."""
         ...
 
-    async def release(self, principal: str, key: str) -> None:
-        """Forget a claim whose request failed: nothing was stored, the client may retry."""
+    async def release(self, principal: str, key: str, token: str) -> None:
+        """Forget the claim `token` names, whose request failed: nothing was stored, the client
+        may retry. Only that claim: if its lease ran out and another request took the key over,
+        the other request's claim stays."""
         ...
 
     async def purge_expired(self, now: datetime) -> int:

@@ -11,6 +11,7 @@ from opentelemetry.trace import SpanKind
 
 from adapters.http.errors import describe, http_error, transport_error
 from adapters.http.resilience import CircuitBreaker, RetryPolicy, resilient
+from adapters.redaction import scrubbed
 from ports.correlation import HEADER as CORRELATION_HEADER
 from ports.correlation import current_correlation_id
 from ports.remote import RemoteError, RemoteUnavailable
@@ -20,6 +21,12 @@ T = TypeVar("T")
 #: turns an unexpected answer into the port error it means; adapters refine the default
 Classifier = Callable[[httpx.Response, str], RemoteError]
 USER_AGENT = "orderhub"
+#: Request headers whose values are credentials.
+CREDENTIAL_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "x-shopify-access-token", "x-api-key"}
+)
+#: Form fields whose values are credentials (an OAuth client-credentials sign-in).
+CREDENTIAL_FIELDS = frozenset({"client_secret", "password", "refresh_token"})
 
 
 class RemoteClient:
@@ -33,6 +40,11 @@ class RemoteClient:
     requests (look, then write), through the retry policy and the circuit breaker, so a retry
     repeats the operation's own duplicate checks. An instance belongs to one event loop; the
     breaker may be shared more widely.
+
+    No credential leaves in text: a user and password in a URL (`base_url` or one given to `send`)
+    are sent as basic auth and taken out of the URL, so neither httpx's log lines nor the span's
+    `url.full` carry them; and an answer quoted in an error has every credential this client sent (its
+    credential headers and form fields) replaced by `***`, should the remote echo it back.
     """
 
     def __init__(
@@ -81,6 +93,10 @@ class RemoteClient:
         request = self._client.build_request(
             method, url, json=json, data=data, params=params, headers=headers
         )
+        auth: httpx.Auth | Any = httpx.USE_CLIENT_DEFAULT
+        if request.url.userinfo:  # as basic auth (what httpx would do), but out of the URL
+            auth = httpx.BasicAuth(request.url.username, request.url.password)
+            request.url = request.url.copy_with(userinfo=b"")
         with span(
             f"{self.system} {method}",
             SpanKind.CLIENT,
@@ -88,7 +104,7 @@ class RemoteClient:
         ) as current:
             try:
                 async with asyncio.timeout(self._deadline):
-                    response = await self._client.send(request)
+                    response = await self._client.send(request, auth=auth)
             except httpx.HTTPError as e:
                 raise transport_error(e, request, self.system) from e
             except TimeoutError as e:
@@ -98,7 +114,30 @@ class RemoteClient:
             current.set_attribute("http.response.status_code", response.status_code)
         if response.status_code in expect:
             return response
-        raise self._classify(response, self.system)
+        raise self._classify(_without_credentials(response, data), self.system)
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+def _without_credentials(
+    response: httpx.Response, data: Mapping[str, str] | None
+) -> httpx.Response:
+    """The answer with every credential its request carried replaced by `***` in its body, for
+    the error that quotes it."""
+    request = response.request
+    sent = [v for k, v in request.headers.items() if k.lower() in CREDENTIAL_HEADERS]
+    sent += [v.partition(" ")[2] for v in sent if " " in v]  # `Bearer <token>`: the token alone
+    sent += [v for k, v in (data or {}).items() if k in CREDENTIAL_FIELDS]
+    if request.url.password:
+        sent.append(request.url.password)
+    text = response.text
+    clean = scrubbed(text, sent)
+    if clean == text:
+        return response
+    kept = {
+        k: v
+        for k, v in response.headers.items()
+        if k.lower() not in {"content-encoding", "content-length", "transfer-encoding"}
+    }
+    return httpx.Response(response.status_code, headers=kept, text=clean, request=request)

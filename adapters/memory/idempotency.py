@@ -40,9 +40,9 @@ class InMemoryIdempotencyGate:
             return Claim(ClaimState.CLAIMED, token=token)
         return verdict(record.fingerprint, fingerprint, record.response)
 
-    async def release(self, principal: str, key: str) -> None:
+    async def release(self, principal: str, key: str, token: str) -> None:
         record = self._store.idempotency.get((principal, key))
-        if record is not None and record.response is None:
+        if record is not None and record.token == token and record.response is None:
             del self._store.idempotency[(principal, key)]
 
     async def purge_expired(self, now: datetime) -> int:

@@ -8,6 +8,7 @@ import hashlib
 import logging
 import secrets
 import uuid
+from uuid import UUID
 
 from cachetools import TTLCache
 from sqlalchemy import insert, select
@@ -113,6 +114,15 @@ class SqlApiKeys:
             self._warn_unbound(principal)
         self._valid[digest] = principal
         return principal
+
+    async def is_active(self, key_id: UUID) -> bool:
+        async with self._lookups.connect() as conn:  # the read pool, as lookups
+            found = await conn.execute(
+                select(api_keys.c.id).where(
+                    api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None)
+                )
+            )
+        return found.first() is not None
 
     def _warn_unbound(self, principal: Principal) -> None:
         if principal.key_id in self._warned:

@@ -32,7 +32,9 @@ _ROW = select(idempotency_keys).where(_THIS_KEY)
 _COMPLETE = update(idempotency_keys).where(
     _THIS_KEY, k.claim_token == bindparam("b_claim_token"), k.completed.is_(False)
 )
-_RELEASE = delete(idempotency_keys).where(_THIS_KEY, k.completed.is_(False))
+_RELEASE = delete(idempotency_keys).where(
+    _THIS_KEY, k.claim_token == bindparam("b_claim_token"), k.completed.is_(False)
+)
 _PURGE = delete(idempotency_keys).where(k.expires_at <= bindparam("b_now"))
 
 
@@ -78,9 +80,11 @@ class SqlIdempotencyGate:
         )
         return verdict(row.fingerprint, fingerprint, response)
 
-    async def release(self, principal: str, key: str) -> None:
+    async def release(self, principal: str, key: str, token: str) -> None:
         async with self._statements() as conn:
-            await conn.execute(_RELEASE, {"b_principal": principal, "b_key": key})
+            await conn.execute(
+                _RELEASE, {"b_principal": principal, "b_key": key, "b_claim_token": token}
+            )
 
     async def purge_expired(self, now: datetime) -> int:
         async with self._statements() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from litestar import Litestar
@@ -24,7 +25,7 @@ from entrypoints.http.orders import OrderController
 from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.http.rate_limit import PublicRouteLimit, RateLimit
 from entrypoints.http.returns import ReturnController
-from entrypoints.http.shopify import ShopifyWebhookController
+from entrypoints.http.shopify import ShopifyWebhookController, ShopifyWebhooks
 from entrypoints.http.strict_body import strict_json_body
 
 #: The OpenAPI document and its viewers need no key (anchored: Litestar's patterns are regexes).
@@ -53,14 +54,25 @@ def create_app(container: Container) -> Litestar:
             ShopifyWebhookController,
             OpsController,
             MetricsController,
-            console_router(container.api_keys(), container.authenticator()),
+            console_router(
+                container.api_keys(),
+                container.authenticator(),
+                container.clock(),
+                settings.public_origin,
+            ),
         ],
         dependencies={
             "runner": _provide(container.command_runner()),
             "inbound": _provide(container.inbound()),
             "dead_letter_store": _provide(container.dead_letters()),
             "bus": _provide(container.bus()),
-            "shopify_secret": _provide(settings.shopify_webhook_secret),
+            "shopify_webhooks": _provide(
+                ShopifyWebhooks(
+                    secret=settings.shopify_webhook_secret,
+                    max_age=timedelta(seconds=settings.shopify_webhook_max_age_seconds),
+                    clock=container.clock(),
+                )
+            ),
             "lookup": _provide(container.lookup()),
             "read_models": _provide(container.read_models()),
             "operations": _provide(container.operations()),

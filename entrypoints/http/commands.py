@@ -99,7 +99,7 @@ class CommandRunner:
                 command, meta, render, (principal.actor, idempotency_key, claim.token)
             )
         except BaseException:
-            await self._release(principal.actor, idempotency_key)
+            await self._release(principal.actor, idempotency_key, claim.token)
             raise
         return to_response(stored)
 
@@ -121,10 +121,10 @@ class CommandRunner:
         await self.bus.handle(command, meta, finish=finish)
         return rendered[0]
 
-    async def _release(self, principal: str, key: str) -> None:
+    async def _release(self, principal: str, key: str, token: str) -> None:
         # When the database is away the claim's lease frees the key instead.
         with contextlib.suppress(Exception):
-            await self.gate.release(principal, key)
+            await self.gate.release(principal, key, token)
 
     @staticmethod
     async def _fingerprint(request: Request[Any, Any, Any], principal: Principal) -> str:

@@ -4,6 +4,7 @@ key and failed authentications per client address."""
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -18,11 +20,15 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from entrypoints.http.problems import ApiError
 from ports.api_keys import Principal
 
+logger = logging.getLogger("orderhub.http")
+
 
 def rate_limit_storage(url: str) -> Storage:
     if url.startswith("memory://"):
         return MemoryStorage()
-    return RedisStorage(url, implementation="redispy", key_prefix="orderhub:ratelimit")
+    return RedisStorage(
+        url, implementation="redispy", key_prefix="orderhub:ratelimit", wrap_exceptions=True
+    )
 
 
 def client_address(scope: Scope | Any) -> str:
@@ -34,24 +40,44 @@ def client_address(scope: Scope | Any) -> str:
 
 
 class Window:
-    """One limit (`"20/minute"`) under one name, counted per identifier."""
+    """One limit (`"20/minute"`) under one name, counted per identifier. It fails open: while
+    its storage (Redis) is away every request is allowed, and a warning says so once a minute;
+    a limit must never be what takes the API, or its health probe, down."""
 
     def __init__(self, name: str, limit: str, storage: Storage) -> None:
         self.name = name
         self.item: RateLimitItem = parse(limit)
         self._limiter = MovingWindowRateLimiter(storage)
+        self._warned_at = -math.inf
 
     async def hit(self, identifier: str) -> bool:
         """Count one; False when the limit was reached already (then nothing is counted)."""
-        return await self._limiter.hit(self.item, self.name, identifier)
+        try:
+            return await self._limiter.hit(self.item, self.name, identifier)
+        except StorageError as e:
+            return self._fail_open(e)
 
     async def allows(self, identifier: str) -> bool:
         """Whether one more would be within the limit, counting nothing."""
-        return await self._limiter.test(self.item, self.name, identifier)
+        try:
+            return await self._limiter.test(self.item, self.name, identifier)
+        except StorageError as e:
+            return self._fail_open(e)
 
     async def retry_after(self, identifier: str) -> int:
-        stats = await self._limiter.get_window_stats(self.item, self.name, identifier)
+        try:
+            stats = await self._limiter.get_window_stats(self.item, self.name, identifier)
+        except StorageError as e:
+            self._fail_open(e)
+            return 1
         return max(1, math.ceil(stats.reset_time - time.time()))
+
+    def _fail_open(self, error: StorageError) -> bool:
+        if time.monotonic() - self._warned_at > 60:
+            self._warned_at = time.monotonic()
+            logger.warning("rate limit %s not counted: its storage is away (%s)", self.name,
+                           type(error.storage_error).__name__)  # fmt: skip
+        return True
 
     async def refusal(self, identifier: str, code: str, detail: str) -> ApiError:
         retry_after = await self.retry_after(identifier)

@@ -76,6 +76,8 @@ class PlaceOrderBody(Body):
     shipping_amount: Amount = Decimal(0)
     #: Only for agent keys (a channel key always places for its own channel).
     channel: Annotated[str, Meta(min_length=1, max_length=100, pattern=NO_NUL)] | None = None
+    #: A return of an order of the same channel; any other id is 422
+    #: `replacement_return_not_found`.
     replacement_for_return_id: UUID | None = None
 
     def to_command(self, channel: str) -> c.PlaceOrder:

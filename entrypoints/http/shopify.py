@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Final
 from uuid import UUID
@@ -30,6 +32,7 @@ from domain.errors import (
 from entrypoints.http.auth import PUBLIC
 from entrypoints.http.commands import correlation_id
 from entrypoints.http.problems import ApiError
+from ports.clock import Clock
 from ports.unit_of_work import CommandMeta
 
 logger = logging.getLogger("orderhub.http.shopify")
@@ -49,6 +52,17 @@ _JSON: Final = msgspec.json.Decoder(float_hook=Decimal)
 Hmac = Annotated[str | None, HeaderParameter(name="X-Shopify-Hmac-Sha256", required=False)]
 WebhookId = Annotated[str | None, HeaderParameter(name="X-Shopify-Webhook-Id", required=False)]
 Topic = Annotated[str | None, HeaderParameter(name="X-Shopify-Topic", required=False)]
+TriggeredAt = Annotated[str | None, HeaderParameter(name="X-Shopify-Triggered-At", required=False)]
+
+
+@dataclass(frozen=True, slots=True)
+class ShopifyWebhooks:
+    """What a delivery must satisfy: signed with `secret`, and triggered at most `max_age` ago
+    by `clock` when it says when (`X-Shopify-Triggered-At`)."""
+
+    secret: str | None = field(repr=False)
+    max_age: timedelta
+    clock: Clock
 
 
 class ShopifyOrderResult(msgspec.Struct, kw_only=True):
@@ -85,17 +99,19 @@ class ShopifyWebhookController(Controller):
         self,
         request: Request[Any, Any, Any],
         bus: NamedDependency[MessageBus],
-        shopify_secret: NamedDependency[str | None],
+        shopify_webhooks: NamedDependency[ShopifyWebhooks],
         hmac_header: Hmac = None,
         webhook_id: WebhookId = None,
         topic: Topic = None,
+        triggered_at: TriggeredAt = None,
     ) -> ShopifyOrderResult:
         """Place the order of a Shopify `orders/create` webhook. A redelivery (same webhook id)
         or another delivery of the same Shopify order answers 200 `duplicate` and changes
         nothing; an order short of stock is placed `backordered` (it is paid for already)."""
         raw = await request.body()  # the signature covers these exact bytes
-        _verify(raw, shopify_secret, hmac_header, topic, TOPIC)
+        _verify(raw, shopify_webhooks.secret, hmac_header, topic, TOPIC)
         delivery = _delivery(webhook_id)
+        _ensure_fresh(shopify_webhooks, triggered_at, delivery, TOPIC)
         payload = _decode(raw)
         try:
             command = place_order_from_shopify(payload)
@@ -118,10 +134,11 @@ class ShopifyWebhookController(Controller):
         self,
         request: Request[Any, Any, Any],
         bus: NamedDependency[MessageBus],
-        shopify_secret: NamedDependency[str | None],
+        shopify_webhooks: NamedDependency[ShopifyWebhooks],
         hmac_header: Hmac = None,
         webhook_id: WebhookId = None,
         topic: Topic = None,
+        triggered_at: TriggeredAt = None,
     ) -> ShopifyCancellationResult:
         """Cancel the hub's order of a Shopify `orders/cancelled` webhook. After the first
         shipment the order cannot be cancelled: the answer is still 200 (the shop has cancelled
@@ -129,8 +146,9 @@ class ShopifyWebhookController(Controller):
         in `GET /v1/ops/stuck` as `cancel_requested_after_shipment`. An order the hub does not
         know answers 200 `unknown_order`."""
         raw = await request.body()
-        _verify(raw, shopify_secret, hmac_header, topic, CANCELLED_TOPIC)
+        _verify(raw, shopify_webhooks.secret, hmac_header, topic, CANCELLED_TOPIC)
         delivery = _delivery(webhook_id)
+        _ensure_fresh(shopify_webhooks, triggered_at, delivery, CANCELLED_TOPIC)
         payload = _decode(raw)
         try:
             command = cancellation_from_shopify(payload)
@@ -161,18 +179,20 @@ class ShopifyWebhookController(Controller):
         self,
         request: Request[Any, Any, Any],
         bus: NamedDependency[MessageBus],
-        shopify_secret: NamedDependency[str | None],
+        shopify_webhooks: NamedDependency[ShopifyWebhooks],
         hmac_header: Hmac = None,
         webhook_id: WebhookId = None,
         topic: Topic = None,
+        triggered_at: TriggeredAt = None,
     ) -> ShopifyRefundResult:
         """Record a refund the shop already made: the payment's `refunded` grows by its
         successful refund transactions; no provider is asked to pay it again. The same refund id
         is recorded once, whatever the webhook id. A refund beyond what was captured is 422
         `refund_exceeds_captured` (logged; someone must look)."""
         raw = await request.body()
-        _verify(raw, shopify_secret, hmac_header, topic, REFUND_TOPIC)
+        _verify(raw, shopify_webhooks.secret, hmac_header, topic, REFUND_TOPIC)
         delivery = _delivery(webhook_id)
+        _ensure_fresh(shopify_webhooks, triggered_at, delivery, REFUND_TOPIC)
         payload = _decode(raw)
         where = (payload.get("order_id"), payload.get("id"), delivery)
         try:
@@ -212,6 +232,39 @@ def _verify(
     if topic is not None and topic != expected:
         raise ApiError(
             422, "unsupported_topic", f"this endpoint takes {expected} webhooks, not {topic!r}"
+        )
+
+
+def _ensure_fresh(
+    webhooks: ShopifyWebhooks, triggered_at: str | None, delivery: str | None, topic: str
+) -> None:
+    """Refuse a delivery Shopify triggered longer than `max_age` ago. (The header is not signed:
+    this bounds stale retries and replayed whole requests; a replayed body is stopped by the
+    webhook id, the order reference and the refund id.) A delivery without the header passes."""
+    if triggered_at is None:
+        return
+    try:
+        moment = datetime.fromisoformat(triggered_at.strip())
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ApiError(
+            400,
+            "invalid_triggered_at",
+            "X-Shopify-Triggered-At is not an ISO 8601 time with a zone",
+        )
+    age = webhooks.clock.now() - moment
+    if age > webhooks.max_age:
+        logger.warning(
+            "shopify %s (webhook %s) refused: triggered at %s, %ss ago, past the %ss window",
+            topic, delivery, moment.isoformat(), int(age.total_seconds()),
+            int(webhooks.max_age.total_seconds()),
+        )  # fmt: skip
+        raise ApiError(
+            422,
+            "webhook_too_old",
+            f"this delivery was triggered {int(age.total_seconds())}s ago; this hub takes "
+            f"deliveries up to {int(webhooks.max_age.total_seconds())}s old",
         )
 
 

@@ -72,5 +72,5 @@ async def test_a_failure_after_the_events_are_written_leaves_nothing(engine: Asy
     async with engine.connect() as conn:
         completed = (await conn.execute(select(idempotency_keys.c.completed))).scalars().all()
     assert completed == [False]
-    await gate.release("key:web", "idem-1")
+    await gate.release("key:web", "idem-1", claim.token)
     assert (await gate.claim("key:web", "idem-1", "fp", clock.now())).state is ClaimState.CLAIMED

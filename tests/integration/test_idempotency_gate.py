@@ -82,9 +82,26 @@ async def test_keys_belong_to_their_principal(keys: Keys) -> None:
 
 
 async def test_a_released_key_can_be_used_again(keys: Keys) -> None:
-    await keys.gate.claim("key:web", "k1", "fp-a", T0)
-    await keys.gate.release("key:web", "k1")
+    claim = await keys.gate.claim("key:web", "k1", "fp-a", T0)
+    assert claim.token is not None
+    await keys.gate.release("key:web", "k1", claim.token)
     assert (await keys.gate.claim("key:web", "k1", "fp-b", T0)).state is ClaimState.CLAIMED
+
+
+async def test_a_dead_request_s_release_leaves_the_claim_that_took_its_key_over(
+    keys: Keys,
+) -> None:
+    dead = await keys.gate.claim("key:web", "k1", "fp-a", T0)
+    later = T0 + LEASE + timedelta(seconds=1)
+    retry = await keys.gate.claim("key:web", "k1", "fp-a", later)
+    assert dead.token is not None
+    assert retry.state is ClaimState.CLAIMED
+    await keys.gate.release("key:web", "k1", dead.token)  # the first request fails at last
+    # the retry still holds the key: a third request waits, and the retry completes
+    assert (await keys.gate.claim("key:web", "k1", "fp-a", later)).state is ClaimState.IN_PROGRESS
+    await keys.complete("k1", retry.token)
+    replay = await keys.gate.claim("key:web", "k1", "fp-a", later)
+    assert (replay.state, replay.response) == (ClaimState.REPLAY, CREATED)
 
 
 async def test_a_dead_request_s_claim_is_taken_over_after_its_lease(keys: Keys) -> None:

@@ -17,21 +17,32 @@ from litestar.static_files import create_static_files_router
 
 from entrypoints.http.auth import PUBLIC, Authenticator
 from entrypoints.http.console.controller import ConsoleController
+from entrypoints.http.console.forgery import SameOrigin
 from entrypoints.http.console.pages import STATIC, Pages
 from entrypoints.http.console.session import (
     NotSignedIn,
+    SessionKeys,
     current_agent,
     session_config,
     signed_in_agent,
 )
 from ports.api_keys import ApiKeyStore
+from ports.clock import Clock
 
 logger = logging.getLogger("orderhub.console")
 
 
-def console_router(keys: ApiKeyStore, authenticator: Authenticator) -> Router:
-    """Everything under /console; needs the app's `read_models` dependency."""
+def console_router(
+    keys: ApiKeyStore,
+    authenticator: Authenticator,
+    clock: Clock,
+    public_origin: str | None = None,
+) -> Router:
+    """Everything under /console; needs the app's `read_models` dependency. `public_origin`
+    (`PUBLIC_ORIGIN`) is what forms must come from; https there makes the cookie `Secure`."""
     pages = Pages()
+    session_keys = SessionKeys(keys, clock)
+    same_origin = SameOrigin(public_origin)
 
     def to_sign_in(_: Request[Any, Any, Any], __: NotSignedIn) -> Response[Any]:
         return Redirect("/console", status_code=303)
@@ -56,12 +67,14 @@ def console_router(keys: ApiKeyStore, authenticator: Authenticator) -> Router:
         path="/console",
         route_handlers=[ConsoleController, static],
         opt={PUBLIC: True},
-        middleware=[session_config().middleware],
+        middleware=[session_config(secure=(public_origin or "").startswith("https:")).middleware],
         dependencies={
             "pages": Provide(lambda: pages, use_cache=True, sync_to_thread=False),
             "api_keys": Provide(lambda: keys, use_cache=True, sync_to_thread=False),
             "authenticator": Provide(lambda: authenticator, use_cache=True, sync_to_thread=False),
-            "agent": Provide(signed_in_agent, sync_to_thread=False),
+            "session_keys": Provide(lambda: session_keys, use_cache=True, sync_to_thread=False),
+            "same_origin": Provide(lambda: same_origin, use_cache=True, sync_to_thread=False),
+            "agent": Provide(signed_in_agent),
         },
         exception_handlers={NotSignedIn: to_sign_in, HTTPException: refused},
         include_in_schema=False,

@@ -10,24 +10,23 @@ from litestar.params import FromPath, FromQuery, SkipValidation
 from litestar.response import Redirect
 
 from entrypoints.http.auth import Authenticator, TooManyFailures
-from entrypoints.http.console.forgery import ensure_csrf_token, ensure_same_origin
+from entrypoints.http.console.forgery import SameOrigin, ensure_csrf_token
 from entrypoints.http.console.order_sheet import order_sheet
 from entrypoints.http.console.pages import Pages
 from entrypoints.http.console.search import MAX_QUERY_LENGTH, find_orders, order_id_in
 from entrypoints.http.console.session import (
     CONSOLE_ROLES,
     Agent,
-    current_agent,
+    SessionKeys,
+    checked_agent,
     sign_in,
     sign_out,
 )
 from entrypoints.http.rate_limit import client_address
-from ports.api_keys import ApiKeyStore
 from read_models.queries import BadCursor, ReadModels
 
 Req = Request[Any, Any, Any]
 #: A Protocol cannot be checked at run time: Litestar is told not to try.
-Keys = NamedDependency[SkipValidation[ApiKeyStore]]
 #: An API key is `ohk_` and 43 characters; anything much longer is not one.
 _MAX_KEY_LENGTH = 200
 
@@ -41,9 +40,14 @@ class ConsoleController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def home(self, request: Req, pages: NamedDependency[Pages]) -> Response[str]:
+    async def home(
+        self,
+        request: Req,
+        pages: NamedDependency[Pages],
+        session_keys: NamedDependency[SessionKeys],
+    ) -> Response[str]:
         """The sign-in form, or the search box once signed in."""
-        agent = current_agent(request)
+        agent = await checked_agent(request, session_keys)
         if agent is None:
             return pages.render("sign_in.html", agent=None)
         return pages.render("search.html", agent=agent, query="", found=None)
@@ -59,9 +63,10 @@ class ConsoleController(Controller):
         request: Req,
         pages: NamedDependency[Pages],
         authenticator: NamedDependency[SkipValidation[Authenticator]],
+        same_origin: NamedDependency[SameOrigin],
     ) -> Response[Any]:
         """Sign in with an agent or ops key, posted in the form body (never in a URL)."""
-        ensure_same_origin(request)
+        same_origin.ensure(request)
         key = (await request.form()).get("key")
         secret = key.strip() if isinstance(key, str) else ""
         principal = None
@@ -84,8 +89,13 @@ class ConsoleController(Controller):
         return _home()
 
     @post("/logout", status_code=303)
-    async def logout(self, request: Req, agent: NamedDependency[Agent]) -> Redirect:
-        ensure_same_origin(request)
+    async def logout(
+        self,
+        request: Req,
+        agent: NamedDependency[Agent],
+        same_origin: NamedDependency[SameOrigin],
+    ) -> Redirect:
+        same_origin.ensure(request)
         ensure_csrf_token(agent, (await request.form()).get("csrf"))
         sign_out(request)
         return _home()

@@ -1,5 +1,8 @@
 """Console sessions: a random id in an HttpOnly, SameSite=Strict cookie; the data stays in memory.
 
+A session holds the id of the key it was opened with, and that key is re-checked with the key
+store at most every `KEY_RECHECK_SECONDS`: a revoked key ends its sessions within seconds.
+
 Litestar's server-side sessions, with two changes to when the id is handed out:
 - an anonymous visitor gets no session at all (nothing is stored, no cookie is set), so visits
   to the sign-in page cannot fill the store;
@@ -12,11 +15,13 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, MutableScopeHeaders
+from litestar.di import NamedDependency
 from litestar.enums import ScopeType
 from litestar.middleware.session.server_side import (
     ServerSideSessionBackend,
@@ -26,7 +31,8 @@ from litestar.stores.memory import MemoryStore
 from litestar.types import Message, ScopeSession
 from litestar.utils.dataclass import extract_dataclass_items
 
-from ports.api_keys import Principal, Role
+from ports.api_keys import ApiKeyStore, Principal, Role
+from ports.clock import Clock
 
 #: Keys that may sign in to the console: people at a service desk and operators.
 CONSOLE_ROLES = frozenset({Role.AGENT, Role.OPS})
@@ -35,6 +41,8 @@ SESSION_SECONDS = 8 * 3600
 #: The name under which the app's store registry holds the sessions (a memory store by default).
 SESSION_STORE = "console_sessions"
 COOKIE = "orderhub_console"
+#: How long a key found active stays trusted before its sessions ask the key store again.
+KEY_RECHECK_SECONDS = 5
 #: Session key asking the backend for a new id before the data is stored.
 _NEW_ID = "_new_id"
 
@@ -77,9 +85,48 @@ def current_agent(connection: ASGIConnection[Any, Any, Any, Any]) -> Agent | Non
         return None
 
 
-def signed_in_agent(request: ASGIConnection[Any, Any, Any, Any]) -> Agent:
+class SessionKeys:
+    """Whether the key a session was opened with is still active: the key store's answer, kept
+    for `KEY_RECHECK_SECONDS` per key (only a yes is kept; a revoked key's sessions end)."""
+
+    def __init__(self, keys: ApiKeyStore, clock: Clock) -> None:
+        self._keys = keys
+        self._clock = clock
+        self._active_until: dict[UUID, datetime] = {}
+
+    async def active(self, key_id: UUID) -> bool:
+        now = self._clock.now()
+        until = self._active_until.get(key_id)
+        if until is not None and until > now:
+            return True
+        if not await self._keys.is_active(key_id):
+            self._active_until.pop(key_id, None)
+            return False
+        if len(self._active_until) > 1000:  # one entry per signed-in key: a handful
+            self._active_until = {k: u for k, u in self._active_until.items() if u > now}
+        self._active_until[key_id] = now + timedelta(seconds=KEY_RECHECK_SECONDS)
+        return True
+
+
+async def checked_agent(
+    connection: ASGIConnection[Any, Any, Any, Any], session_keys: SessionKeys
+) -> Agent | None:
+    """Who is signed in, if their key is still active; a session whose key was revoked is
+    ended here (deleted on the server, the cookie cleared)."""
+    agent = current_agent(connection)
+    if agent is None:
+        return None
+    if not await session_keys.active(agent.key_id):
+        sign_out(connection)
+        return None
+    return agent
+
+
+async def signed_in_agent(
+    request: ASGIConnection[Any, Any, Any, Any], session_keys: NamedDependency[SessionKeys]
+) -> Agent:
     """Dependency of every page behind the sign-in: the agent, or off to the sign-in page."""
-    agent = current_agent(request)
+    agent = await checked_agent(request, session_keys)
     if agent is None:
         raise NotSignedIn
     return agent
@@ -99,7 +146,7 @@ class ConsoleSessionBackend(ServerSideSessionBackend):
         if not isinstance(scope_session, dict) or not scope_session:  # Empty: signed out
             if brought:  # signed out, or an unknown id: forget it on both sides
                 await self.delete(brought, store=store)
-                self._set_cookie(message, "null", max_age=0)
+                self._set_cookie(message, connection, "null", max_age=0)
             return
         data = dict(scope_session)
         if not data.pop(_NEW_ID, False):
@@ -110,12 +157,22 @@ class ConsoleSessionBackend(ServerSideSessionBackend):
             await store.delete_expired()  # a memory store forgets only on access otherwise
         session_id = self.generate_session_id()
         await self.set(session_id, self.serialize_data(data), store=store)
-        self._set_cookie(message, session_id)
+        self._set_cookie(message, connection, session_id)
 
-    def _set_cookie(self, message: Message, value: str, max_age: int | None = None) -> None:
+    def _set_cookie(
+        self,
+        message: Message,
+        connection: ASGIConnection[Any, Any, Any, Any],
+        value: str,
+        max_age: int | None = None,
+    ) -> None:
         params = dict(
             extract_dataclass_items(self.config, exclude_none=True, include=Cookie.__dict__.keys())
         )
+        # `Secure` when the public origin is https (PUBLIC_ORIGIN), or this request came over
+        # https (directly, or through a proxy uvicorn trusts to say so); plain http on loopback
+        # (`make run`) keeps a cookie the browser will send back.
+        params["secure"] = self.config.secure or connection.url.scheme == "https"
         if max_age is not None:
             params["max_age"] = max_age
         cookie = Cookie(value=value, key=self.config.key, **params)
@@ -127,12 +184,14 @@ class ConsoleSessionConfig(ServerSideSessionConfig):
     _backend_class = ConsoleSessionBackend
 
 
-def session_config() -> ConsoleSessionConfig:
+def session_config(*, secure: bool = False) -> ConsoleSessionConfig:
+    """`secure`: mark the cookie `Secure` on every answer, whatever the request's scheme."""
     return ConsoleSessionConfig(
         key=COOKIE,
         path="/console",
         max_age=SESSION_SECONDS,
         httponly=True,
+        secure=secure,
         samesite="strict",
         store=SESSION_STORE,
         scopes={ScopeType.HTTP},

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import FixedClock
 from adapters.sql.api_keys import SqlApiKeys
+from entrypoints.http.rate_limit import Window, rate_limit_storage
 from ports.api_keys import Principal, Role
 from tests.integration.http.conftest import Api, make_api
 
@@ -101,3 +102,10 @@ async def test_a_flood_of_unknown_keys_never_pushes_a_valid_key_out_of_the_cache
 
     assert valid is not None
     assert keys.known(secret) == valid
+
+
+async def test_a_limit_whose_redis_is_away_lets_requests_through() -> None:
+    window = Window("public", "1/minute", rate_limit_storage("redis://127.0.0.1:1/0"))
+
+    assert [await window.hit("127.0.0.1") for _ in range(3)] == [True, True, True]
+    assert await window.allows("127.0.0.1")

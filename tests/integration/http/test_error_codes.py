@@ -406,6 +406,25 @@ async def test_an_unknown_inbound_source_is_a_validation_error(api: Api) -> None
     assert error_fields(problem) == {"source"}
 
 
+@pytest.mark.parametrize("whose", ["no one's", "another channel's"])
+async def test_a_replacement_order_must_name_a_return_of_its_own_channel(
+    api: Api, whose: str
+) -> None:
+    await stock(api, on_hand=20)
+    pos_order = await place_order(api, who="pos")
+    await ship(api, pos_order, delivered=True)
+    return_id = (
+        await open_return(api, pos_order["id"]) if whose != "no one's" else str(uuid.uuid4())
+    )
+
+    refused = await post_order(api, order_body(replacement_for_return_id=return_id), who="web")
+
+    assert_problem(refused, 422, "replacement_return_not_found")
+    assert refused.json()["replacement_for_return_id"] == return_id
+    own = await post_order(api, order_body(replacement_for_return_id=return_id), who="pos")
+    assert own.status_code == (201 if whose != "no one's" else 422), own.text
+
+
 # -- 400 malformed_json, 413 payload_too_large ----------------------------------------------
 
 

@@ -20,7 +20,12 @@ from tests.hub import CHANNEL, Hub
 from tests.integration.http.channel import stock
 from tests.integration.http.conftest import Api, make_api
 from tests.integration.http.test_read_side import project
-from tests.integration.http.test_shopify_webhook import SECRET, problem_code, webhook_app
+from tests.integration.http.test_shopify_webhook import (
+    MAX_AGE,
+    SECRET,
+    problem_code,
+    webhook_app,
+)
 from tests.unit.shopify.payloads import body, shopify_cancelled_order, shopify_order, shopify_refund
 
 CANCELLED = ("/v1/webhooks/shopify/orders-cancelled", "orders/cancelled")
@@ -35,6 +40,7 @@ async def deliver(
     webhook_id: str,
     *,
     signature: str | None = None,
+    **headers: str,
 ) -> Response:
     url, topic = endpoint
     raw = body(payload)
@@ -46,6 +52,7 @@ async def deliver(
             "X-Shopify-Topic": topic,
             "X-Shopify-Webhook-Id": webhook_id,
             "X-Shopify-Hmac-Sha256": shopify_hmac(SECRET, raw) if signature is None else signature,
+            **headers,
         },
     )
 
@@ -282,3 +289,20 @@ async def test_a_late_cancellation_shows_on_the_timeline_and_among_stuck_workflo
     assert [(s["kind"], s["order_id"], s["status"]) for s in stuck] == [
         ("cancel_requested_after_shipment", str(order_id), "partially_shipped")
     ]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "payload"),
+    [(CANCELLED, shopify_cancelled_order()), (REFUND, shopify_refund())],
+    ids=["orders-cancelled", "refunds-create"],
+)
+async def test_a_cancellation_or_refund_triggered_before_the_window_is_refused(
+    shop: AsyncClient, hub: Hub, endpoint: tuple[str, str], payload: dict[str, Any]
+) -> None:
+    order_id = await placed(shop)
+    events = len(hub.events(order_id))
+    stale = (hub.clock.now() - MAX_AGE - timedelta(seconds=1)).isoformat()
+    response = await deliver(shop, endpoint, payload, "late-1", **{"X-Shopify-Triggered-At": stale})
+    assert response.status_code == 422
+    assert problem_code(response) == "webhook_too_old"
+    assert len(hub.events(order_id)) == events

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -19,13 +20,14 @@ from adapters.shopify_signature import shopify_hmac
 from entrypoints.http.auth import ApiKeyAuthentication, Authenticator
 from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.http.rate_limit import Window
-from entrypoints.http.shopify import ShopifyWebhookController
+from entrypoints.http.shopify import ShopifyWebhookController, ShopifyWebhooks
 from ports.api_keys import Principal, Role
 from tests.hub import Hub
 from tests.unit.shopify.payloads import body, shopify_order
 
 SECRET = "shpss_0123456789abcdef0123456789abcdef"
 URL = "/v1/webhooks/shopify/orders-create"
+MAX_AGE = timedelta(minutes=10)
 
 
 class NoApiKeys:
@@ -42,6 +44,9 @@ class NoApiKeys:
     def known(self, secret: str) -> Principal | None:
         return None
 
+    async def is_active(self, key_id: UUID) -> bool:
+        return False
+
 
 def webhook_app(hub: Hub, secret: str | None) -> Litestar:
     """The controller wired as the app factory will wire it: bus, secret, auth, problems."""
@@ -51,7 +56,10 @@ def webhook_app(hub: Hub, secret: str | None) -> Litestar:
 
     return Litestar(
         route_handlers=[ShopifyWebhookController],
-        dependencies={"bus": provide(hub.bus), "shopify_secret": provide(secret)},
+        dependencies={
+            "bus": provide(hub.bus),
+            "shopify_webhooks": provide(ShopifyWebhooks(secret, MAX_AGE, hub.clock)),
+        },
         middleware=[
             DefineMiddleware(
                 ApiKeyAuthentication,
@@ -267,3 +275,37 @@ async def test_a_refused_delivery_is_logged_with_its_fields_but_not_the_customer
     assert "logged-delivery" in record.getMessage()
     assert "line_items[2].sku" in record.getMessage()
     assert "bob.norman" not in record.getMessage()
+
+
+def triggered(shopify: Shopify, ago: timedelta) -> str:
+    """`X-Shopify-Triggered-At` as Shopify writes it (nanoseconds, `Z`), `ago` before now."""
+    moment = shopify.hub.clock.now() - ago
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "123Z"
+
+
+async def test_a_delivery_triggered_longer_ago_than_the_window_is_refused(
+    shopify: Shopify,
+) -> None:
+    stale = triggered(shopify, MAX_AGE + timedelta(seconds=1))
+    response = await shopify.deliver(body(shopify_order()), **{"X-Shopify-Triggered-At": stale})
+    assert response.status_code == 422
+    assert problem_code(response) == "webhook_too_old"
+    assert shopify.hub.store.orders == {}
+
+
+async def test_a_retry_inside_the_window_is_placed_and_deduplicated_by_its_webhook_id(
+    shopify: Shopify,
+) -> None:
+    late = {"X-Shopify-Triggered-At": triggered(shopify, MAX_AGE - timedelta(seconds=1))}
+    raw = body(shopify_order())
+    assert (await shopify.deliver(raw, **late)).json()["status"] == "created"
+    assert (await shopify.deliver(raw, **late)).json() == {"order_id": None, "status": "duplicate"}
+
+
+async def test_a_delivery_with_an_unreadable_trigger_time_is_refused(shopify: Shopify) -> None:
+    for unreadable in ("yesterday", "2024-05-14T09:03:00"):  # no zone: no moment at all
+        headers = {"X-Shopify-Triggered-At": unreadable}
+        response = await shopify.deliver(body(shopify_order()), **headers)
+        assert response.status_code == 400
+        assert problem_code(response) == "invalid_triggered_at"
+    assert shopify.hub.store.orders == {}
