@@ -67,9 +67,10 @@ class ApiKeyStore(Protocol):
         """The principal of a valid, unrevoked key, or None. Answers may be a few seconds old."""
         ...
 
-    def known(self, secret: str) -> Principal | None:
-        """The principal of a key found valid within the last few seconds, from memory (no I/O);
-        None says only that it is not known so, not that it is invalid."""
+    def vouched_for(self, secret: str) -> bool:
+        """Whether this key was found valid lately (within the hour), from memory, no I/O: such
+        a key is looked up even for a caller whose address failed authentication too often.
+        False says only that it is not known so, not that it is invalid."""
         ...
 
     async def is_active(self, key_id: UUID) -> bool:

@@ -7,7 +7,9 @@ import asyncio
 import hashlib
 import logging
 import secrets
+import time
 import uuid
+from collections.abc import Callable
 from uuid import UUID
 
 from cachetools import TTLCache
@@ -37,19 +39,23 @@ class SqlApiKeys:
         self,
         engine: AsyncEngine,
         clock: Clock,
-        cache_seconds: float = 10.0,
+        cache_seconds: float = 4.0,
         *,
         lookups: AsyncEngine | None = None,
         concurrent_lookups: int = 4,
         cache_size: int = 10_000,
+        timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self._engine = engine
         self._lookups = lookups or engine
         self._clock = clock
         #: Valid keys, least recently used out first: only other valid keys ever push one out.
-        self._valid: TTLCache[str, Principal] = TTLCache(cache_size, cache_seconds)
+        self._valid: TTLCache[str, Principal] = TTLCache(cache_size, cache_seconds, timer)
+        #: Keys found valid within the hour (`vouched_for`); a revoked one stays here, harmlessly:
+        #: it only lets its lookups through, which then find it revoked.
+        self._vouched: TTLCache[str, bool] = TTLCache(cache_size, 3600, timer)
         #: Unknown and revoked keys, briefly: a key created a moment ago is found soon.
-        self._unknown: TTLCache[str, bool] = TTLCache(cache_size, min(cache_seconds, 2.0))
+        self._unknown: TTLCache[str, bool] = TTLCache(cache_size, min(cache_seconds, 2.0), timer)
         self._lookup_slots = asyncio.Semaphore(concurrent_lookups)
         #: Unbound system keys this process has already warned about (once each, not per request).
         self._warned: set[uuid.UUID] = set()
@@ -89,8 +95,8 @@ class SqlApiKeys:
             )
         return principal, secret
 
-    def known(self, secret: str) -> Principal | None:
-        return self._valid.get(key_hash(secret))
+    def vouched_for(self, secret: str) -> bool:
+        return key_hash(secret) in self._vouched
 
     async def authenticate(self, secret: str) -> Principal | None:
         digest = key_hash(secret)
@@ -112,7 +118,7 @@ class SqlApiKeys:
         principal = Principal(row.id, Role(row.role), row.channel, _sources(row.sources))
         if principal.unbound_system_key:
             self._warn_unbound(principal)
-        self._valid[digest] = principal
+        self._valid[digest], self._vouched[digest] = principal, True
         return principal
 
     async def is_active(self, key_id: UUID) -> bool:

@@ -31,21 +31,20 @@ class TooManyFailures(Exception):
 
 
 class Authenticator:
-    """API keys, with a budget of failures per client address: a key known valid answers from
-    memory whatever the address; an unknown one is looked up only while its address is within
-    its budget. So a flood of made-up keys costs a few lookups per address, and never the
-    callers whose keys work, even from the same address."""
+    """API keys, with a budget of failures per client address: a key found valid lately is
+    looked up (from the cache, mostly) whatever the address; any other only while its address
+    is within its budget. So a flood of made-up keys costs a few lookups per address, and never
+    the callers whose keys work, even from the same address. (A key this process has not yet
+    seen valid, sent from an address over its budget, waits for that address's window.)"""
 
     def __init__(self, keys: ApiKeyStore, failures: Window) -> None:
         self._keys = keys
         self._failures = failures
 
     async def authenticate(self, secret: str, address: str) -> Principal | None:
-        if (principal := self._keys.known(secret)) is not None:
-            return principal
-        if not await self._failures.allows(address):
+        if not self._keys.vouched_for(secret) and not await self._failures.allows(address):
             raise TooManyFailures(await self._failures.retry_after(address))
-        principal = await self._keys.authenticate(secret)
+        principal = await self._keys.authenticate(secret)  # cached for a few seconds
         if principal is None:
             await self._failures.hit(address)
         return principal

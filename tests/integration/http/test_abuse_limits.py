@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator
+from uuid import UUID
 
 import pytest
+from limits.aio.storage import MemoryStorage
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import FixedClock
 from adapters.sql.api_keys import SqlApiKeys
+from entrypoints.http.auth import Authenticator, TooManyFailures
 from entrypoints.http.rate_limit import Window, rate_limit_storage
 from ports.api_keys import Principal, Role
 from tests.integration.http.conftest import Api, make_api
@@ -42,8 +45,11 @@ class CountingKeys:
         self.lookups += 1
         return await self.inner.authenticate(secret)
 
-    def known(self, secret: str) -> Principal | None:
-        return self.inner.known(secret)
+    def vouched_for(self, secret: str) -> bool:
+        return self.inner.vouched_for(secret)
+
+    async def is_active(self, key_id: UUID) -> bool:
+        return await self.inner.is_active(key_id)
 
 
 async def test_an_address_that_keeps_failing_gets_429_without_a_lookup_while_valid_keys_work(
@@ -101,7 +107,37 @@ async def test_a_flood_of_unknown_keys_never_pushes_a_valid_key_out_of_the_cache
         assert await keys.authenticate(f"ohk_{secrets.token_urlsafe(32)}") is None
 
     assert valid is not None
-    assert keys.known(secret) == valid
+    assert keys.vouched_for(secret)
+    assert await keys.authenticate(secret) == valid
+
+
+class Stopwatch:
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+
+async def test_a_valid_key_is_served_from_a_blocked_address_after_its_cache_entry_expired(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    watch = Stopwatch()
+    keys = SqlApiKeys(sqlite_engine, FixedClock(), cache_seconds=4.0, timer=watch)
+    _, secret = await keys.create(Role.AGENT, None, "agent")
+    authenticator = Authenticator(keys, Window("auth-failures", "3/minute", MemoryStorage()))
+    valid = await authenticator.authenticate(secret, "10.0.0.7")
+    for _ in range(3):
+        assert (
+            await authenticator.authenticate(f"ohk_{secrets.token_urlsafe(32)}", "10.0.0.7") is None
+        )
+    with pytest.raises(TooManyFailures):
+        await authenticator.authenticate(f"ohk_{secrets.token_urlsafe(32)}", "10.0.0.7")
+
+    watch.seconds += 30  # the valid key's cache entry is long gone; the address still blocked
+
+    assert valid is not None
+    assert await authenticator.authenticate(secret, "10.0.0.7") == valid
 
 
 async def test_a_limit_whose_redis_is_away_lets_requests_through() -> None:

@@ -41,8 +41,8 @@ class NoApiKeys:
     async def authenticate(self, secret: str) -> Principal | None:
         return None
 
-    def known(self, secret: str) -> Principal | None:
-        return None
+    def vouched_for(self, secret: str) -> bool:
+        return False
 
     async def is_active(self, key_id: UUID) -> bool:
         return False
