@@ -338,18 +338,22 @@ class GoingLive:
         self.hub.start("api", "serve", "--host", "127.0.0.1", "--port", str(self.hub.port))
         self.hub.start("relay", "relay")
         self.hub.start("worker", "worker", "--threads", "4")
-        # The four commands run side by side (each start of the CLI costs seconds of CPU) and
+        # The five commands run side by side (each start of the CLI costs seconds of CPU) and
         # are printed one after the other, as a person would type them.
         wanted = {
             "web": ("keys", "create", "--role", "channel", "--channel", "web"),
-            "sys": ("keys", "create", "--role", "system"),
+            "warehouse": ("keys", "create", "--role", "system", "--source", "warehouse"),
+            "erp": ("keys", "create", "--role", "system", "--source", "erp"),
             "agent": ("keys", "create", "--role", "agent"),
             "ops": ("keys", "create", "--role", "ops"),
         }
         launched = {name: self.launch(*args) for name, args in wanted.items()}
         for name, args in wanted.items():
             self.keys[name] = self.shown(args, launched[name])
-        t.comment("$WEB, $SYS, $AGENT and $OPS hold the four keys; HUB is the API")
+        t.comment(
+            "$WEB, $WAREHOUSE, $ERP, $AGENT and $OPS hold the five keys (each back-office system "
+            "its own, bound to its source); HUB is the API"
+        )
         t.command(f"export HUB={self.hub.url}")
         wait_for(self.ready, timeout=60, what="the API to come up")
         response = self.api.request("GET", "/health/ready", None)
@@ -368,7 +372,7 @@ class GoingLive:
         for n, sku in enumerate(skus, 1):
             body = self.inbound_body(f"wh-stock-{n}", "stock.snapshot",
                                      {"sku": sku, "location": LOCATION, "on_hand": 20, "sequence": 1})  # fmt: skip
-            self.api.answer(self.api.request("POST", "/v1/inbound/warehouse", "sys", body))
+            self.api.answer(self.api.request("POST", "/v1/inbound/warehouse", "warehouse", body))
 
     # -- the orders --------------------------------------------------------------------------
 
@@ -444,7 +448,7 @@ class GoingLive:
                 "lines": [{"sku": ln.sku, "quantity": ln.quantity} for ln in order.lines],
             }  # fmt: skip
             body = self.inbound_body(f"wh-ship-{n}", "shipment.dispatched", data)
-            self.api.answer(self.api.request("POST", "/v1/inbound/warehouse", "sys", body))
+            self.api.answer(self.api.request("POST", "/v1/inbound/warehouse", "warehouse", body))
         self.t.comment("The first shipment captures the payment at Stripe:")
         for order in self.orders:
             captured = self.wait_order(
@@ -458,7 +462,7 @@ class GoingLive:
                 "shipment.delivered",
                 {"order_id": order.order_id, "shipment_id": f"SHP-{n}"},
             )
-            self.api.answer(self.api.request("POST", "/v1/inbound/warehouse", "sys", body))
+            self.api.answer(self.api.request("POST", "/v1/inbound/warehouse", "warehouse", body))
         for order in self.orders:
             self.wait_order(order, lambda o: o["status"] == "delivered", "the delivery")
 
@@ -484,7 +488,7 @@ class GoingLive:
                 (f"wh-insp-{n}", "return.inspected", inspected),
             ):
                 body = self.inbound_body(event_id, kind, data)
-                self.api.answer(self.api.request("POST", "/v1/inbound/warehouse", "sys", body))
+                self.api.answer(self.api.request("POST", "/v1/inbound/warehouse", "warehouse", body))
         t.comment(
             "The hub asks the ERP for a credit memo (PUT /returns/{id}/credit-memo-request); the "
             "ERP posts it back:"
@@ -498,7 +502,7 @@ class GoingLive:
             data = {"return_id": order.return_id, "credit_memo_ref": f"CM-{n:05d}",
                     "amount": asked["amount"]}  # fmt: skip
             body = self.inbound_body(f"erp-cm-{n}", "credit_memo.posted", data)
-            self.api.answer(self.api.request("POST", "/v1/inbound/erp", "sys", body))
+            self.api.answer(self.api.request("POST", "/v1/inbound/erp", "erp", body))
         t.comment("The refund goes to Stripe and the return closes:")
         for order in self.orders:
             order.final_return = wait_for(
