@@ -488,7 +488,9 @@ class GoingLive:
                 (f"wh-insp-{n}", "return.inspected", inspected),
             ):
                 body = self.inbound_body(event_id, kind, data)
-                self.api.answer(self.api.request("POST", "/v1/inbound/warehouse", "warehouse", body))
+                self.api.answer(
+                    self.api.request("POST", "/v1/inbound/warehouse", "warehouse", body)
+                )
         t.comment(
             "The hub asks the ERP for a credit memo (PUT /returns/{id}/credit-memo-request); the "
             "ERP posts it back:"
