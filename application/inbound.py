@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import StrEnum
 
@@ -33,13 +33,28 @@ class InboundOutcome(StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class InboundPolicy:
-    #: After this many attempts (about 2 h with the backoff below) the event is a dead letter.
+    #: After this many attempts (about 2 h with the backoff below; the container makes it outlast
+    #: the outage horizon, `outlasting`) the event is a dead letter.
     max_attempts: int = 30
     first_retry: timedelta = timedelta(seconds=1)
     longest_wait: timedelta = timedelta(minutes=5)
 
     def next_wait(self, attempts: int) -> timedelta:
-        return min(self.first_retry * (1 << max(attempts - 1, 0)), self.longest_wait)
+        doublings = min(max(attempts - 1, 0), 30)  # past 2^30 the longest wait rules anyway
+        return min(self.first_retry * (1 << doublings), self.longest_wait)
+
+    def patience(self) -> timedelta:
+        """How long an early event is kept trying before it is a dead letter."""
+        return sum((self.next_wait(n) for n in range(1, self.max_attempts)), timedelta(0))
+
+    def outlasting(self, horizon: timedelta) -> InboundPolicy:
+        """This policy, kept trying at least an hour longer than `horizon`: what an early event
+        waits for (a booking, a capture) may itself be waiting out a remote's outage for up to
+        the outage horizon (REMOTE_OUTAGE_HORIZON_SECONDS)."""
+        wanted, attempts = horizon + timedelta(hours=1), self.max_attempts
+        while replace(self, max_attempts=attempts).patience() < wanted:
+            attempts += 1
+        return replace(self, max_attempts=attempts)
 
 
 class Inbound:

@@ -41,7 +41,7 @@ from adapters.sql.view_store import SqlViewStore
 from application.bus import MessageBus
 from application.consumers import Consumer
 from application.context import HandlerContext
-from application.inbound import Inbound
+from application.inbound import Inbound, InboundPolicy
 from application.process_managers.context import ProcessContext
 from application.process_managers.fulfilment import Fulfilment
 from application.process_managers.hub_reactions import HubReactions
@@ -158,7 +158,16 @@ class Container(containers.DeclarativeContainer):
     )
     command_runner = providers.Singleton(CommandRunner, bus, idempotency_gate, clock)
     deferred_inbound = providers.Singleton(SqlDeferredInbound, engine)
-    inbound = providers.Singleton(Inbound, bus, deferred_inbound, clock)
+    inbound = providers.Singleton(
+        Inbound,
+        bus,
+        deferred_inbound,
+        clock,
+        providers.Factory(
+            InboundPolicy().outlasting,
+            providers.Factory(timedelta, seconds=settings.provided.remote_outage_horizon_seconds),
+        ),
+    )
     #: Keys are looked up on the read pool: a flood of unknown keys never queues on the pool
     #: that place-order writes through.
     api_keys = providers.Singleton(SqlApiKeys, engine, clock, lookups=read_engine)

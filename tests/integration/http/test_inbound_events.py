@@ -62,7 +62,9 @@ async def test_an_event_for_an_order_that_never_comes_ends_as_a_dead_letter(api:
     )
     assert early.status_code == 202
     inbound = api.container.inbound()
-    for _ in range(40):
+    # One more try per step: the policy waits out 7 h of tries (the 6 h outage horizon and an
+    # hour), about 93 of them, before it gives up.
+    for _ in range(100):
         api.clock.advance(timedelta(minutes=10))
         await inbound.retry_due(command_of)
     letters = (await api.client.get("/v1/ops/dead-letters", headers=api.auth("ops"))).json()
