@@ -6,8 +6,9 @@ The relay's redelivery timeout is the product default (30 s) here, so it is Dram
 (PRODUCT.md §4.1) that brings a killed worker's messages back; with the suite's usual 5 s, a
 backlog longer than the timeout is republished every 5 s and the copies swamp the worker.
 
-Each kill waits until the current worker is busy, and counts the deliveries it started in the
-last 0.3 s and had not finished when it was killed (attempt counted, not processed)."""
+Each kill waits until the current worker is busy and holds a delivery it is running (its
+`deliveries.running_until` lies ahead), and counts the deliveries held at the kill: attempts
+counted, not finished, cut mid-message."""
 
 from __future__ import annotations
 
@@ -50,12 +51,26 @@ def busy(db_url: str, timeout: float = 20) -> None:
         time.sleep(0.1)
 
 
-def started_and_unfinished(db_url: str) -> int:
-    """Deliveries whose attempt was counted in the last 0.3 s and that are not finished yet."""
-    _, before = asyncio.run(_deliveries(db_url))
-    time.sleep(0.3)
-    _, now = asyncio.run(_deliveries(db_url))
-    return sum(1 for key, attempts in now.items() if attempts > before.get(key, 0))
+async def _held(db_url: str) -> int:
+    """Deliveries a running attempt holds now (attempt counted, not finished)."""
+    conn = await asyncpg.connect(dsn(db_url), timeout=5)
+    try:
+        return int(
+            await conn.fetchval(
+                "SELECT count(*) FROM deliveries WHERE running_until > now() "
+                "AND processed_at IS NULL AND dead_at IS NULL"
+            )
+        )
+    finally:
+        await conn.close()
+
+
+def mid_message(db_url: str, at_least: int = 2, timeout: float = 20) -> None:
+    """Wait (bounded) until the worker holds `at_least` deliveries it is running (more than one,
+    so that a kill a moment later still finds one of them running)."""
+    deadline = time.monotonic() + timeout
+    while asyncio.run(_held(db_url)) < at_least and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def test_workers_killed_mid_message_lose_nothing_and_apply_nothing_twice(
@@ -67,9 +82,9 @@ def test_workers_killed_mid_message_lose_nothing_and_apply_nothing_twice(
     with SteadyLoad(stack.url, stack.keys.web, rate=20) as load:
         for _ in range(KILLS):
             busy(stack.db_url)
-            time.sleep(1)
-            cut.append(started_and_unfinished(stack.db_url))
+            mid_message(stack.db_url)
             stack.kill(worker)
+            cut.append(asyncio.run(_held(stack.db_url)))  # held by the dead worker, cut short
             worker = stack.start_worker()
         fault_end = time.monotonic()
         time.sleep(3)
