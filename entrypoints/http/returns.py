@@ -1,4 +1,5 @@
-"""Return reads and the channel's own return command (cancel)."""
+"""Return reads, the channel's own return command (cancel), and an agent's decisions on a
+return the policy left `requested` (authorize, reject)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
-from litestar.params import FromPath, SkipValidation
+from litestar.params import FromPath, JSONBody, SkipValidation
 
 from domain import commands as c
 from domain.errors import ReturnNotFound
@@ -18,6 +19,7 @@ from entrypoints.http.commands import CommandRunner
 from entrypoints.http.orders import IdempotencyKey
 from entrypoints.http.rendering import etag, return_rendered
 from entrypoints.http.resources import ReturnResource
+from entrypoints.http.schemas import RejectReturnBody
 from ports.api_keys import Principal, Role
 from ports.order_lookup import OrderLookup
 from read_models.queries import ReadModels
@@ -70,6 +72,51 @@ class ReturnController(Controller):
         """Withdraw a return before the warehouse received it."""
         await ensure_visible(lookup, request.user, return_id)
         command = c.CancelReturn(return_id=return_id)
+        return await runner.run(
+            request, command, return_rendered(), idempotency_key=idempotency_key
+        )
+
+    @post(
+        "/{return_id:uuid}/authorize",
+        guards=[roles(Role.AGENT)],
+        status_code=200,
+        responses=RETURN,
+    )
+    async def authorize_return(
+        self,
+        request: Req,
+        return_id: FromPath[UUID],
+        runner: NamedDependency[CommandRunner],
+        lookup: Lookup,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[bytes]:
+        """Authorize a return the channel's policy left `requested`, under an RMA number of the
+        hub's; the ERP is told as for one the policy authorized."""
+        await ensure_visible(lookup, request.user, return_id)
+        command = c.AuthorizeReturn(return_id=return_id)
+        return await runner.run(
+            request, command, return_rendered(), idempotency_key=idempotency_key
+        )
+
+    @post(
+        "/{return_id:uuid}/reject",
+        guards=[roles(Role.AGENT)],
+        status_code=200,
+        responses=RETURN,
+    )
+    async def reject_return(
+        self,
+        request: Req,
+        return_id: FromPath[UUID],
+        data: JSONBody[RejectReturnBody],
+        runner: NamedDependency[CommandRunner],
+        lookup: Lookup,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[bytes]:
+        """Refuse a return the channel's policy left `requested`, with the reason the customer
+        will hear; its units become returnable again."""
+        await ensure_visible(lookup, request.user, return_id)
+        command = c.RejectReturn(return_id=return_id, reason=data.reason)
         return await runner.run(
             request, command, return_rendered(), idempotency_key=idempotency_key
         )

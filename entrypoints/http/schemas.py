@@ -146,5 +146,9 @@ class RequestReturnBody(Body):
         )
 
 
+class RejectReturnBody(Body):
+    reason: LongText
+
+
 class LinkCaseBody(Body):
     case_id: Annotated[str, Meta(min_length=1, max_length=100, pattern=NO_NUL)]
