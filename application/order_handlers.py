@@ -6,6 +6,7 @@ from uuid import UUID
 
 from application.context import HandlerContext
 from domain.commands import (
+    AddNote,
     AmendOrder,
     BookOrder,
     CancelOrder,
@@ -112,6 +113,12 @@ async def _channel_order(uow: UnitOfWork, channel: str, channel_order_ref: str) 
     if order_id is None:
         raise ChannelOrderNotFound(channel, channel_order_ref)
     return await uow.orders.get(order_id)
+
+
+async def add_note(cmd: AddNote, uow: UnitOfWork, ctx: HandlerContext) -> UUID:
+    order = await uow.orders.get(cmd.order_id)
+    order.add_note(cmd.text, ctx.clock.now())
+    return order.id
 
 
 async def hold_order(cmd: HoldOrder, uow: UnitOfWork, ctx: HandlerContext) -> UUID:

@@ -81,6 +81,12 @@ class RecordChannelRefund(Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AddNote(Command):
+    order_id: UUID
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HoldOrder(Command):
     order_id: UUID
     reason: str

@@ -115,6 +115,13 @@ class OrderHeld(OrderEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class NoteAdded(OrderEvent):
+    """Someone (an agent, or the order's channel) wrote a note on the order's timeline."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OrderResumed(OrderEvent):
     order_status: str
 
@@ -315,7 +322,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.__name__: cls
     for cls in (
         OrderPlaced, InventoryReserved, OrderBackordered, OrderBooked, OrderRejectedByErp,
-        OrderHeld, OrderResumed, OrderAmended, OrderCancelled, ReservationExpired,
+        OrderHeld, OrderResumed, NoteAdded, OrderAmended, OrderCancelled, ReservationExpired,
         ShipmentDispatched, ShipmentDelivered, PaymentCaptured, PaymentFailed, PaymentVoided,
         CancelRequestedAfterShipment, RefundRecorded,
         CaseLinked, CaseUpdated, ReturnRequested, ReturnAuthorized, ReturnRejected, ReturnCancelled,

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Final
 from uuid import UUID
 
 from domain import events
@@ -59,6 +60,8 @@ Stock = Mapping[StockKey, StockLevel]
 #: Makes the id of a new reservation.
 NewId = Callable[[], UUID]
 _S, _C = OrderStatus, OrderCommand
+#: The longest note an agent or a channel may write on an order.
+MAX_NOTE_LENGTH: Final = 2000
 #: Where an order held after shipping (a card declined at capture) resumes to, as it was.
 _SHIPPED = frozenset({_S.PARTIALLY_SHIPPED, _S.SHIPPED, _S.DELIVERED})
 
@@ -302,6 +305,12 @@ class Order(Aggregate):
         self._record(events.OrderRejectedByErp(order_id=self.id, reason=reason))
 
     # -- agents and channels -----------------------------------------------------------------
+
+    def add_note(self, text: str, now: datetime) -> None:
+        """A note on the order's timeline, in any state: it changes nothing else."""
+        ensure_no_issues(text_issues("text", text, MAX_NOTE_LENGTH))
+        self.updated_at = now
+        self._record(events.NoteAdded(order_id=self.id, text=text))
 
     def hold(self, reason: str, now: datetime, hold_ttl: timedelta) -> None:
         """Stop the order where it is; its unconfirmed holds expire after `hold_ttl` on hold."""

@@ -35,6 +35,7 @@ _ENTRIES: dict[str, tuple[str, str, Any]] = {
     "OrderBooked": ("order.booked", "erp", lambda e: f"Booked in the ERP as {e['erp_order_ref']}"),
     "OrderRejectedByErp": ("order.rejected", "erp", lambda e: f"The ERP refused the order: {e['reason']}"),
     "OrderHeld": ("order.held", "agent", lambda e: f"Put on hold: {e['reason']}"),
+    "NoteAdded": ("note.added", "agent", lambda e: f"Note: {e['text']}"),
     "OrderResumed": ("order.resumed", "agent", lambda e: f"Taken off hold ({e['order_status']})"),
     "OrderAmended": ("order.amended", "channel", lambda e: "Order changed" + (": " + _lines(e["lines"]) if e["lines"] else ": new shipping address") + f"; total now {e['total']}"),
     "OrderCancelled": ("order.cancelled", "channel", lambda e: f"Order cancelled: {e['reason']}"),

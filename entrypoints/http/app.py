@@ -20,6 +20,7 @@ from entrypoints.http.health import HealthController
 from entrypoints.http.inbound import InboundController
 from entrypoints.http.inventory import InventoryController
 from entrypoints.http.metrics import MetricsController
+from entrypoints.http.notes import NoteController
 from entrypoints.http.ops import OpsController
 from entrypoints.http.orders import OrderController
 from entrypoints.http.problems import EXCEPTION_HANDLERS
@@ -47,6 +48,7 @@ def create_app(container: Container) -> Litestar:
     return Litestar(
         route_handlers=[
             OrderController,
+            NoteController,
             ReturnController,
             InventoryController,
             InboundController,

@@ -146,6 +146,10 @@ class RequestReturnBody(Body):
         )
 
 
+class AddNoteBody(Body):
+    text: LongText
+
+
 class RejectReturnBody(Body):
     reason: LongText
 
