@@ -54,6 +54,7 @@ COMMAND_HANDLERS: Final[Mapping[type[c.Command], Handler]] = {
     c.InspectReturn: returns.inspect_return,
     c.PostCreditMemo: returns.post_credit_memo,
     c.ReleaseReturnHold: returns.release_return_hold,
+    c.AcceptCreditMemo: returns.accept_credit_memo,
     c.CloseReturn: returns.close_return,
     c.ApplyStockSnapshot: stock.apply_stock_snapshot,
     c.AdjustStock: stock.adjust_stock,

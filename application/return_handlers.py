@@ -6,6 +6,7 @@ from uuid import UUID
 
 from application.context import HandlerContext
 from domain.commands import (
+    AcceptCreditMemo,
     AuthorizeReturn,
     CancelReturn,
     CloseReturn,
@@ -71,6 +72,12 @@ async def post_credit_memo(cmd: PostCreditMemo, uow: UnitOfWork, ctx: HandlerCon
     order = await uow.orders.get_by_return(cmd.return_id)
     amount = Money.of(cmd.amount, order.currency)
     order.post_credit_memo(cmd.return_id, cmd.credit_memo_ref, amount, ctx.clock.now())
+    return cmd.return_id
+
+
+async def accept_credit_memo(cmd: AcceptCreditMemo, uow: UnitOfWork, ctx: HandlerContext) -> UUID:
+    order = await uow.orders.get_by_return(cmd.return_id)
+    order.accept_credit_memo(cmd.return_id, ctx.clock.now())
     return cmd.return_id
 
 

@@ -144,6 +144,11 @@ class ReleaseReturnHold(Command):
     return_id: UUID
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AcceptCreditMemo(Command):
+    return_id: UUID
+
+
 # -- back-office systems -----------------------------------------------------------------------
 
 

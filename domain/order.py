@@ -665,6 +665,20 @@ class Order(Aggregate):
             self.payment.refund(amount)
         self._on_return(ret.refund_issued(self.payment.status), now)
 
+    def accept_credit_memo(self, return_id: UUID, now: datetime) -> None:
+        """An agent accepts the ERP's amount for a return held for a credit memo that did not
+        match the computed refund: that amount is refunded (never more than captured less
+        refunded)."""
+        ret = self.get_return(return_id)
+        RETURN_TRANSITIONS.ensure_allowed(ret.status, ReturnCommand.ACCEPT_CREDIT_MEMO)
+        assert ret.credit_memo_amount is not None
+        if ret.credit_memo_amount.amount > 0:
+            self.payment.ensure_refundable(ret.credit_memo_amount)
+        amount = ret.accept_credit_memo(now)
+        if amount.amount > 0:
+            self.payment.refund(amount)
+        self._on_return(ret.refund_issued(self.payment.status), now)
+
     def release_return_hold(self, return_id: UUID, now: datetime) -> None:
         """An agent sorted out a mismatched credit memo: the return waits for a matching one."""
         self._on_return(self.get_return(return_id).release_hold(now), now)

@@ -51,6 +51,7 @@ class ReturnCommand(StrEnum):
     INSPECT = "inspect"
     POST_CREDIT_MEMO = "post_credit_memo"
     RELEASE_HOLD = "release_hold"
+    ACCEPT_CREDIT_MEMO = "accept_credit_memo"
     CLOSE = "close"
 
 
@@ -78,7 +79,10 @@ RETURN_TRANSITIONS: Final = TransitionTable[ReturnStatus, ReturnCommand](
         },
         _S.RECEIVED: {_C.INSPECT: frozenset({_S.INSPECTED})},
         _S.INSPECTED: {_C.POST_CREDIT_MEMO: frozenset({_S.REFUNDED, _S.ON_HOLD})},
-        _S.ON_HOLD: {_C.RELEASE_HOLD: frozenset({_S.INSPECTED})},
+        _S.ON_HOLD: {
+            _C.RELEASE_HOLD: frozenset({_S.INSPECTED}),
+            _C.ACCEPT_CREDIT_MEMO: frozenset({_S.REFUNDED}),
+        },
         _S.REFUNDED: {_C.CLOSE: frozenset({_S.CLOSED})},
         _S.CLOSED: {},
         _S.REJECTED: {},
@@ -141,6 +145,8 @@ class Return:
     refund_amount: Money | None = None
     shipping_refund: Money | None = None
     credit_memo_ref: str | None = None
+    #: What the ERP's credit memo says (kept when it did not match, for an agent to accept).
+    credit_memo_amount: Money | None = None
     hold_reason: str | None = None
     created_at: datetime
     updated_at: datetime
@@ -275,7 +281,7 @@ class Return:
         Returns whether the refund may be issued.
         """
         RETURN_TRANSITIONS.ensure_allowed(self.status, _C.POST_CREDIT_MEMO)
-        self.credit_memo_ref = credit_memo_ref
+        self.credit_memo_ref, self.credit_memo_amount = credit_memo_ref, amount
         if amount != self.refund_amount:
             self.hold_reason = (
                 f"credit memo {credit_memo_ref} is for {amount}, the refund is {self.refund_amount}"
@@ -309,8 +315,16 @@ class Return:
         """An agent sorted out the credit memo: the return waits for a matching one again."""
         self._move(_C.RELEASE_HOLD, _S.INSPECTED, now)
         self.hold_reason = None
-        self.credit_memo_ref = None
+        self.credit_memo_ref = self.credit_memo_amount = None
         return ReturnHoldReleased(order_id=self.order_id, return_id=self.id)
+
+    def accept_credit_memo(self, now: datetime) -> Money:
+        """An agent accepts the held credit memo's amount as the refund; answers that amount."""
+        RETURN_TRANSITIONS.ensure_allowed(self.status, _C.ACCEPT_CREDIT_MEMO)
+        assert self.credit_memo_amount is not None  # on hold only for a memo that did not match
+        self.refund_amount, self.hold_reason = self.credit_memo_amount, None
+        self._move(_C.ACCEPT_CREDIT_MEMO, _S.REFUNDED, now)
+        return self.refund_amount
 
     def close(self, now: datetime) -> ReturnEvent:
         self._move(_C.CLOSE, _S.CLOSED, now)

@@ -197,6 +197,7 @@ def _return_state(r: Return) -> Record:
         "refund_amount": str(r.refund_amount.amount) if r.refund_amount else None,
         "shipping_refund": str(r.shipping_refund.amount) if r.shipping_refund else None,
         "credit_memo_ref": r.credit_memo_ref,
+        "credit_memo_amount": str(r.credit_memo_amount.amount) if r.credit_memo_amount else None,
         "hold_reason": r.hold_reason,
         "created_at": _time(r.created_at),
         "updated_at": _time(r.updated_at),
@@ -226,6 +227,8 @@ def _return_from(r: Record, order_id: UUID, money: Any) -> Return:
         refund_amount=money(r["refund_amount"]) if r["refund_amount"] else None,
         shipping_refund=money(r["shipping_refund"]) if r["shipping_refund"] else None,
         credit_memo_ref=r["credit_memo_ref"],
+        # absent from returns stored before it was kept
+        credit_memo_amount=money(r["credit_memo_amount"]) if r.get("credit_memo_amount") else None,
         hold_reason=r["hold_reason"],
         created_at=_required(r["created_at"]),
         updated_at=_required(r["updated_at"]),

@@ -1,5 +1,5 @@
 """Return reads, the channel's own return command (cancel), and an agent's decisions on a
-return the policy left `requested` (authorize, reject)."""
+return the policy left `requested` (authorize, reject) or held for its credit memo (accept it)."""
 
 from __future__ import annotations
 
@@ -117,6 +117,29 @@ class ReturnController(Controller):
         will hear; its units become returnable again."""
         await ensure_visible(lookup, request.user, return_id)
         command = c.RejectReturn(return_id=return_id, reason=data.reason)
+        return await runner.run(
+            request, command, return_rendered(), idempotency_key=idempotency_key
+        )
+
+    @post(
+        "/{return_id:uuid}/accept-credit-memo",
+        guards=[roles(Role.AGENT)],
+        status_code=200,
+        responses=RETURN,
+    )
+    async def accept_credit_memo(
+        self,
+        request: Req,
+        return_id: FromPath[UUID],
+        runner: NamedDependency[CommandRunner],
+        lookup: Lookup,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[bytes]:
+        """Release a return held because the ERP's credit memo did not match the computed
+        refund, accepting the ERP's amount: that amount is refunded (never more than was
+        captured and not yet refunded)."""
+        await ensure_visible(lookup, request.user, return_id)
+        command = c.AcceptCreditMemo(return_id=return_id)
         return await runner.run(
             request, command, return_rendered(), idempotency_key=idempotency_key
         )

@@ -61,6 +61,7 @@ ACCESS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("POST", "/v1/orders/{order_id:uuid}/returns"):         ("return",  (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED, DENIED)),
     ("POST", "/v1/returns/{return_id:uuid}/cancel"):        ("none",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED, DENIED)),
     # an agent's decisions on a return the policy left `requested` (PRODUCT.md §8.4)
+    ("POST", "/v1/returns/{return_id:uuid}/accept-credit-memo"): ("none", (UNAUTH, UNAUTH, DENIED, DENIED, OK, DENIED, DENIED, DENIED)),
     ("POST", "/v1/returns/{return_id:uuid}/authorize"):     ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, OK, DENIED, DENIED, DENIED)),
     ("POST", "/v1/returns/{return_id:uuid}/reject"):        ("hold",    (UNAUTH, UNAUTH, DENIED, DENIED, OK, DENIED, DENIED, DENIED)),
     # -- queries (agent; channel for its own). The code also admits ops keys (PRODUCT.md §5

@@ -1,18 +1,25 @@
 """An agent decides a return the channel's policy left `requested` (PRODUCT.md §8.4): authorize
 it under the hub's RMA number, or reject it with a reason (the domain also lets an agent reject
-an authorized return the warehouse has not received); a rejected return stays rejected."""
+an authorized return the warehouse has not received); a rejected return stays rejected. And an
+agent accepts the ERP's amount for a return held for a credit memo that did not match."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain import commands as c
 from domain.return_policy import ReturnPolicy
+from domain.returns import Disposition
+from ports.unit_of_work import CommandMeta
 from tests.integration.http.conftest import Api, make_api
 from tests.integration.http.requests import (
+    SKU,
     assert_problem,
     get_order,
     idempotent,
@@ -116,3 +123,28 @@ async def test_a_channel_may_not_decide_its_own_return(deciding: Api) -> None:
     refused = await decide(deciding, return_id, "authorize", who="web")
 
     assert_problem(refused, 403, "forbidden")
+
+
+async def test_an_agent_accepts_the_erp_s_amount_for_a_return_held_for_its_credit_memo(
+    api: Api,
+) -> None:
+    await stock(api)
+    order = await place_order(api)
+    await ship(api, order, delivered=True)
+    asked = await request_return(api, order["id"], return_body(quantity=1))
+    return_id = UUID(asked.json()["id"])
+    bus, meta = api.container.bus(), CommandMeta(actor="erp:test", correlation_id="memo")
+    await bus.handle(c.CapturePayment(order_id=UUID(order["id"])), meta)  # as fulfilment would
+    await bus.handle(
+        c.ReceiveReturn(return_id=return_id, lines=(c.SkuCount(sku=SKU, quantity=1),)), meta
+    )
+    restock = c.InspectedSku(sku=SKU, disposition=Disposition.RESTOCK)
+    await bus.handle(c.InspectReturn(return_id=return_id, lines=(restock,)), meta)
+    memo = c.PostCreditMemo(return_id=return_id, credit_memo_ref="CM-77", amount=Decimal("1.50"))
+    await bus.handle(memo, meta)  # not what the return computed: held for an agent
+
+    accepted = await decide(api, str(return_id), "accept-credit-memo")
+
+    assert accepted.status_code == 200, accepted.text
+    assert (accepted.json()["status"], accepted.json()["refund_amount"]) == ("refunded", "1.50")
+    assert (await decide(api, str(return_id), "accept-credit-memo")).status_code == 409

@@ -228,6 +228,10 @@ class Shop:
         self.order.release_return_hold(self.ret.id, self.tick())
         return self
 
+    def accept_credit_memo(self) -> Shop:
+        self.order.accept_credit_memo(self.ret.id, self.tick())
+        return self
+
     def close_return(self) -> Shop:
         self.order.close_return(self.ret.id, self.tick())
         return self

@@ -39,7 +39,7 @@ EXPECTED_TABLE: dict[str, dict[str, set[str]]] = {
     "authorized": {"receive": {"received"}, "reject": {"rejected"}, "cancel": {"cancelled"}},
     "received": {"inspect": {"inspected"}},
     "inspected": {"post_credit_memo": {"refunded", "on_hold"}},
-    "on_hold": {"release_hold": {"inspected"}},
+    "on_hold": {"release_hold": {"inspected"}, "accept_credit_memo": {"refunded"}},
     "refunded": {"close": {"closed"}},
     "closed": {},
     "rejected": {},
@@ -56,6 +56,7 @@ COMMANDS: dict[ReturnCommand, Callable[[Shop], object]] = {
     _C.INSPECT: Shop.inspect_return,
     _C.POST_CREDIT_MEMO: lambda shop: shop.post_credit_memo("CM-2"),
     _C.RELEASE_HOLD: Shop.release_return_hold,
+    _C.ACCEPT_CREDIT_MEMO: Shop.accept_credit_memo,
     _C.CLOSE: Shop.close_return,
 }
 
@@ -68,6 +69,7 @@ RECORDS: dict[ReturnCommand, type[ReturnEvent]] = {
     _C.INSPECT: ReturnInspected,
     _C.POST_CREDIT_MEMO: RefundIssued,
     _C.RELEASE_HOLD: ReturnHoldReleased,
+    _C.ACCEPT_CREDIT_MEMO: RefundIssued,
     _C.CLOSE: ReturnClosed,
 }
 
@@ -90,7 +92,7 @@ def test_returns_have_the_expected_states_and_commands() -> None:
     ]  # fmt: skip
     assert values(ReturnCommand) == [
         "authorize", "reject", "cancel", "receive", "inspect", "post_credit_memo",
-        "release_hold", "close",
+        "release_hold", "accept_credit_memo", "close",
     ]  # fmt: skip
 
 
