@@ -10,6 +10,7 @@ from domain.commands import (
     AmendOrder,
     BookOrder,
     CancelOrder,
+    CancelRemaining,
     FollowChannelCancellation,
     HoldOrder,
     LinkCase,
@@ -113,6 +114,13 @@ async def _channel_order(uow: UnitOfWork, channel: str, channel_order_ref: str) 
     if order_id is None:
         raise ChannelOrderNotFound(channel, channel_order_ref)
     return await uow.orders.get(order_id)
+
+
+async def cancel_remaining(cmd: CancelRemaining, uow: UnitOfWork, ctx: HandlerContext) -> UUID:
+    order = await uow.orders.get(cmd.order_id)
+    stock = await uow.stock.get_many(order.stock_keys())
+    order.cancel_remaining(cmd.reason, ctx.clock.now(), stock)
+    return order.id
 
 
 async def add_note(cmd: AddNote, uow: UnitOfWork, ctx: HandlerContext) -> UUID:

@@ -81,6 +81,12 @@ class RecordChannelRefund(Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CancelRemaining(Command):
+    order_id: UUID
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AddNote(Command):
     order_id: UUID
     text: str

@@ -142,6 +142,22 @@ class OrderCancelled(OrderEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RemainderCancelled(OrderEvent):
+    """A partially shipped order's unshipped units were cancelled: it ends with what shipped."""
+
+    reason: str
+    lines: tuple[SkuQuantity, ...]  #: the units cancelled, per SKU
+    released: tuple[ReservedUnits, ...]
+    total: Decimal  #: what the order now costs
+    #: What the payment provider is to refund of a capture that took the old total (0: none,
+    #: the capture is still to come and will take the new total).
+    refund_amount: Decimal
+    currency: str
+    payment_status: str
+    order_status: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReservationExpired(OrderEvent):
     expired: tuple[ReservedUnits, ...]
 
@@ -322,7 +338,8 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.__name__: cls
     for cls in (
         OrderPlaced, InventoryReserved, OrderBackordered, OrderBooked, OrderRejectedByErp,
-        OrderHeld, OrderResumed, NoteAdded, OrderAmended, OrderCancelled, ReservationExpired,
+        OrderHeld, OrderResumed, NoteAdded, OrderAmended, OrderCancelled, RemainderCancelled,
+        ReservationExpired,
         ShipmentDispatched, ShipmentDelivered, PaymentCaptured, PaymentFailed, PaymentVoided,
         CancelRequestedAfterShipment, RefundRecorded,
         CaseLinked, CaseUpdated, ReturnRequested, ReturnAuthorized, ReturnRejected, ReturnCancelled,

@@ -400,6 +400,42 @@ class Order(Aggregate):
                 )
             )
 
+    def cancel_remaining(self, reason: str, now: datetime, stock: Stock) -> None:
+        """A partially shipped order whose remainder will never ship ends with what shipped: its
+        unshipped units are cancelled and their holds released; the order is `shipped`, or
+        `delivered` when every shipment was. A capture that took the old total is refunded the
+        difference (within what is left to refund); a capture still to come takes the new one."""
+        ORDER_TRANSITIONS.ensure_allowed(self.status, _C.CANCEL_REMAINING)
+        ensure_no_issues(text_issues("reason", reason, MAX_REASON_LENGTH))
+        cancelled = tuple(
+            events.SkuQuantity(sku=ln.sku, quantity=ln.unshipped)
+            for ln in self.lines
+            if ln.unshipped
+        )
+        refund = self._refund_for_a_smaller_total(self.total - self._unshipped_value())
+        released, movements = self.reservations.release_all()
+        apply_movements(movements, stock)
+        for line in self.lines:
+            line.quantity = line.shipped
+        self.lines = [ln for ln in self.lines if ln.quantity > 0]
+        if refund.amount > 0:
+            self.payment.refund(refund)
+        done = _S.DELIVERED if self.shipments.all_delivered else _S.SHIPPED
+        self._move(_C.CANCEL_REMAINING, done, now)
+        self._record(
+            events.RemainderCancelled(
+                order_id=self.id,
+                reason=reason,
+                lines=cancelled,
+                released=tuple(released),
+                total=self.total.amount,
+                refund_amount=refund.amount,
+                currency=self.currency,
+                payment_status=self.payment.status.value,
+                order_status=self.status,
+            )
+        )
+
     def follow_channel_cancellation(
         self, reason: str, now: datetime, stock: Stock
     ) -> ChannelCancellation:
@@ -815,6 +851,19 @@ class Order(Aggregate):
         self._record(event)
 
     # -- rules -------------------------------------------------------------------------------
+
+    def _unshipped_value(self) -> Money:
+        return sum((ln.unit_price * ln.unshipped for ln in self.lines), Money.zero(self.currency))
+
+    def _refund_for_a_smaller_total(self, new_total: Money) -> Money:
+        """What to refund of a capture once the order costs `new_total`: the capture less the new
+        total, within what is left to refund (returns may have refunded some already); nothing
+        before a capture."""
+        zero = Money.zero(self.currency)
+        if self.payment.captured <= new_total or self.payment.refundable <= zero:
+            return zero
+        due = self.payment.captured - new_total
+        return due if due <= self.payment.refundable else self.payment.refundable
 
     def _ensure_room_for_a_return(self, limits: OrderLimits) -> None:
         """Every return ever requested counts, withdrawn ones too: request → cancel in a loop

@@ -32,6 +32,7 @@ class OrderCommand(StrEnum):
     DELIVER = "deliver"
     FAIL_PAYMENT = "fail_payment"
     EXPIRE_HOLDS = "expire_holds"
+    CANCEL_REMAINING = "cancel_remaining"
 
 
 _S, _C = OrderStatus, OrderCommand
@@ -71,6 +72,8 @@ ORDER_TRANSITIONS: Final = TransitionTable[OrderStatus, OrderCommand](
             _C.SHIP: _({_S.PARTIALLY_SHIPPED, _S.SHIPPED}),
             _C.DELIVER: _({_S.PARTIALLY_SHIPPED}),
             _C.FAIL_PAYMENT: _({_S.ON_HOLD}),
+            # The rest will never ship: the order ends with what it shipped.
+            _C.CANCEL_REMAINING: _({_S.SHIPPED, _S.DELIVERED}),
         },
         _S.SHIPPED: {
             _C.DELIVER: _({_S.SHIPPED, _S.DELIVERED}),

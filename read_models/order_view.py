@@ -102,6 +102,18 @@ def _amended(d: Document, e: Document) -> None:
     d["total"] = e["total"]
 
 
+def _remainder_cancelled(d: Document, e: Document) -> None:
+    _release("released")(d, e)
+    for line in d["lines"]:
+        line["quantity"] = line["shipped"]
+    d["lines"] = [ln for ln in d["lines"] if ln["quantity"] > 0]
+    d["total"] = e["total"]
+    d["status"] = e["order_status"]
+    if Decimal(e["refund_amount"]) > 0:
+        d["payment"]["refunded"] = _add(d["payment"]["refunded"], e["refund_amount"])
+    d["payment"]["status"] = e["payment_status"]
+
+
 def _cancelled(d: Document, e: Document) -> None:
     _release("released")(d, e)
     d["status"] = "cancelled"
@@ -189,6 +201,7 @@ _APPLY: dict[str, Callable[[Document, Document], None]] = {
     "OrderHeld": _status("on_hold"),
     "OrderAmended": _amended,
     "OrderCancelled": _cancelled,
+    "RemainderCancelled": _remainder_cancelled,
     "ReservationExpired": _release("expired"),
     "ShipmentDispatched": _dispatched,
     "PaymentCaptured": _captured,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from ports.outbox import Message
@@ -23,6 +24,11 @@ class Entry:
     detail: dict[str, Any]
 
 
+def _refund_due(e: dict[str, Any]) -> str:
+    amount = Decimal(e["refund_amount"])
+    return f", {amount} {e['currency']} refunded" if amount > 0 else ""
+
+
 def _lines(lines: list[dict[str, Any]]) -> str:
     return ", ".join(f"{ln['quantity']} × {ln['sku']}" for ln in lines)
 
@@ -39,6 +45,7 @@ _ENTRIES: dict[str, tuple[str, str, Any]] = {
     "OrderResumed": ("order.resumed", "agent", lambda e: f"Taken off hold ({e['order_status']})"),
     "OrderAmended": ("order.amended", "channel", lambda e: "Order changed" + (": " + _lines(e["lines"]) if e["lines"] else ": new shipping address") + f"; total now {e['total']}"),
     "OrderCancelled": ("order.cancelled", "channel", lambda e: f"Order cancelled: {e['reason']}"),
+    "RemainderCancelled": ("order.remainder_cancelled", "agent", lambda e: f"What had not shipped was cancelled ({_lines(e['lines'])}): {e['reason']}; total now {e['total']} {e['currency']}{_refund_due(e)}"),
     "ReservationExpired": ("reservation.expired", "hub", lambda e: "Reserved stock released after the order sat on hold too long"),
     "ShipmentDispatched": ("shipment.dispatched", "warehouse", lambda e: f"Shipped {_lines(e['lines'])} from {e['location']} with {e['carrier']}, tracking {e['tracking_number']}"),
     "ShipmentDelivered": ("shipment.delivered", "warehouse", lambda e: f"Parcel {e['shipment_id']} delivered"),

@@ -32,6 +32,7 @@ _SUBSCRIBED = frozenset(
     for cls in (
         e.InventoryReserved, e.OrderResumed, e.OrderAmended, e.OrderBooked, e.OrderRejectedByErp,
         e.ShipmentDispatched, e.ShipmentDelivered, e.OrderCancelled, e.PaymentVoided,
+        e.RemainderCancelled,
     )
 )  # fmt: skip
 
@@ -101,6 +102,8 @@ class Fulfilment:
                 await self._cancelled(event, envelope)
             case e.PaymentVoided():
                 await self._void(event.order_id)
+            case e.RemainderCancelled():
+                await self._remainder_cancelled(event, envelope)
 
     # -- the ERP -----------------------------------------------------------------------------
 
@@ -188,6 +191,21 @@ class Fulfilment:
         if order.erp_order_ref is not None:
             await self._ctx.erp.cancel_order(order.id, order.erp_order_ref, event.reason)
         await self._push(order.id, cause, "cancelled", note=event.reason)
+
+    async def _remainder_cancelled(self, event: e.RemainderCancelled, cause: EventEnvelope) -> None:
+        """The ERP hears the order as it now stands (what shipped); a capture that took the old
+        total is refunded the difference, once (`refund:<order id>:remainder`)."""
+        order = await self._ctx.order(event.order_id)
+        if order.erp_order_ref is not None:
+            await self._ctx.erp.amend_order(erp_order(order), order.erp_order_ref)
+        if event.refund_amount > 0:
+            await self._ctx.payment.refund(
+                order.payment.reference,
+                event.refund_amount,
+                event.currency,
+                idempotency_key=f"refund:{order.id}:remainder",
+            )
+        await self._push(order.id, cause, event.order_status, note=event.reason)
 
     # -- payment and the commerce platform -----------------------------------------------------
 

@@ -22,6 +22,7 @@ from entrypoints.http.resources import OrderResource, ReturnResource
 from entrypoints.http.schemas import (
     AmendOrderBody,
     CancelOrderBody,
+    CancelRemainingBody,
     HoldOrderBody,
     LinkCaseBody,
     PlaceOrderBody,
@@ -245,6 +246,22 @@ class OrderController(Controller):
         command = c.CancelOrder(
             order_id=order_id, reason=reason, expected_version=expected_version(if_match)
         )
+        return await on_order(request, order_id, command, runner, lookup, idempotency_key)
+
+    @post("/{order_id:uuid}/cancel-remaining", **AGENT_ORDER_COMMAND)
+    async def cancel_remaining(
+        self,
+        request: Req,
+        order_id: FromPath[UUID],
+        data: JSONBody[CancelRemainingBody],
+        runner: NamedDependency[CommandRunner],
+        lookup: Lookup,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[bytes]:
+        """Finish a partially shipped order whose remainder will never ship: its unshipped units
+        are cancelled and released, the ERP is told, a captured payment is refunded the unshipped
+        part; the order ends `shipped` (or `delivered` when every shipment was)."""
+        command = c.CancelRemaining(order_id=order_id, reason=data.reason)
         return await on_order(request, order_id, command, runner, lookup, idempotency_key)
 
     @post("/{order_id:uuid}/hold", **ORDER_COMMAND)

@@ -121,6 +121,10 @@ class CancelOrderBody(Body):
     reason: LongText = "cancelled by the channel"
 
 
+class CancelRemainingBody(Body):
+    reason: LongText
+
+
 class HoldOrderBody(Body):
     reason: LongText
 

@@ -139,6 +139,10 @@ class Shop:
         self.order.cancel("customer changed their mind", self.tick(), self.stock)
         return self
 
+    def cancel_remaining(self) -> Shop:
+        self.order.cancel_remaining("the rest is discontinued", self.tick(), self.stock)
+        return self
+
     def ship(self, quantity: int, shipment_id: str | None = None) -> Shop:
         """Dispatch `quantity` units from HOME under the next shipment id (S1, S2, …)."""
         shipment_id = shipment_id or f"S{len(self.order.shipments) + 1}"

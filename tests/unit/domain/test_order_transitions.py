@@ -19,6 +19,7 @@ from domain.events import (
     OrderRejectedByErp,
     OrderResumed,
     PaymentFailed,
+    RemainderCancelled,
     ReservationExpired,
     ShipmentDelivered,
     ShipmentDispatched,
@@ -72,6 +73,7 @@ EXPECTED_TABLE: dict[str, dict[str, set[str]]] = {
         "ship": {"partially_shipped", "shipped"},
         "deliver": {"partially_shipped"},
         "fail_payment": {"on_hold"},
+        "cancel_remaining": {"shipped", "delivered"},
     },
     "shipped": {"deliver": {"shipped", "delivered"}, "fail_payment": {"on_hold"}},
     "delivered": {"fail_payment": {"on_hold"}},
@@ -109,6 +111,7 @@ COMMANDS: dict[OrderCommand, Callable[[Shop], object]] = {
     _C.DELIVER: Shop.deliver_next,
     _C.FAIL_PAYMENT: Shop.fail_payment,
     _C.EXPIRE_HOLDS: Shop.expire_holds,
+    _C.CANCEL_REMAINING: Shop.cancel_remaining,
 }
 
 #: The event each accepted command records (among possibly others).
@@ -124,6 +127,7 @@ RECORDS: dict[OrderCommand, type[OrderEvent]] = {
     _C.DELIVER: ShipmentDelivered,
     _C.FAIL_PAYMENT: PaymentFailed,
     _C.EXPIRE_HOLDS: ReservationExpired,
+    _C.CANCEL_REMAINING: RemainderCancelled,
 }
 
 EVERY_PAIR = list(product(OrderStatus, OrderCommand))
@@ -152,7 +156,7 @@ def test_orders_have_the_expected_states_and_commands() -> None:
     ]  # fmt: skip
     assert values(OrderCommand) == [
         "reserve", "book", "reject", "hold", "resume", "amend", "cancel", "ship", "deliver",
-        "fail_payment", "expire_holds",
+        "fail_payment", "expire_holds", "cancel_remaining",
     ]  # fmt: skip
 
 
@@ -272,6 +276,11 @@ OTHER_TARGETS: dict[tuple[str, str, str], Scenario] = {
     ("on_hold", "resume", "shipped"): (
         lambda: a_new_order().book().ship(ORDERED).fail_payment(),
         Shop.resume,
+    ),
+    # The rest will never ship, and what shipped has all arrived: the order is done.
+    ("partially_shipped", "cancel_remaining", "delivered"): (
+        lambda: a_new_order().book().ship(1).deliver(),
+        Shop.cancel_remaining,
     ),
     # Held after shipping, its parcels still arrive; resumed, it is where they brought it.
     ("on_hold", "deliver", "on_hold"): (
