@@ -57,6 +57,7 @@ ACCESS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     # linking a CRM case is an agent's act (PRODUCT.md §8.8): a channel may not pick the CRM
     # cases the hub writes to (a return naming a `case_id` is refused likewise: test_case_links)
     ("POST", "/v1/orders/{order_id:uuid}/case"):            ("case",    (UNAUTH, UNAUTH, DENIED, DENIED, OK, DENIED, DENIED, DENIED)),
+    ("POST", "/v1/orders/{order_id:uuid}/cancel-remaining"): ("hold", (UNAUTH, UNAUTH, DENIED, DENIED, OK, DENIED, DENIED, DENIED)),
     ("POST", "/v1/orders/{order_id:uuid}/notes"):           ("note",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED, DENIED)),
     ("POST", "/v1/orders/{order_id:uuid}/returns"):         ("return",  (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED, DENIED)),
     ("POST", "/v1/returns/{return_id:uuid}/cancel"):        ("none",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED, DENIED)),

@@ -1,0 +1,58 @@
+"""Cancelling what a partially shipped order will never ship, through fulfilment: the ERP hears
+the order as it now stands and a capture of the old total is refunded the difference, once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from adapters.memory.remote import InMemoryCommerce, InMemoryCrm, InMemoryErp, InMemoryPayments
+from application.process_managers.context import ProcessContext
+from application.process_managers.fulfilment import Fulfilment
+from domain import commands as c
+from domain.order_lifecycle import OrderStatus
+from tests.factories import LineSpecFactory, PlaceOrderFactory
+from tests.hub import Hub
+
+
+async def test_the_erp_hears_what_shipped_and_the_unshipped_part_is_refunded_once(
+    hub: Hub,
+) -> None:
+    erp, payments = InMemoryErp(), InMemoryPayments()
+    fulfilment = Fulfilment(
+        ProcessContext(
+            bus=hub.bus, uow_factory=hub.uow_factory, clock=hub.clock, erp=erp,
+            crm=InMemoryCrm(), commerce=InMemoryCommerce(), payment=payments,
+            erp_grace=timedelta(0),
+        )
+    )  # fmt: skip
+
+    async def deliver_all(order_id: object) -> None:
+        for envelope in hub.events(order_id):  # type: ignore[arg-type]
+            if envelope.event_type in Fulfilment.subscribes:
+                await fulfilment.handle(envelope)
+
+    await hub.stock("MUG", "dc-east", 5)
+    line = LineSpecFactory(sku="MUG", quantity=3, unit_price=Decimal("10.00"))
+    order_id = await hub.run(PlaceOrderFactory(lines=(line,), shipping_amount=Decimal("0")))
+    await hub.run(c.BookOrder(order_id=order_id, erp_order_ref="SO-1"))
+    await hub.run(
+        c.RecordShipment(
+            order_id=order_id, shipment_id="S1", location="dc-east", carrier="DHL",
+            tracking_number="T1", lines=(c.SkuCount(sku="MUG", quantity=1),),
+            dispatched_at=hub.clock.now(),
+        )
+    )  # fmt: skip
+    await deliver_all(order_id)  # the capture of the whole order, at the first shipment
+    await hub.run(c.CancelRemaining(order_id=order_id, reason="the rest is discontinued"))
+
+    await deliver_all(order_id)
+    await deliver_all(order_id)  # every event delivered again: nothing twice
+
+    order = hub.order(order_id)
+    assert order.status is OrderStatus.SHIPPED
+    reference = order.payment.reference
+    assert payments.captures == {f"capture:{order_id}": (reference, Decimal("30.00"))}
+    assert payments.refunds == {f"refund:{order_id}:remainder": (reference, Decimal("20.00"))}
+    assert [(ln.sku, ln.quantity) for ln in erp.orders[order_id].lines] == [("MUG", 1)]
+    assert erp.amendments[-1] == (order_id, "SO-1")
