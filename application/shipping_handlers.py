@@ -35,7 +35,7 @@ async def record_delivery(cmd: RecordDelivery, uow: UnitOfWork, ctx: HandlerCont
 async def capture_payment(cmd: CapturePayment, uow: UnitOfWork, ctx: HandlerContext) -> UUID:
     order = await uow.orders.get(cmd.order_id)
     amount = None if cmd.amount is None else Money.of(cmd.amount, order.currency)
-    order.capture_payment(ctx.clock.now(), amount)
+    order.capture_payment(ctx.clock.now(), amount, refund_excess=cmd.refund_excess)
     return order.id
 
 

@@ -190,10 +190,14 @@ class RecordDelivery(Command):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CapturePayment(Command):
-    """`amount` None captures what the order costs now."""
+    """`amount` None captures what the order costs now. `refund_excess`: the capture took what
+    the order cost when it was asked for; whatever it takes above what the order costs now (its
+    remainder was cancelled meanwhile) is refunded. Fulfilment's captures only: a payment
+    system's own report of a capture is recorded as it is."""
 
     order_id: UUID
     amount: Decimal | None = None
+    refund_excess: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

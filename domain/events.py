@@ -189,6 +189,16 @@ class PaymentCaptured(OrderEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class OvercaptureRefunded(OrderEvent):
+    """A capture took more than the order costs by then (its remainder was cancelled while the
+    capture was at the provider): the excess is refunded."""
+
+    amount: Decimal
+    currency: str
+    payment_status: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PaymentFailed(OrderEvent):
     reason: str
 
@@ -340,7 +350,8 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         OrderPlaced, InventoryReserved, OrderBackordered, OrderBooked, OrderRejectedByErp,
         OrderHeld, OrderResumed, NoteAdded, OrderAmended, OrderCancelled, RemainderCancelled,
         ReservationExpired,
-        ShipmentDispatched, ShipmentDelivered, PaymentCaptured, PaymentFailed, PaymentVoided,
+        ShipmentDispatched, ShipmentDelivered, PaymentCaptured, OvercaptureRefunded, PaymentFailed,
+        PaymentVoided,
         CancelRequestedAfterShipment, RefundRecorded,
         CaseLinked, CaseUpdated, ReturnRequested, ReturnAuthorized, ReturnRejected, ReturnCancelled,
         ReturnReceived, ReturnInspected, ReturnHeld, ReturnHoldReleased, RefundIssued,

@@ -585,9 +585,12 @@ class Order(Aggregate):
             )
         )
 
-    def capture_payment(self, now: datetime, amount: Money | None = None) -> None:
+    def capture_payment(
+        self, now: datetime, amount: Money | None = None, *, refund_excess: bool = False
+    ) -> None:
         """Capture on first shipment: by default what the order now costs (amendments reduce it).
-        A repeated capture of the same amount is harmless."""
+        A repeated capture of the same amount is harmless. With `refund_excess`, a capture of
+        more than the order now costs refunds the excess (see `_refund_overcapture`)."""
         amount = self.total if amount is None else amount
         if self.payment.captured == amount and not self.payment.can_capture():
             return
@@ -596,6 +599,25 @@ class Order(Aggregate):
         self.updated_at = now
         self._record(
             events.PaymentCaptured(order_id=self.id, amount=amount.amount, currency=amount.currency)
+        )
+        if refund_excess:
+            self._refund_overcapture()
+
+    def _refund_overcapture(self) -> None:
+        """A capture of more than the order now costs (its remainder was cancelled while the
+        capture was at the provider, so `cancel_remaining` had nothing to refund): refund the
+        excess."""
+        excess = self._refund_for_a_smaller_total(self.total)
+        if excess.amount <= 0:
+            return
+        self.payment.refund(excess)
+        self._record(
+            events.OvercaptureRefunded(
+                order_id=self.id,
+                amount=excess.amount,
+                currency=excess.currency,
+                payment_status=self.payment.status.value,
+            )
         )
 
     # -- returns -----------------------------------------------------------------------------

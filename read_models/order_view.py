@@ -114,6 +114,11 @@ def _remainder_cancelled(d: Document, e: Document) -> None:
     d["payment"]["status"] = e["payment_status"]
 
 
+def _overcapture_refunded(d: Document, e: Document) -> None:
+    d["payment"]["refunded"] = _add(d["payment"]["refunded"], e["amount"])
+    d["payment"]["status"] = e["payment_status"]
+
+
 def _cancelled(d: Document, e: Document) -> None:
     _release("released")(d, e)
     d["status"] = "cancelled"
@@ -205,6 +210,7 @@ _APPLY: dict[str, Callable[[Document, Document], None]] = {
     "ReservationExpired": _release("expired"),
     "ShipmentDispatched": _dispatched,
     "PaymentCaptured": _captured,
+    "OvercaptureRefunded": _overcapture_refunded,
     "PaymentFailed": _payment_failed,
     "PaymentVoided": _payment_status("voided"),
     "RefundRecorded": _refund_recorded,

@@ -50,6 +50,7 @@ _ENTRIES: dict[str, tuple[str, str, Any]] = {
     "ShipmentDispatched": ("shipment.dispatched", "warehouse", lambda e: f"Shipped {_lines(e['lines'])} from {e['location']} with {e['carrier']}, tracking {e['tracking_number']}"),
     "ShipmentDelivered": ("shipment.delivered", "warehouse", lambda e: f"Parcel {e['shipment_id']} delivered"),
     "PaymentCaptured": ("payment.captured", "payment", lambda e: f"Payment of {e['amount']} {e['currency']} captured"),
+    "OvercaptureRefunded": ("payment.overcapture_refunded", "payment", lambda e: f"{e['amount']} {e['currency']} refunded: the capture took more than the order costs since its remainder was cancelled"),
     "PaymentFailed": ("payment.failed", "payment", lambda e: f"Payment failed: {e['reason']}"),
     "PaymentVoided": ("payment.voided", "payment", lambda e: f"Payment authorization of {e['amount']} {e['currency']} released"),
     "CancelRequestedAfterShipment": (CANCEL_REQUESTED_AFTER_SHIPMENT, "channel", lambda e: f"The channel cancelled the order after it shipped; it was not cancelled here, an agent must settle it: {e['reason']}"),

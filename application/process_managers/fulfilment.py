@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import suppress
+from decimal import Decimal
 from uuid import UUID
 
 from application.process_managers.context import ProcessContext
@@ -32,7 +33,7 @@ _SUBSCRIBED = frozenset(
     for cls in (
         e.InventoryReserved, e.OrderResumed, e.OrderAmended, e.OrderBooked, e.OrderRejectedByErp,
         e.ShipmentDispatched, e.ShipmentDelivered, e.OrderCancelled, e.PaymentVoided,
-        e.RemainderCancelled,
+        e.RemainderCancelled, e.OvercaptureRefunded,
     )
 )  # fmt: skip
 
@@ -104,6 +105,8 @@ class Fulfilment:
                 await self._void(event.order_id)
             case e.RemainderCancelled():
                 await self._remainder_cancelled(event, envelope)
+            case e.OvercaptureRefunded():
+                await self._refund_remainder(event.order_id, event.amount, event.currency)
 
     # -- the ERP -----------------------------------------------------------------------------
 
@@ -199,13 +202,20 @@ class Fulfilment:
         if order.erp_order_ref is not None:
             await self._ctx.erp.amend_order(erp_order(order), order.erp_order_ref)
         if event.refund_amount > 0:
-            await self._ctx.payment.refund(
-                order.payment.reference,
-                event.refund_amount,
-                event.currency,
-                idempotency_key=f"refund:{order.id}:remainder",
-            )
+            await self._refund_remainder(order.id, event.refund_amount, event.currency)
         await self._push(order.id, cause, event.order_status, note=event.reason)
+
+    async def _refund_remainder(self, order_id: UUID, amount: Decimal, currency: str) -> None:
+        """The unshipped part of a capture, refunded once: by the cancellation of the remainder,
+        or, when the capture was still at the provider then, by the capture's excess; never both
+        (the order records one or the other), and one key for either."""
+        order = await self._ctx.order(order_id)
+        await self._ctx.payment.refund(
+            order.payment.reference,
+            amount,
+            currency,
+            idempotency_key=f"refund:{order_id}:remainder",
+        )
 
     # -- payment and the commerce platform -----------------------------------------------------
 
@@ -232,7 +242,10 @@ class Fulfilment:
             # with the provider's words on its timeline (PRODUCT.md §8.1).
             await self._ctx.run(FailPayment(order_id=order.id, reason=e.reason), cause, ACTOR)
             return
-        await self._ctx.run(CapturePayment(order_id=order.id, amount=amount.amount), cause, ACTOR)
+        # The order may have cost less by the time the provider answered (its remainder was
+        # cancelled meanwhile): the excess is refunded then (`Order.capture_payment`).
+        capture = CapturePayment(order_id=order.id, amount=amount.amount, refund_excess=True)
+        await self._ctx.run(capture, cause, ACTOR)
 
     async def _push(
         self,

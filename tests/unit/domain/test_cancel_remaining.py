@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from domain.errors import ValidationFailed
-from domain.events import RemainderCancelled
+from domain.events import OvercaptureRefunded, RemainderCancelled
 from domain.order_lifecycle import OrderStatus
 from domain.payment import PaymentStatus
 from tests.unit.domain.states import HOME, UNIT_PRICE, a_new_order
@@ -71,3 +71,27 @@ def test_a_blank_reason_is_refused_and_nothing_changes() -> None:
 
     assert (len(shop.order.events), shop.levels()) == (seen, levels)
     assert shop.order.status is OrderStatus.PARTIALLY_SHIPPED
+
+
+def test_a_capture_of_the_old_total_recorded_after_the_cancellation_refunds_the_excess() -> None:
+    shop = a_new_order(quantity=3).book().ship(1)
+    asked = shop.order.total  # what fulfilment asked the provider to capture
+    shop.cancel_remaining()  # committed while the capture was at the provider
+
+    shop.order.capture_payment(shop.tick(), asked, refund_excess=True)
+
+    payment = shop.order.payment
+    assert (payment.captured.amount, payment.refunded.amount) == (3 * UNIT_PRICE, 2 * UNIT_PRICE)
+    excess = shop.order.events[-1]
+    assert isinstance(excess, OvercaptureRefunded)
+    assert excess.amount == 2 * UNIT_PRICE
+
+
+def test_a_payment_system_s_own_report_of_a_capture_is_recorded_as_it_is() -> None:
+    shop = a_new_order(quantity=3).book().ship(1)
+    asked = shop.order.total
+    shop.cancel_remaining()
+
+    shop.order.capture_payment(shop.tick(), asked)
+
+    assert shop.order.payment.refunded.amount == Decimal(0)
