@@ -18,6 +18,7 @@ from entrypoints.http.auth import Authenticator, TooManyFailures
 from entrypoints.http.rate_limit import Window, rate_limit_storage
 from ports.api_keys import Principal, Role
 from tests.integration.http.conftest import Api, make_api
+from tests.unit.adapters.timing import FakeMonotonic
 
 ORDERS = "/v1/orders?limit=1"
 
@@ -111,18 +112,10 @@ async def test_a_flood_of_unknown_keys_never_pushes_a_valid_key_out_of_the_cache
     assert await keys.authenticate(secret) == valid
 
 
-class Stopwatch:
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def __call__(self) -> float:
-        return self.seconds
-
-
 async def test_a_valid_key_is_served_from_a_blocked_address_after_its_cache_entry_expired(
     sqlite_engine: AsyncEngine,
 ) -> None:
-    watch = Stopwatch()
+    watch = FakeMonotonic()
     keys = SqlApiKeys(sqlite_engine, FixedClock(), cache_seconds=4.0, timer=watch)
     _, secret = await keys.create(Role.AGENT, None, "agent")
     authenticator = Authenticator(keys, Window("auth-failures", "3/minute", MemoryStorage()))
@@ -134,7 +127,7 @@ async def test_a_valid_key_is_served_from_a_blocked_address_after_its_cache_entr
     with pytest.raises(TooManyFailures):
         await authenticator.authenticate(f"ohk_{secrets.token_urlsafe(32)}", "10.0.0.7")
 
-    watch.seconds += 30  # the valid key's cache entry is long gone; the address still blocked
+    watch.advance(30)  # the valid key's cache entry is long gone; the address still blocked
 
     assert valid is not None
     assert await authenticator.authenticate(secret, "10.0.0.7") == valid

@@ -14,16 +14,9 @@ from entrypoints.metrics import HubState
 from ports.delivery_log import DeadLetter
 from read_models.operations import Operations
 from read_models.remotes import Remotes
+from tests.unit.adapters.timing import FakeMonotonic
 
 AT = datetime(2026, 12, 8, 10, 0, tzinfo=UTC)
-
-
-class Stopwatch:
-    def __init__(self) -> None:
-        self.seconds = 100.0
-
-    def __call__(self) -> float:
-        return self.seconds
 
 
 def dead_letters_shown(body: bytes) -> float:
@@ -38,7 +31,7 @@ def bury_one(store: InMemoryStore) -> None:
 
 
 async def test_the_state_is_read_once_per_interval_however_often_it_is_scraped() -> None:
-    store, watch = InMemoryStore(), Stopwatch()
+    store, watch = InMemoryStore(), FakeMonotonic()
     reader = InMemoryOperationsReader(store)
     state = HubState(
         Operations(reader, FixedClock(AT)),
@@ -49,9 +42,9 @@ async def test_the_state_is_read_once_per_interval_however_often_it_is_scraped()
     assert dead_letters_shown(await state.scrape()) == 0
 
     bury_one(store)
-    watch.seconds += 4.9
+    watch.advance(4.9)
     stale = [dead_letters_shown(await state.scrape()) for _ in range(3)]
-    watch.seconds += 0.1
+    watch.advance(0.1)
     fresh = dead_letters_shown(await state.scrape())
 
     assert (stale, fresh) == ([0, 0, 0], 1)
