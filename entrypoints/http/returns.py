@@ -31,10 +31,32 @@ RETURN = {200: ResponseSpec(ReturnResource, description="the return as it now st
 Lookup = NamedDependency[SkipValidation[OrderLookup]]
 
 
+#: A command on a return: by its channel or an agent, or by an agent alone.
+RETURN_COMMAND: dict[str, Any] = {
+    "guards": [roles(Role.CHANNEL, Role.AGENT)],
+    "status_code": 200,
+    "responses": RETURN,
+}
+AGENT_RETURN_COMMAND: dict[str, Any] = {**RETURN_COMMAND, "guards": [roles(Role.AGENT)]}
+
+
 async def ensure_visible(lookup: OrderLookup, principal: Principal, return_id: UUID) -> None:
     owner = await lookup.owner_of_return(return_id)
     if owner is None or not may_see_channel(principal, owner[1]):
         raise ReturnNotFound(return_id)
+
+
+async def on_return(
+    request: Req,
+    return_id: UUID,
+    command: c.Command,
+    runner: CommandRunner,
+    lookup: OrderLookup,
+    key: str | None,
+) -> Response[bytes]:
+    """Run a command on a return the caller may see; answer with the return as it now stands."""
+    await ensure_visible(lookup, request.user, return_id)
+    return await runner.run(request, command, return_rendered(), idempotency_key=key)
 
 
 class ReturnController(Controller):
@@ -55,12 +77,7 @@ class ReturnController(Controller):
             headers={"ETag": etag(view.version)},
         )
 
-    @post(
-        "/{return_id:uuid}/cancel",
-        guards=[roles(Role.CHANNEL, Role.AGENT)],
-        status_code=200,
-        responses=RETURN,
-    )
+    @post("/{return_id:uuid}/cancel", **RETURN_COMMAND)
     async def cancel_return(
         self,
         request: Req,
@@ -70,18 +87,10 @@ class ReturnController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[bytes]:
         """Withdraw a return before the warehouse received it."""
-        await ensure_visible(lookup, request.user, return_id)
         command = c.CancelReturn(return_id=return_id)
-        return await runner.run(
-            request, command, return_rendered(), idempotency_key=idempotency_key
-        )
+        return await on_return(request, return_id, command, runner, lookup, idempotency_key)
 
-    @post(
-        "/{return_id:uuid}/authorize",
-        guards=[roles(Role.AGENT)],
-        status_code=200,
-        responses=RETURN,
-    )
+    @post("/{return_id:uuid}/authorize", **AGENT_RETURN_COMMAND)
     async def authorize_return(
         self,
         request: Req,
@@ -92,18 +101,10 @@ class ReturnController(Controller):
     ) -> Response[bytes]:
         """Authorize a return the channel's policy left `requested`, under an RMA number of the
         hub's; the ERP is told as for one the policy authorized."""
-        await ensure_visible(lookup, request.user, return_id)
         command = c.AuthorizeReturn(return_id=return_id)
-        return await runner.run(
-            request, command, return_rendered(), idempotency_key=idempotency_key
-        )
+        return await on_return(request, return_id, command, runner, lookup, idempotency_key)
 
-    @post(
-        "/{return_id:uuid}/reject",
-        guards=[roles(Role.AGENT)],
-        status_code=200,
-        responses=RETURN,
-    )
+    @post("/{return_id:uuid}/reject", **AGENT_RETURN_COMMAND)
     async def reject_return(
         self,
         request: Req,
@@ -115,18 +116,10 @@ class ReturnController(Controller):
     ) -> Response[bytes]:
         """Refuse a return the channel's policy left `requested`, with the reason the customer
         will hear; its units become returnable again."""
-        await ensure_visible(lookup, request.user, return_id)
         command = c.RejectReturn(return_id=return_id, reason=data.reason)
-        return await runner.run(
-            request, command, return_rendered(), idempotency_key=idempotency_key
-        )
+        return await on_return(request, return_id, command, runner, lookup, idempotency_key)
 
-    @post(
-        "/{return_id:uuid}/accept-credit-memo",
-        guards=[roles(Role.AGENT)],
-        status_code=200,
-        responses=RETURN,
-    )
+    @post("/{return_id:uuid}/accept-credit-memo", **AGENT_RETURN_COMMAND)
     async def accept_credit_memo(
         self,
         request: Req,
@@ -138,8 +131,5 @@ class ReturnController(Controller):
         """Release a return held because the ERP's credit memo did not match the computed
         refund, accepting the ERP's amount: that amount is refunded (never more than was
         captured and not yet refunded)."""
-        await ensure_visible(lookup, request.user, return_id)
         command = c.AcceptCreditMemo(return_id=return_id)
-        return await runner.run(
-            request, command, return_rendered(), idempotency_key=idempotency_key
-        )
+        return await on_return(request, return_id, command, runner, lookup, idempotency_key)
