@@ -108,11 +108,9 @@ class ShopifyWebhookController(Controller):
         """Place the order of a Shopify `orders/create` webhook. A redelivery (same webhook id)
         or another delivery of the same Shopify order answers 200 `duplicate` and changes
         nothing; an order short of stock is placed `backordered` (it is paid for already)."""
-        raw = await request.body()  # the signature covers these exact bytes
-        _verify(raw, shopify_webhooks.secret, hmac_header, topic, TOPIC)
-        delivery = _delivery(webhook_id)
-        _ensure_fresh(shopify_webhooks, triggered_at, delivery, TOPIC)
-        payload = _decode(raw)
+        payload, delivery = await _received(
+            request, shopify_webhooks, TOPIC, hmac_header, webhook_id, topic, triggered_at
+        )
         try:
             command = place_order_from_shopify(payload)
             result = await _handle(bus, request, command, delivery)
@@ -145,11 +143,9 @@ class ShopifyWebhookController(Controller):
         already, and a refusal would only be retried), the timeline says so and the order shows
         in `GET /v1/ops/stuck` as `cancel_requested_after_shipment`. An order the hub does not
         know answers 200 `unknown_order`."""
-        raw = await request.body()
-        _verify(raw, shopify_webhooks.secret, hmac_header, topic, CANCELLED_TOPIC)
-        delivery = _delivery(webhook_id)
-        _ensure_fresh(shopify_webhooks, triggered_at, delivery, CANCELLED_TOPIC)
-        payload = _decode(raw)
+        payload, delivery = await _received(
+            request, shopify_webhooks, CANCELLED_TOPIC, hmac_header, webhook_id, topic, triggered_at
+        )
         try:
             command = cancellation_from_shopify(payload)
             result = await _handle(bus, request, command, delivery)
@@ -189,11 +185,9 @@ class ShopifyWebhookController(Controller):
         successful refund transactions; no provider is asked to pay it again. The same refund id
         is recorded once, whatever the webhook id. A refund beyond what was captured is 422
         `refund_exceeds_captured` (logged; someone must look)."""
-        raw = await request.body()
-        _verify(raw, shopify_webhooks.secret, hmac_header, topic, REFUND_TOPIC)
-        delivery = _delivery(webhook_id)
-        _ensure_fresh(shopify_webhooks, triggered_at, delivery, REFUND_TOPIC)
-        payload = _decode(raw)
+        payload, delivery = await _received(
+            request, shopify_webhooks, REFUND_TOPIC, hmac_header, webhook_id, topic, triggered_at
+        )
         where = (payload.get("order_id"), payload.get("id"), delivery)
         try:
             command = refund_from_shopify(payload)
@@ -217,6 +211,24 @@ class ShopifyWebhookController(Controller):
         return ShopifyRefundResult(
             order_id=order_id, status="recorded" if recorded else "duplicate"
         )
+
+
+async def _received(
+    request: Request[Any, Any, Any],
+    webhooks: ShopifyWebhooks,
+    expected: str,
+    hmac_header: str | None,
+    webhook_id: str | None,
+    topic: str | None,
+    triggered_at: str | None,
+) -> tuple[dict[str, Any], str | None]:
+    """A delivery of the `expected` topic, trusted: signed (over the exact bytes received), of
+    that topic, recent enough; answers its payload and its webhook id."""
+    raw = await request.body()
+    _verify(raw, webhooks.secret, hmac_header, topic, expected)
+    delivery = _delivery(webhook_id)
+    _ensure_fresh(webhooks, triggered_at, delivery, expected)
+    return _decode(raw), delivery
 
 
 def _verify(
