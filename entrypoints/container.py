@@ -71,6 +71,15 @@ CONSUMERS = ConsumerRegistry(
 )
 
 
+def _breaker(name: str, clock: Any, listener: Any) -> providers.Singleton[CircuitBreaker]:
+    """A remote's breaker: after 5 failures in a row the remote is called no more for 30 s,
+    then probed; every change is told to `listener`."""
+    return providers.Singleton(
+        CircuitBreaker, name, failure_threshold=5, reset_timeout=30.0, clock=clock,
+        listener=listener,
+    )  # fmt: skip
+
+
 def _erp(settings: Settings, office: SimulatedBackOffice, breaker: CircuitBreaker) -> ErpPort:
     if settings.erp_url:
         return RestErp(base_url=settings.erp_url, api_key=settings.erp_api_key, breaker=breaker)
@@ -214,22 +223,10 @@ class Container(containers.DeclarativeContainer):
     #: Each remote its own breaker, simulated or real, so an outage of one (ERP) stops no calls to
     #: another (payment). Degraded mode: after 5 failures in a row a remote is called no more for
     #: 30 s, then probed.
-    erp_breaker = providers.Singleton(
-        CircuitBreaker, "erp", failure_threshold=5, reset_timeout=30.0, clock=breaker_clock,
-        listener=circuit_reporter,
-    )  # fmt: skip
-    payment_breaker = providers.Singleton(
-        CircuitBreaker, "payment", failure_threshold=5, reset_timeout=30.0, clock=breaker_clock,
-        listener=circuit_reporter,
-    )  # fmt: skip
-    crm_breaker = providers.Singleton(
-        CircuitBreaker, "crm", failure_threshold=5, reset_timeout=30.0, clock=breaker_clock,
-        listener=circuit_reporter,
-    )  # fmt: skip
-    commerce_breaker = providers.Singleton(
-        CircuitBreaker, "commerce", failure_threshold=5, reset_timeout=30.0, clock=breaker_clock,
-        listener=circuit_reporter,
-    )  # fmt: skip
+    erp_breaker = _breaker("erp", breaker_clock, circuit_reporter)
+    payment_breaker = _breaker("payment", breaker_clock, circuit_reporter)
+    crm_breaker = _breaker("crm", breaker_clock, circuit_reporter)
+    commerce_breaker = _breaker("commerce", breaker_clock, circuit_reporter)
     erp = providers.Singleton(_erp, settings, back_office, erp_breaker)
     crm = providers.Singleton(_crm, settings, back_office, crm_breaker)
     commerce = providers.Singleton(_commerce, settings, back_office, commerce_breaker)
