@@ -187,20 +187,20 @@ class Delivery:
         lease (a remote call riding out its retries), so that no copy takes over a live attempt.
         An attempt that ends sooner (nearly all) costs one timer, no task and no statement."""
         every = self._policy.lease.total_seconds() / 3
-        stop = asyncio.Event()
-        keeper: asyncio.Task[None] | None = None
+        keeping: list[tuple[asyncio.Event, asyncio.Task[None]]] = []
 
         def keep_holding() -> None:
-            nonlocal keeper
+            stop = asyncio.Event()
             keeper = asyncio.create_task(self._keep_holding(event_id, consumer, every, stop))
+            keeping.append((stop, keeper))
 
         timer = asyncio.get_running_loop().call_later(every, keep_holding)
         try:
             yield
         finally:
             timer.cancel()
-            stop.set()  # the keeper finishes a renewal it has begun: no statement is cut short
-            if keeper is not None:
+            for stop, keeper in keeping:
+                stop.set()  # the keeper finishes a renewal it has begun: no statement cut short
                 await keeper
 
     async def _keep_holding(
