@@ -9,17 +9,23 @@ from uuid import UUID
 
 from adapters.clock import FixedClock
 from adapters.ids import SequentialIds
+from adapters.memory.remote import InMemoryCommerce, InMemoryCrm, InMemoryErp, InMemoryPayments
 from adapters.memory.store import InMemoryStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from adapters.message_codec import MsgspecCodec
 from application.bus import MessageBus
 from application.context import HandlerContext
+from application.process_managers.context import ProcessContext
 from application.settings import HubSettings
 from domain import commands as c
 from domain.allocation import LocationPriority
 from domain.inventory import StockKey, StockLevel
 from domain.order import Order
+from ports.commerce import CommercePort
+from ports.crm import CrmPort
+from ports.erp import ErpPort
 from ports.outbox import EventEnvelope, Message
+from ports.payment import PaymentPort
 from ports.unit_of_work import CommandMeta
 
 CHANNEL = CommandMeta(actor="key:web", correlation_id="test")
@@ -57,6 +63,33 @@ class Hub:
             self._delivered += 1
             ran += await self.bus.react(envelope)
         return ran
+
+    async def ship(self, order_id: UUID, sku: str, quantity: int, shipment_id: str = "S1") -> None:
+        """The warehouse dispatches `quantity` of `sku` from dc-east."""
+        await self.run(
+            c.RecordShipment(
+                order_id=order_id, shipment_id=shipment_id, location="dc-east", carrier="DHL",
+                tracking_number="T1", lines=(c.SkuCount(sku=sku, quantity=quantity),),
+                dispatched_at=self.clock.now(),
+            )
+        )  # fmt: skip
+
+    def process_context(
+        self,
+        *,
+        erp: ErpPort | None = None,
+        crm: CrmPort | None = None,
+        commerce: CommercePort | None = None,
+        payment: PaymentPort | None = None,
+    ) -> ProcessContext:
+        """What a process manager works with, on this hub, each remote an in-memory fake unless
+        given (keep a reference to read what it was told)."""
+        return ProcessContext(
+            bus=self.bus, uow_factory=self.uow_factory, clock=self.clock,
+            erp=erp or InMemoryErp(), crm=crm or InMemoryCrm(),
+            commerce=commerce or InMemoryCommerce(), payment=payment or InMemoryPayments(),
+            erp_grace=timedelta(0),
+        )  # fmt: skip
 
     def order(self, order_id: UUID) -> Order:
         return self.store.orders[order_id]

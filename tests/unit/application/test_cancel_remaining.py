@@ -4,11 +4,9 @@ the order as it now stands and a capture of the old total is refunded the differ
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from decimal import Decimal
 
-from adapters.memory.remote import InMemoryCommerce, InMemoryCrm, InMemoryErp, InMemoryPayments
-from application.process_managers.context import ProcessContext
+from adapters.memory.remote import InMemoryErp, InMemoryPayments
 from application.process_managers.fulfilment import Fulfilment
 from domain import commands as c
 from domain.order_lifecycle import OrderStatus
@@ -20,13 +18,7 @@ async def test_the_erp_hears_what_shipped_and_the_unshipped_part_is_refunded_onc
     hub: Hub,
 ) -> None:
     erp, payments = InMemoryErp(), InMemoryPayments()
-    fulfilment = Fulfilment(
-        ProcessContext(
-            bus=hub.bus, uow_factory=hub.uow_factory, clock=hub.clock, erp=erp,
-            crm=InMemoryCrm(), commerce=InMemoryCommerce(), payment=payments,
-            erp_grace=timedelta(0),
-        )
-    )  # fmt: skip
+    fulfilment = Fulfilment(hub.process_context(erp=erp, payment=payments))
 
     async def deliver_all(order_id: object) -> None:
         for envelope in hub.events(order_id):  # type: ignore[arg-type]
@@ -37,13 +29,7 @@ async def test_the_erp_hears_what_shipped_and_the_unshipped_part_is_refunded_onc
     line = LineSpecFactory(sku="MUG", quantity=3, unit_price=Decimal("10.00"))
     order_id = await hub.run(PlaceOrderFactory(lines=(line,), shipping_amount=Decimal("0")))
     await hub.run(c.BookOrder(order_id=order_id, erp_order_ref="SO-1"))
-    await hub.run(
-        c.RecordShipment(
-            order_id=order_id, shipment_id="S1", location="dc-east", carrier="DHL",
-            tracking_number="T1", lines=(c.SkuCount(sku="MUG", quantity=1),),
-            dispatched_at=hub.clock.now(),
-        )
-    )  # fmt: skip
+    await hub.ship(order_id, "MUG", 1)
     await deliver_all(order_id)  # the capture of the whole order, at the first shipment
     await hub.run(c.CancelRemaining(order_id=order_id, reason="the rest is discontinued"))
 
@@ -84,21 +70,9 @@ async def test_a_remainder_cancelled_while_the_capture_is_at_the_provider_is_ref
     payments = CancelledWhileCapturing(
         lambda: hub.run(c.CancelRemaining(order_id=order_id, reason="the rest is discontinued"))
     )
-    fulfilment = Fulfilment(
-        ProcessContext(
-            bus=hub.bus, uow_factory=hub.uow_factory, clock=hub.clock, erp=InMemoryErp(),
-            crm=InMemoryCrm(), commerce=InMemoryCommerce(), payment=payments,
-            erp_grace=timedelta(0),
-        )
-    )  # fmt: skip
+    fulfilment = Fulfilment(hub.process_context(payment=payments))
     await hub.run(c.BookOrder(order_id=order_id, erp_order_ref="SO-1"))
-    await hub.run(
-        c.RecordShipment(
-            order_id=order_id, shipment_id="S1", location="dc-east", carrier="DHL",
-            tracking_number="T1", lines=(c.SkuCount(sku="MUG", quantity=1),),
-            dispatched_at=hub.clock.now(),
-        )
-    )  # fmt: skip
+    await hub.ship(order_id, "MUG", 1)
 
     for _ in range(3):  # until quiet, and every event again: nothing twice
         for envelope in hub.events(order_id):

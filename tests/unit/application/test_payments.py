@@ -3,12 +3,9 @@ released, once; a card declined at capture holds the order, with the provider's 
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
-from adapters.memory.remote import InMemoryCommerce, InMemoryCrm, InMemoryErp, InMemoryPayments
-from application.process_managers.context import ProcessContext
+from adapters.memory.remote import InMemoryPayments
 from application.process_managers.fulfilment import Fulfilment
 from domain import commands as c
 from domain.order_lifecycle import OrderStatus
@@ -23,12 +20,7 @@ def payments() -> InMemoryPayments:
 
 @pytest.fixture
 def fulfilment(hub: Hub, payments: InMemoryPayments) -> Fulfilment:
-    context = ProcessContext(
-        bus=hub.bus, uow_factory=hub.uow_factory, clock=hub.clock, erp=InMemoryErp(),
-        crm=InMemoryCrm(), commerce=InMemoryCommerce(), payment=payments,
-        erp_grace=timedelta(0),
-    )  # fmt: skip
-    return Fulfilment(context)
+    return Fulfilment(hub.process_context(payment=payments))
 
 
 async def deliver_all(hub: Hub, fulfilment: Fulfilment, order_id: object) -> None:
@@ -60,13 +52,7 @@ async def test_a_card_declined_at_capture_holds_the_order_with_the_providers_wor
     order_id = await hub.run(PlaceOrderFactory(lines=(LineSpecFactory(sku="MUG", quantity=2),)))
     await hub.run(c.BookOrder(order_id=order_id, erp_order_ref="SO-1"))
     payments.declined.add(hub.order(order_id).payment.reference)
-    await hub.run(
-        c.RecordShipment(
-            order_id=order_id, shipment_id="S1", location="dc-east", carrier="DHL",
-            tracking_number="T1", lines=(c.SkuCount(sku="MUG", quantity=1),),
-            dispatched_at=hub.clock.now(),
-        )
-    )  # fmt: skip
+    await hub.ship(order_id, "MUG", 1)
 
     await deliver_all(hub, fulfilment, order_id)  # no error: a decline is not retried
 
@@ -90,13 +76,7 @@ async def test_a_card_declined_after_the_parcel_was_delivered_still_holds_the_or
     order_id = await hub.run(PlaceOrderFactory(lines=(LineSpecFactory(sku="MUG", quantity=1),)))
     await hub.run(c.BookOrder(order_id=order_id, erp_order_ref="SO-1"))
     payments.declined.add(hub.order(order_id).payment.reference)
-    await hub.run(
-        c.RecordShipment(
-            order_id=order_id, shipment_id="S1", location="dc-east", carrier="DHL",
-            tracking_number="T1", lines=(c.SkuCount(sku="MUG", quantity=1),),
-            dispatched_at=hub.clock.now(),
-        )
-    )  # fmt: skip
+    await hub.ship(order_id, "MUG", 1)
     await hub.run(
         c.RecordDelivery(order_id=order_id, shipment_id="S1", delivered_at=hub.clock.now())
     )

@@ -3,10 +3,7 @@ on in the CRM): request → cancel in a loop calls no remote system."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from adapters.memory.remote import InMemoryCommerce, InMemoryCrm, InMemoryErp, InMemoryPayments
-from application.process_managers.context import ProcessContext
+from adapters.memory.remote import InMemoryCrm, InMemoryErp
 from application.process_managers.returns import Returns
 from domain import commands as c
 from domain.returns import ReturnLineSpec
@@ -18,22 +15,11 @@ async def test_a_return_cancelled_before_the_erp_heard_of_it_is_never_sent_there
     hub: Hub,
 ) -> None:
     erp, crm = InMemoryErp(), InMemoryCrm()
-    returns = Returns(
-        ProcessContext(
-            bus=hub.bus, uow_factory=hub.uow_factory, clock=hub.clock, erp=erp, crm=crm,
-            commerce=InMemoryCommerce(), payment=InMemoryPayments(), erp_grace=timedelta(0),
-        )
-    )  # fmt: skip
+    returns = Returns(hub.process_context(erp=erp, crm=crm))
     await hub.stock("MUG", "dc-east", 5)
     order_id = await hub.run(PlaceOrderFactory(lines=(LineSpecFactory(sku="MUG", quantity=1),)))
     await hub.run(c.BookOrder(order_id=order_id, erp_order_ref="SO-1"))
-    await hub.run(
-        c.RecordShipment(
-            order_id=order_id, shipment_id="S1", location="dc-east", carrier="DHL",
-            tracking_number="T1", lines=(c.SkuCount(sku="MUG", quantity=1),),
-            dispatched_at=hub.clock.now(),
-        )
-    )  # fmt: skip
+    await hub.ship(order_id, "MUG", 1)
     line = ReturnLineSpec(sku="MUG", quantity=1, reason="too small")
     for case in (case_id(1), None):
         return_id = await hub.run(c.RequestReturn(order_id=order_id, lines=(line,), case_id=case))
