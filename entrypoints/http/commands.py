@@ -66,23 +66,40 @@ class CommandRunner:
         idempotency_key: str | None = None,
     ) -> Response[bytes]:
         principal = request.user
-        correlation = correlation_id(request)
-        meta = CommandMeta(actor=principal.actor, correlation_id=correlation)
+        fingerprint = await self._fingerprint(request, principal) if idempotency_key else ""
+        stored, replayed = await self.execute(
+            principal.actor, correlation_id(request), command, render,
+            idempotency_key=idempotency_key, fingerprint=fingerprint,
+        )  # fmt: skip
+        return to_response(stored, replayed)
+
+    async def execute(
+        self,
+        actor: str,
+        correlation: str,
+        command: Command,
+        render: Render,
+        *,
+        idempotency_key: str | None = None,
+        fingerprint: str = "",
+    ) -> tuple[StoredResponse, bool]:
+        """Run the command for `actor`; with an idempotency key, a request made before with the
+        same key and `fingerprint` gets its first answer back (the flag says so) and is not run
+        again. Raises `ApiError` for a key that is malformed, reused for another request, or
+        still running."""
+        meta = CommandMeta(actor=actor, correlation_id=correlation)
         if idempotency_key is None:
-            return to_response(await self._execute(command, meta, render, None))
+            return await self._execute(command, meta, render, None), False
         if not _KEY.fullmatch(idempotency_key):
             raise ApiError(
                 400,
                 "invalid_idempotency_key",
                 "Idempotency-Key must be 1-200 printable ASCII characters",
             )
-        fingerprint = await self._fingerprint(request, principal)
-        claim = await self.gate.claim(
-            principal.actor, idempotency_key, fingerprint, self.clock.now()
-        )
+        claim = await self.gate.claim(actor, idempotency_key, fingerprint, self.clock.now())
         if claim.state is ClaimState.REPLAY:
             assert claim.response is not None
-            return to_response(claim.response, replayed=True)
+            return claim.response, True
         if claim.state is ClaimState.MISMATCH:
             raise ApiError(
                 422,
@@ -96,12 +113,12 @@ class CommandRunner:
         assert claim.token is not None
         try:
             stored = await self._execute(
-                command, meta, render, (principal.actor, idempotency_key, claim.token)
+                command, meta, render, (actor, idempotency_key, claim.token)
             )
         except BaseException:
-            await self._release(principal.actor, idempotency_key, claim.token)
+            await self._release(actor, idempotency_key, claim.token)
             raise
-        return to_response(stored)
+        return stored, False
 
     async def _execute(
         self,

@@ -85,9 +85,13 @@ def problem(
     )
 
 
+def status_of(exc: DomainError) -> int:
+    """The HTTP status of a domain refusal (the console shows it as well as the API)."""
+    return _STATUS_BY_KIND.get(exc.kind, 409)
+
+
 def domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[bytes]:
-    status = _STATUS_BY_KIND.get(exc.kind, 409)
-    return problem(status, exc.code, exc.detail, **exc.context())
+    return problem(status_of(exc), exc.code, exc.detail, **exc.context())
 
 
 def api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[bytes]:

@@ -111,6 +111,8 @@ ACCESS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("POST", "/console/logout"):                            ("none", (SIGN_IN,) * len(CALLERS)),
     ("GET", "/console/orders"):                             ("none", (SIGN_IN,) * len(CALLERS)),
     ("GET", "/console/orders/{order_id:str}"):              ("none", (SIGN_IN,) * len(CALLERS)),
+    ("POST", "/console/orders/{order_id:uuid}/{name:str}"): ("none", (SIGN_IN,) * len(CALLERS)),
+    ("POST", "/console/orders/{order_id:uuid}/returns/{return_id:uuid}/{name:str}"): ("none", (SIGN_IN,) * len(CALLERS)),
 }
 # fmt: on
 
@@ -194,6 +196,7 @@ async def test_every_route_admits_exactly_the_callers_the_table_names(secured: A
         "dead_letter_id": str(uuid.uuid4()),
         "file_path": "console.css",
         "path": "nothing-here",
+        "name": "hold",
     }
     missing = {"order_id": str(uuid.uuid4()), "return_id": str(uuid.uuid4())}
 

@@ -16,6 +16,7 @@ from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
 from entrypoints.http.auth import PUBLIC, Authenticator
+from entrypoints.http.console.actions import ActionController, provide_desk
 from entrypoints.http.console.controller import ConsoleController
 from entrypoints.http.console.forgery import SameOrigin
 from entrypoints.http.console.pages import STATIC, Pages
@@ -65,7 +66,7 @@ def console_router(
     )
     return Router(
         path="/console",
-        route_handlers=[ConsoleController, static],
+        route_handlers=[ConsoleController, ActionController, static],
         opt={PUBLIC: True},
         middleware=[session_config(secure=(public_origin or "").startswith("https:")).middleware],
         dependencies={
@@ -75,6 +76,7 @@ def console_router(
             "session_keys": Provide(lambda: session_keys, use_cache=True, sync_to_thread=False),
             "same_origin": Provide(lambda: same_origin, use_cache=True, sync_to_thread=False),
             "agent": Provide(signed_in_agent),
+            "desk": Provide(provide_desk, sync_to_thread=False),
         },
         exception_handlers={NotSignedIn: to_sign_in, HTTPException: refused},
         include_in_schema=False,

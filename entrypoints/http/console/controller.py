@@ -11,7 +11,8 @@ from litestar.response import Redirect
 
 from entrypoints.http.auth import Authenticator, TooManyFailures
 from entrypoints.http.console.forgery import SameOrigin, ensure_csrf_token
-from entrypoints.http.console.order_sheet import order_sheet
+from entrypoints.http.console.offers import DONE
+from entrypoints.http.console.order_page import Outcome, show_order
 from entrypoints.http.console.pages import Pages
 from entrypoints.http.console.search import MAX_QUERY_LENGTH, find_orders, order_id_in
 from entrypoints.http.console.session import (
@@ -132,10 +133,12 @@ class ConsoleController(Controller):
         agent: NamedDependency[Agent],
         pages: NamedDependency[Pages],
         read_models: NamedDependency[ReadModels],
+        done: FromQuery[str] = "",
     ) -> Response[str]:
-        """The order as it stands, its returns and refunds, and its timeline top to bottom."""
+        """The order as it stands, its returns and refunds, its timeline top to bottom, and the
+        acts its state allows (`done` names the act that just went through)."""
         wanted = order_id_in(order_id)
-        sheet = await order_sheet(read_models, wanted) if wanted else None
-        if sheet is None:
+        if wanted is None:
             return pages.render("not_found.html", 404, agent=agent, order_id=order_id)
-        return pages.render("order.html", agent=agent, sheet=sheet)
+        finished = next((DONE[a] for a in DONE if a.value == done), None)
+        return await show_order(pages, read_models, agent, wanted, Outcome(done=finished))
