@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
@@ -58,6 +58,10 @@ class Settings:
     return_window_days: int = 30
     restocking_fee_percent: Decimal = Decimal(0)
     refund_shipping: bool = False
+    #: Channels whose returns wait in `requested` until an agent authorizes or refuses them
+    #: (`RETURNS_NEED_AGENT=marketplace,b2b`; `*`: every channel); the others are authorized by
+    #: the policy at once.
+    returns_need_agent: frozenset[str] = frozenset()
     log_level: str = "INFO"
     #: `JSON` (one object per line, for log pipelines) or `TEXT` (for people at a terminal).
     log_format: str = "JSON"
@@ -146,6 +150,11 @@ class Settings:
             return_window_days=_int(env, "RETURN_WINDOW_DAYS", 30, minimum=0),
             restocking_fee_percent=_percent(env, "RESTOCKING_FEE_PERCENT"),
             refund_shipping=_bool(env, "REFUND_SHIPPING", False),
+            returns_need_agent=frozenset(
+                name.strip()
+                for name in env.get("RETURNS_NEED_AGENT", "").split(",")
+                if name.strip()
+            ),
             log_level=_choice(env, "LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"}),
             log_format=_choice(env, "LOG_FORMAT", "JSON", {"JSON", "TEXT"}),
             otel_exporter_otlp_endpoint=env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None,
@@ -192,11 +201,17 @@ class Settings:
             window_days=self.return_window_days,
             restocking_fee_percent=self.restocking_fee_percent,
             refund_shipping=self.refund_shipping,
+            auto_authorize="*" not in self.returns_need_agent,
         )
+        by_channel = {
+            channel: replace(default, auto_authorize=False)
+            for channel in self.returns_need_agent - {"*"}
+        }
+        by_channel.update(self.channel_policies)
         return HubSettings(
             location_priority=LocationPriority(self.location_priority),
             reservation_ttl=timedelta(seconds=self.reservation_ttl_seconds),
-            return_policies=ReturnPolicies(default=default, by_channel=dict(self.channel_policies)),
+            return_policies=ReturnPolicies(default=default, by_channel=by_channel),
             order_limits=OrderLimits(
                 max_cases=self.max_cases_per_order, max_returns=self.max_returns_per_order
             ),
