@@ -6,11 +6,10 @@ browser talks to 127.0.0.1 only. Needs `apt-get install -y chromium chromium-dri
 
 from __future__ import annotations
 
-import base64
 import os
 import signal
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,29 +17,22 @@ from uuid import uuid4
 
 import httpx
 import pytest
-from selenium import webdriver
-from selenium.common.exceptions import (
-    NoAlertPresentException,
-    StaleElementReferenceException,
-    WebDriverException,
-)
-from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.expected_conditions import staleness_of
-from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.e2e.browser import (
+    WINDOW,
+    browser_in,
+    on_a_settled_page,
+    screenshot,
+    sign_in,
+    submit_and_wait,
+)
 from tests.e2e.processes import ORDERHUB, free_port, wait_for
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOT = REPO / "docs" / "console-order.png"
-#: A laptop screen.
-WINDOW = (1440, 900)
-#: Every wait in this module is bounded by this many seconds.
-WAIT = 15
 
 
 @dataclass(frozen=True)
@@ -107,29 +99,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
 
 @pytest.fixture(scope="module")
 def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    install = (
-        "the console test drives Debian's Chromium: apt-get install -y chromium chromium-driver"
-    )
-    assert CHROMIUM.exists(), install
-    assert CHROMEDRIVER.exists(), install
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in (
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-extensions",
-        "--disable-default-apps", "--no-first-run", "--disable-dev-shm-usage",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-        f"--window-size={WINDOW[0]},{WINDOW[1]}",
-    ):  # fmt: skip
-        options.add_argument(arg)
-    service = Service(executable_path=str(CHROMEDRIVER))
-    driver = webdriver.Chrome(options=options, service=service)
-    driver.set_page_load_timeout(WAIT)
-    driver.set_script_timeout(WAIT)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+    yield from browser_in(tmp_path_factory.mktemp("chromium-profile"))
 
 
 @pytest.fixture
@@ -141,40 +111,6 @@ def browser(chromium: WebDriver, console: Console) -> WebDriver:
     return chromium
 
 
-def on_a_settled_page(action: Callable[[], None]) -> None:
-    """Run a find-type-click `action`, again from the start when Chromium says the element
-    belongs to a document that a late navigation replaced meanwhile (nothing was clicked then)."""
-    for attempt in range(3):
-        try:
-            action()
-            return
-        except (StaleElementReferenceException, WebDriverException) as e:
-            replaced = isinstance(e, StaleElementReferenceException) or (
-                "does not belong to the document" in str(e)
-            )
-            if not replaced or attempt == 2:
-                raise
-
-
-def sign_in(browser: WebDriver, console: Console, key: str) -> None:
-    def attempt() -> None:
-        # Signed out for sure: a previous test's last answer may have set its cookie again
-        # after the fixture cleared them.
-        browser.get(f"{console.url}/console")
-        browser.delete_all_cookies()
-        browser.get(f"{console.url}/console")
-        WebDriverWait(browser, WAIT).until(
-            lambda b: b.find_elements(By.ID, "key"),
-            message=f"no sign-in form at /console; the page was: {browser.page_source[:2000]}",
-        )
-        browser.find_element(By.ID, "key").send_keys(key)
-        submit_and_wait(
-            browser, browser.find_element(By.CSS_SELECTOR, "form[action='/console/login'] button")
-        )
-
-    on_a_settled_page(attempt)
-
-
 def search(browser: WebDriver, text: str) -> None:
     def attempt() -> None:
         box = browser.find_element(By.ID, "q")
@@ -183,15 +119,6 @@ def search(browser: WebDriver, text: str) -> None:
         submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "form.search button"))
 
     on_a_settled_page(attempt)
-
-
-def submit_and_wait(browser: WebDriver, button: WebElement) -> None:
-    """Click, then wait until the next page has replaced this one."""
-    button.click()
-    WebDriverWait(browser, WAIT).until(staleness_of(button))
-    WebDriverWait(browser, WAIT).until(
-        lambda b: b.execute_script("return document.readyState") == "complete"
-    )
 
 
 def _texts(browser: WebDriver, css: str) -> list[str]:
@@ -212,7 +139,7 @@ def test_an_agent_finds_a_customers_order_and_reads_its_story(
     browser: WebDriver, console: Console
 ) -> None:
     wanted = _refunded_order(console)
-    sign_in(browser, console, console.agent_key)
+    sign_in(browser, console.url, console.agent_key)
     assert browser.find_elements(By.ID, "q"), "signed in, the search box is there"
 
     search(browser, wanted["customer"]["email"].upper())  # agents type emails any which way
@@ -242,24 +169,16 @@ def test_an_agent_finds_a_customers_order_and_reads_its_story(
     payment = browser.find_element(By.CSS_SELECTOR, ".amounts").text
     assert f"Refunded\n{wanted['payment']['refunded']} {wanted['currency']}" in payment
 
-    _screenshot_whole_page(browser)
+    screenshot(browser, SCREENSHOT)
 
     search(browser, wanted["channel_order_ref"])
     assert browser.find_elements(By.CSS_SELECTOR, f"a[href='/console/orders/{wanted['id']}']")
 
 
-def _screenshot_whole_page(browser: WebDriver) -> None:
-    """The order page at laptop width, top to bottom, for docs/console-order.png."""
-    shot = browser.execute_cdp_cmd(
-        "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}
-    )
-    SCREENSHOT.write_bytes(base64.b64decode(shot["data"]))
-
-
 def test_a_wrong_key_stays_on_the_sign_in_page_with_an_error(
     browser: WebDriver, console: Console
 ) -> None:
-    sign_in(browser, console, "ohk_not-a-key-anyone-was-given")
+    sign_in(browser, console.url, "ohk_not-a-key-anyone-was-given")
     assert "not known" in browser.find_element(By.CSS_SELECTOR, "[role=alert]").text
     assert browser.find_elements(By.ID, "key"), "still the sign-in form"
     assert not browser.find_elements(By.ID, "q")
@@ -267,7 +186,7 @@ def test_a_wrong_key_stays_on_the_sign_in_page_with_an_error(
 
 
 def test_a_channel_key_cannot_sign_in(browser: WebDriver, console: Console) -> None:
-    sign_in(browser, console, console.channel_key)
+    sign_in(browser, console.url, console.channel_key)
     assert (
         "channel key cannot sign in" in browser.find_element(By.CSS_SELECTOR, "[role=alert]").text
     )
@@ -282,7 +201,7 @@ def test_signed_out_pages_lead_back_to_the_sign_in(browser: WebDriver, console: 
         assert browser.current_url == f"{console.url}/console"
         assert browser.find_elements(By.ID, "key")
 
-    sign_in(browser, console, console.agent_key)
+    sign_in(browser, console.url, console.agent_key)
     cookie = browser.get_cookie("orderhub_console")
     assert cookie is not None
     assert (cookie["httpOnly"], cookie["sameSite"]) == (True, "Strict")
@@ -322,7 +241,7 @@ def test_a_customer_name_is_shown_as_text_never_run_as_markup(
     )  # fmt: skip
     assert placed.status_code == 201, placed.text
 
-    sign_in(browser, console, console.agent_key)
+    sign_in(browser, console.url, console.agent_key)
     browser.get(f"{console.url}/console/orders/{placed.json()['id']}")
 
     assert browser.find_element(By.CSS_SELECTOR, ".customer-name").text == name
