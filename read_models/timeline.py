@@ -85,9 +85,7 @@ def entry(message: Message) -> Entry | None:
     detail = {k: v for k, v in data.items() if k != "order_id"}
     return Entry(
         at=datetime.fromisoformat(at),
-        source=source_of(message["actor"], default_source)
-        if default_source in _ASKED
-        else default_source,
+        source=_source(event_type, message["actor"], default_source),
         kind=kind,
         title=title(data),
         detail=detail,
@@ -97,6 +95,16 @@ def entry(message: Message) -> Entry | None:
 #: Events someone asked for (a channel or an agent, or a system on their behalf): their source is
 #: whoever asked. Every other event has the source of the system whose fact it records.
 _ASKED = frozenset({"channel", "agent"})
+#: Decisions the hub's policy takes unless an agent took them (a return the policy left waiting).
+_AGENT_OR_POLICY = frozenset({"ReturnAuthorized"})
+
+
+def _source(event_type: str, actor: str, default: str) -> str:
+    if default in _ASKED:
+        return source_of(actor, default)
+    if event_type in _AGENT_OR_POLICY and source_of(actor, default) == "agent":
+        return "agent"
+    return default
 
 
 def source_of(actor: str, default: str) -> str:
