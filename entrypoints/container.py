@@ -35,6 +35,7 @@ from adapters.sql.idempotency import SqlIdempotencyGate
 from adapters.sql.operations_reader import SqlOperationsReader
 from adapters.sql.order_lookup import SqlOrderLookup
 from adapters.sql.outbox_store import SqlOutboxStore
+from adapters.sql.relay_minutes import SqlRelayMinutes
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from adapters.sql.view_reader import SqlViewReader
 from adapters.sql.view_store import SqlViewStore
@@ -267,7 +268,13 @@ class Container(containers.DeclarativeContainer):
     outbox_store = providers.Singleton(SqlOutboxStore, engine)
     relay_settings = providers.Singleton(RelaySettings, redelivery_timeout=delivery_timeout)
     relay = providers.Singleton(
-        Relay, outbox_store, publisher, providers.Object(CONSUMERS), clock, relay_settings
+        Relay,
+        outbox_store,
+        publisher,
+        providers.Object(CONSUMERS),
+        clock,
+        relay_settings,
+        minutes=providers.Singleton(SqlRelayMinutes, engine),
     )
 
 
