@@ -64,6 +64,7 @@ from ports.payment import PaymentPort
 from read_models.operations import Operations
 from read_models.projector import OrderProjection
 from read_models.queries import ReadModels
+from read_models.relay_history import RelayHistory
 from read_models.remotes import Remotes
 
 #: Every consumer of delivered events; each gets its own queue and its own delivery records.
@@ -196,6 +197,10 @@ class Container(containers.DeclarativeContainer):
     #: Read on the read engine: on SQLite its transactions never queue behind writers.
     remotes = providers.Singleton(
         Remotes, providers.Singleton(SqlCircuitBoard, read_engine), operations_reader
+    )
+    #: The outbox's last hour, from the relays' minute tallies (written by `relay` below).
+    relay_history = providers.Singleton(
+        RelayHistory, providers.Singleton(SqlRelayMinutes, read_engine)
     )
     hub_state = providers.Singleton(
         HubState, operations, remotes, settings.provided.metrics_state_seconds
