@@ -111,6 +111,10 @@ ACCESS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("POST", "/console/logout"):                            ("none", (SIGN_IN,) * len(CALLERS)),
     ("GET", "/console/orders"):                             ("none", (SIGN_IN,) * len(CALLERS)),
     ("GET", "/console/orders/{order_id:str}"):              ("none", (SIGN_IN,) * len(CALLERS)),
+    # the operations page: ops sessions only (an agent session gets a 403 page)
+    ("GET", "/console/ops"):                                ("none", (SIGN_IN,) * len(CALLERS)),
+    ("POST", "/console/ops/dead-letters/replay"):           ("none", (SIGN_IN,) * len(CALLERS)),
+    ("POST", "/console/ops/dead-letters/{dead_letter_id:uuid}/replay"): ("none", (SIGN_IN,) * len(CALLERS)),
 }
 # fmt: on
 
