@@ -35,6 +35,7 @@ from adapters.sql.idempotency import SqlIdempotencyGate
 from adapters.sql.operations_reader import SqlOperationsReader
 from adapters.sql.order_lookup import SqlOrderLookup
 from adapters.sql.outbox_store import SqlOutboxStore
+from adapters.sql.relay_minutes import SqlRelayMinutes
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from adapters.sql.view_reader import SqlViewReader
 from adapters.sql.view_store import SqlViewStore
@@ -63,6 +64,7 @@ from ports.payment import PaymentPort
 from read_models.operations import Operations
 from read_models.projector import OrderProjection
 from read_models.queries import ReadModels
+from read_models.relay_history import RelayHistory
 from read_models.remotes import Remotes
 
 #: Every consumer of delivered events; each gets its own queue and its own delivery records.
@@ -196,6 +198,10 @@ class Container(containers.DeclarativeContainer):
     remotes = providers.Singleton(
         Remotes, providers.Singleton(SqlCircuitBoard, read_engine), operations_reader
     )
+    #: The outbox's last hour, from the relays' minute tallies (written by `relay` below).
+    relay_history = providers.Singleton(
+        RelayHistory, providers.Singleton(SqlRelayMinutes, read_engine)
+    )
     hub_state = providers.Singleton(
         HubState, operations, remotes, settings.provided.metrics_state_seconds
     )
@@ -267,7 +273,13 @@ class Container(containers.DeclarativeContainer):
     outbox_store = providers.Singleton(SqlOutboxStore, engine)
     relay_settings = providers.Singleton(RelaySettings, redelivery_timeout=delivery_timeout)
     relay = providers.Singleton(
-        Relay, outbox_store, publisher, providers.Object(CONSUMERS), clock, relay_settings
+        Relay,
+        outbox_store,
+        publisher,
+        providers.Object(CONSUMERS),
+        clock,
+        relay_settings,
+        minutes=providers.Singleton(SqlRelayMinutes, engine),
     )
 
 

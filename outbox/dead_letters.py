@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
 from ports.clock import Clock
-from ports.delivery_log import DeadLetter, DeadLetterFilter, DeadLetterStore
+from ports.delivery_log import DeadLetter, DeadLetterFilter, DeadLetterStore, LetterKey
 from ports.inbound import DeferredInbound, InboundEvent
 
 #: Dead letters of deferred inbound events are filed under `inbound:<source>`.
@@ -38,8 +37,11 @@ class DeadLetters:
         self._clock = clock
         self._batch = batch
 
-    async def page(self, limit: int, after: tuple[datetime, UUID] | None) -> list[DeadLetter]:
-        return await self._store.page(limit, after)
+    async def page(
+        self, limit: int, after: LetterKey | None, where: DeadLetterFilter | None = None
+    ) -> list[DeadLetter]:
+        """Newest first, replayed or not, only those matching `where` when it is given."""
+        return await self._store.page(limit, after, where)
 
     async def replay(self, dead_letter_id: UUID) -> Replay:
         """Deliver the message again, counting attempts anew: an outbox event is due for the relay

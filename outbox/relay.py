@@ -14,15 +14,17 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from opentelemetry.trace import SpanKind
 
 from outbox.registry import ConsumerRegistry
+from outbox.relay_tally import RelayTally
 from ports.broker import Publisher
 from ports.clock import Clock
 from ports.outbox import ClaimedEvents, DeliveryKey, Message, OutboxStore
+from ports.relay_minutes import RelayMinutes
 from ports.tracing import span
 
 logger = logging.getLogger("orderhub.relay")
@@ -32,6 +34,8 @@ logger = logging.getLogger("orderhub.relay")
 COVERS = "covers"
 
 Outgoing = list[tuple[str, Message]]  #: (consumer, message)
+#: How often stored minute tallies older than `RelaySettings.minutes_kept` are deleted.
+_PRUNE_EVERY = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,6 +55,11 @@ class RelaySettings:
     #: while one lane waits for the broker, another claims and records the next batch.
     #: Otherwise one.
     lanes: int = 2
+    #: How often the relay stores its minute tallies (`RelayMinutes`): one small write per this
+    #: much time, whatever the pace; a relay that dies loses at most this much of its tallies.
+    minutes_every: timedelta = timedelta(seconds=5)
+    #: How long stored minute tallies are kept (the console charts the last hour).
+    minutes_kept: timedelta = timedelta(days=1)
 
     def republish_wait(self, publications: int) -> timedelta:
         """How long a delivery published `publications` times so far waits, once published
@@ -68,6 +77,7 @@ class Relay:
         registry: ConsumerRegistry,
         clock: Clock,
         settings: RelaySettings | None = None,
+        minutes: RelayMinutes | None = None,
     ) -> None:
         self._outbox = outbox
         self._publisher = publisher
@@ -78,6 +88,11 @@ class Relay:
         self._newest_only = registry.newest_only
         self.relayed = 0
         self.republished = 0
+        #: Per minute of commit, what this relay published and has not stored yet (`minutes`).
+        self._minutes = minutes
+        self._tally = RelayTally()
+        self._minutes_recorded: datetime | None = None
+        self._minutes_pruned: datetime | None = None
 
     async def relay_once(self) -> int:
         """Publish one batch of unpublished events; returns how many events it took."""
@@ -85,11 +100,14 @@ class Relay:
             if not batch.messages:
                 return 0
             with span("relay batch", SpanKind.PRODUCER, **{"orderhub.events": len(batch.messages)}):
-                await self._publish(batch)
+                published_at = await self._publish(batch)
+        # Committed: only now are the events published for good.
         self.relayed += len(batch.messages)
+        if self._minutes is not None:
+            self._tally.count(batch.messages, published_at)
         return len(batch.messages)
 
-    async def _publish(self, batch: ClaimedEvents) -> None:
+    async def _publish(self, batch: ClaimedEvents) -> datetime:
         """Record the deliveries, send the messages, mark the events published (one transaction)."""
         outgoing: Outgoing = []
         expected: list[DeliveryKey] = []
@@ -102,6 +120,7 @@ class Relay:
         await batch.expect_deliveries(expected, now + self._settings.redelivery_timeout)
         await asyncio.to_thread(self._publisher.publish, self._coalesce(outgoing))
         await batch.mark_published(now)
+        return now
 
     def _coalesce(self, outgoing: Outgoing) -> Outgoing:
         """Of each aggregate's messages to a `newest_only` consumer, keep the newest event's, which
@@ -135,6 +154,27 @@ class Relay:
                 out.append((consumer, {**message, COVERS: covered[i]} if covered[i] else message))
         return out
 
+    async def record_minutes(self, *, force: bool = False) -> None:
+        """Store the minute tallies folded since the last time, at most once per
+        `minutes_every` (at once when `force`), and forget stored minutes older than
+        `minutes_kept` every ten minutes. Tallies whose write fails are kept for the next."""
+        if self._minutes is None or not self._tally.pending:
+            return
+        at = self._clock.now()
+        last = self._minutes_recorded
+        if not force and last is not None and at - last < self._settings.minutes_every:
+            return
+        self._minutes_recorded = at
+        taken = self._tally.take()
+        try:
+            await self._minutes.add(taken)
+        except BaseException:
+            self._tally.put_back(taken)
+            raise
+        if self._minutes_pruned is None or at - self._minutes_pruned >= _PRUNE_EVERY:
+            self._minutes_pruned = at
+            await self._minutes.prune(at - self._settings.minutes_kept)
+
     async def republish_due(self) -> int:
         """Publish again deliveries that were not processed by their due time."""
         now = self._clock.now()
@@ -156,6 +196,10 @@ class Relay:
         cuts an idle sleep short."""
         lanes = self._settings.lanes if self._outbox.concurrent_claims else 1
         await asyncio.gather(*(self._lane(stop, wake, sweeps=i == 0) for i in range(lanes)))
+        try:
+            await self.record_minutes(force=True)
+        except Exception:
+            logger.exception("relay minutes not recorded at stop")
 
     async def _lane(self, stop: asyncio.Event, wake: asyncio.Event | None, sweeps: bool) -> None:
         last_sweep = 0.0
@@ -170,6 +214,10 @@ class Relay:
                 logger.exception("relay pass failed; retrying")
                 taken = 0
                 await _sleep_or(stop, 1.0)
+            try:  # apart: a chart that cannot be written never slows the relay down
+                await self.record_minutes()
+            except Exception:
+                logger.exception("relay minutes not recorded; kept for the next try")
             if taken < self._settings.batch_size:
                 await _sleep_or(wake or stop, self._settings.idle_poll)
                 await _sleep_or(stop, self._settings.gather)

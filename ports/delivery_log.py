@@ -160,8 +160,12 @@ class DeliveryLog(Protocol):
 class DeadLetterStore(Protocol):
     """The parked messages, as operators see them."""
 
-    async def page(self, limit: int, after: tuple[datetime, UUID] | None) -> list[DeadLetter]:
-        """Newest first; `after` is the (died_at, id) of the last letter of the previous page."""
+    async def page(
+        self, limit: int, after: LetterKey | None, where: DeadLetterFilter | None = None
+    ) -> list[DeadLetter]:
+        """Newest first, replayed or not; `after` is the (died_at, id) of the last letter of the
+        previous page; `where`, when given, keeps only the letters that match it, by the rules
+        `matching` follows."""
         ...
 
     async def matching(

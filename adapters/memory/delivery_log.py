@@ -102,9 +102,13 @@ class InMemoryDeadLetters:
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
 
-    async def page(self, limit: int, after: tuple[datetime, UUID] | None) -> list[DeadLetter]:
+    async def page(
+        self, limit: int, after: LetterKey | None, where: DeadLetterFilter | None = None
+    ) -> list[DeadLetter]:
         letters = sorted(
-            self._store.dead_letters.values(), key=lambda d: (d.died_at, d.id), reverse=True
+            (d for d in self._store.dead_letters.values() if where is None or _fits(d, where)),
+            key=lambda d: (d.died_at, d.id),
+            reverse=True,
         )
         if after is not None:
             letters = [d for d in letters if (d.died_at, d.id) < after]
@@ -114,7 +118,11 @@ class InMemoryDeadLetters:
         self, where: DeadLetterFilter, limit: int, after: LetterKey | None
     ) -> list[DeadLetter]:
         letters = sorted(
-            (d for d in self._store.dead_letters.values() if _matches(d, where)),
+            (
+                d
+                for d in self._store.dead_letters.values()
+                if d.replayed_at is None and _fits(d, where)
+            ),
             key=lambda d: (d.died_at, d.id),
         )
         if after is not None:
@@ -142,11 +150,10 @@ class InMemoryDeadLetters:
         return True
 
 
-def _matches(letter: DeadLetter, where: DeadLetterFilter) -> bool:
-    """`DeadLetterFilter`'s rules, as `SqlDeadLetters.matching` writes them in SQL."""
+def _fits(letter: DeadLetter, where: DeadLetterFilter) -> bool:
+    """`DeadLetterFilter`'s rules, as `SqlDeadLetters._conditions` writes them in SQL."""
     return (
-        letter.replayed_at is None
-        and (where.consumer is None or letter.consumer == where.consumer)
+        (where.consumer is None or letter.consumer == where.consumer)
         and (where.event_type is None or letter.event_type == where.event_type)
         and (
             where.error_contains is None

@@ -12,6 +12,7 @@ from domain.order import Order
 from ports.circuits import Circuit
 from ports.delivery_log import DeadLetter
 from ports.outbox import EventEnvelope
+from ports.relay_minutes import RelayMinute
 from ports.views import OrderView, TimelineEntry
 
 
@@ -54,6 +55,8 @@ class InMemoryStore:
     held_deliveries: set[tuple[UUID, str]] = field(default_factory=set)
     #: remote name -> its circuit, as the `remote_circuits` table holds it
     circuits: dict[str, Circuit] = field(default_factory=dict)
+    #: minute -> what the relays published of it, as the `relay_minutes` table holds it
+    relay_minutes: dict[datetime, RelayMinute] = field(default_factory=dict)
     # -- the read models ---------------------------------------------------------------------
     views: dict[UUID, OrderView] = field(default_factory=dict)
     #: order id -> its entries in stream order

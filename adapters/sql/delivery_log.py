@@ -196,13 +196,20 @@ class SqlDeadLetters:
         self._engine = engine
         self._lowered_error = lowered_ascii(dead_letters.c.error)[engine.dialect.name]
 
-    async def page(self, limit: int, after: tuple[datetime, UUID] | None) -> list[DeadLetter]:
+    async def page(
+        self, limit: int, after: LetterKey | None, where: DeadLetterFilter | None = None
+    ) -> list[DeadLetter]:
+        """Backwards through the index on `died_at`; a filter's conditions filter what it walks."""
         t = dead_letters.c
-        query = select(dead_letters).order_by(t.died_at.desc(), t.id.desc()).limit(limit)
+        conditions = self._conditions(where) if where is not None else []
         if after is not None:
-            query = query.where(
-                (t.died_at < after[0]) | and_(t.died_at == after[0], t.id < after[1])
-            )
+            conditions.append((t.died_at < after[0]) | and_(t.died_at == after[0], t.id < after[1]))
+        query = (
+            select(dead_letters)
+            .where(*conditions)
+            .order_by(t.died_at.desc(), t.id.desc())
+            .limit(limit)
+        )
         async with self._engine.connect() as conn:
             return [DeadLetter(**row._mapping) for row in await conn.execute(query)]
 
@@ -211,7 +218,17 @@ class SqlDeadLetters:
     ) -> list[DeadLetter]:
         """Through the index on `died_at`; the other conditions filter what it walks."""
         t = dead_letters.c
-        conditions: list[ColumnElement[bool]] = [t.replayed_at.is_(None)]
+        conditions = [t.replayed_at.is_(None), *self._conditions(where)]
+        if after is not None:
+            conditions.append((t.died_at > after[0]) | and_(t.died_at == after[0], t.id > after[1]))
+        query = select(dead_letters).where(*conditions).order_by(t.died_at, t.id).limit(limit)
+        async with self._engine.connect() as conn:
+            return [DeadLetter(**row._mapping) for row in await conn.execute(query)]
+
+    def _conditions(self, where: DeadLetterFilter) -> list[ColumnElement[bool]]:
+        """`DeadLetterFilter`'s rules in SQL (`page` and `matching` share them)."""
+        t = dead_letters.c
+        conditions: list[ColumnElement[bool]] = []
         if where.consumer is not None:
             conditions.append(t.consumer == where.consumer)
         if where.event_type is not None:
@@ -225,11 +242,7 @@ class SqlDeadLetters:
             conditions.append(t.died_at < where.until)
         if where.ids is not None:
             conditions.append(t.id.in_(where.ids))
-        if after is not None:
-            conditions.append((t.died_at > after[0]) | and_(t.died_at == after[0], t.id > after[1]))
-        query = select(dead_letters).where(*conditions).order_by(t.died_at, t.id).limit(limit)
-        async with self._engine.connect() as conn:
-            return [DeadLetter(**row._mapping) for row in await conn.execute(query)]
+        return conditions
 
     async def get(self, dead_letter_id: UUID) -> DeadLetter | None:
         async with self._engine.connect() as conn:

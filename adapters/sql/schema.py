@@ -247,6 +247,17 @@ remote_circuits = Table(
     Column("reported_at", UtcDateTime, nullable=False),
 )
 
+#: What the relays published, per minute of commit (`ports.relay_minutes`): the ops console's
+#: charts of the last hour. Written a few seconds' worth at a time, pruned after a day.
+relay_minutes = Table(
+    "relay_minutes",
+    metadata,
+    Column("minute", UtcDateTime, primary_key=True),
+    Column("published", Integer, nullable=False),
+    Column("commands", Integer, nullable=False),
+    Column("max_lag_ms", BigInteger, nullable=False),
+)
+
 # -- read models ---------------------------------------------------------------------------------
 
 #: One row per order, folded from its events; `document` is the order resource.

@@ -79,6 +79,7 @@ def create_app(container: Container) -> Litestar:
             "read_models": _provide(container.read_models()),
             "operations": _provide(container.operations()),
             "remotes": _provide(container.remotes()),
+            "relay_history": _provide(container.relay_history()),
             "hub_state": _provide(container.hub_state()),
             "engine": _provide(read_engine),
             "view_store": _provide(container.view_store()),

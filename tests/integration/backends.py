@@ -18,6 +18,7 @@ from adapters.memory.delivery_log import InMemoryDeadLetters, InMemoryDeliveryLo
 from adapters.memory.operations_reader import InMemoryOperationsReader
 from adapters.memory.order_lookup import InMemoryOrderLookup
 from adapters.memory.outbox_store import InMemoryOutboxStore
+from adapters.memory.relay_minutes import InMemoryRelayMinutes
 from adapters.memory.store import InMemoryStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from adapters.memory.views import InMemoryViewReader, InMemoryViewStore
@@ -27,6 +28,7 @@ from adapters.sql.delivery_log import SqlDeadLetters, SqlDeliveryLog
 from adapters.sql.operations_reader import SqlOperationsReader
 from adapters.sql.order_lookup import SqlOrderLookup
 from adapters.sql.outbox_store import SqlOutboxStore
+from adapters.sql.relay_minutes import SqlRelayMinutes
 from adapters.sql.schema import outbox, stock_levels
 from adapters.sql.unit_of_work import SqlUnitOfWork
 from adapters.sql.view_reader import SqlViewReader
@@ -45,6 +47,7 @@ from ports.ids import IdGenerator
 from ports.operations import OperationsReader
 from ports.order_lookup import OrderLookup
 from ports.outbox import EventEnvelope, OutboxStore
+from ports.relay_minutes import RelayMinutes
 from ports.unit_of_work import CommandMeta, UnitOfWorkFactory
 from ports.views import ViewReader, ViewStore
 
@@ -72,6 +75,7 @@ class Backend:
     operations: OperationsReader
     lookup: OrderLookup
     circuit_board: CircuitBoard
+    relay_minutes: RelayMinutes
 
     def __init__(self, uow_factory: UnitOfWorkFactory, clock: FixedClock, ids: RandomIds) -> None:
         self.uow_factory = uow_factory
@@ -125,6 +129,7 @@ class MemoryBackend(Backend):
         self.operations = InMemoryOperationsReader(self.store)
         self.lookup = InMemoryOrderLookup(self.store)
         self.circuit_board = InMemoryCircuitBoard(self.store)
+        self.relay_minutes = InMemoryRelayMinutes(self.store)
 
     async def outbox(self) -> list[Row]:
         return [
@@ -189,6 +194,7 @@ class SqlBackend(Backend):
         self.operations = SqlOperationsReader(engine)
         self.lookup = SqlOrderLookup(engine)
         self.circuit_board = SqlCircuitBoard(engine)
+        self.relay_minutes = SqlRelayMinutes(engine)
 
     async def outbox(self) -> list[Row]:
         async with self.engine.connect() as conn:

@@ -113,6 +113,10 @@ ACCESS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("GET", "/console/orders/{order_id:str}"):              ("none", (SIGN_IN,) * len(CALLERS)),
     ("POST", "/console/orders/{order_id:uuid}/{name:str}"): ("none", (SIGN_IN,) * len(CALLERS)),
     ("POST", "/console/orders/{order_id:uuid}/returns/{return_id:uuid}/{name:str}"): ("none", (SIGN_IN,) * len(CALLERS)),
+    # the operations page: ops sessions only (an agent session gets a 403 page)
+    ("GET", "/console/ops"):                                ("none", (SIGN_IN,) * len(CALLERS)),
+    ("POST", "/console/ops/dead-letters/replay"):           ("none", (SIGN_IN,) * len(CALLERS)),
+    ("POST", "/console/ops/dead-letters/{dead_letter_id:uuid}/replay"): ("none", (SIGN_IN,) * len(CALLERS)),
 }
 # fmt: on
 

@@ -14,6 +14,7 @@ from adapters.memory.delivery_log import InMemoryDeadLetters, InMemoryDeliveryLo
 from adapters.memory.operations_reader import InMemoryOperationsReader
 from adapters.memory.order_lookup import InMemoryOrderLookup
 from adapters.memory.outbox_store import InMemoryOutboxStore
+from adapters.memory.relay_minutes import InMemoryRelayMinutes
 from adapters.memory.remote import InMemoryPayments
 from adapters.memory.views import InMemoryViewReader, InMemoryViewStore
 from adapters.message_codec import MsgspecCodec
@@ -23,6 +24,7 @@ from adapters.sql.delivery_log import SqlDeadLetters, SqlDeliveryLog
 from adapters.sql.operations_reader import SqlOperationsReader
 from adapters.sql.order_lookup import SqlOrderLookup
 from adapters.sql.outbox_store import SqlOutboxStore
+from adapters.sql.relay_minutes import SqlRelayMinutes
 from adapters.sql.view_reader import SqlViewReader
 from adapters.sql.view_store import SqlViewStore
 from ports.broker import Publisher
@@ -34,6 +36,7 @@ from ports.operations import OperationsReader
 from ports.order_lookup import OrderLookup
 from ports.outbox import MessageCodec, OutboxStore
 from ports.payment import PaymentPort
+from ports.relay_minutes import RelayMinutes
 from ports.views import ViewReader, ViewStore
 
 
@@ -46,6 +49,10 @@ def delivery_logs(memory: InMemoryDeliveryLog, sql: SqlDeliveryLog) -> list[Deli
 
 
 def dead_letter_stores(memory: InMemoryDeadLetters, sql: SqlDeadLetters) -> list[DeadLetterStore]:
+    return [memory, sql]
+
+
+def relay_minutes(memory: InMemoryRelayMinutes, sql: SqlRelayMinutes) -> list[RelayMinutes]:
     return [memory, sql]
 
 

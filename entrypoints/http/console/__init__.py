@@ -1,4 +1,5 @@
-"""The agent console (PRODUCT.md §5): server-rendered pages at /console for a service desk.
+"""The agent console (PRODUCT.md §5, §8.4): server-rendered pages at /console for a service desk,
+and an operations page for ops keys.
 
 Its routes are public to the API-key middleware and enforce their own sign-in: a person signs in
 once with an agent or ops key and then holds a session cookie, not the key.
@@ -19,6 +20,7 @@ from entrypoints.http.auth import PUBLIC, Authenticator
 from entrypoints.http.console.actions import ActionController, provide_desk
 from entrypoints.http.console.controller import ConsoleController
 from entrypoints.http.console.forgery import SameOrigin
+from entrypoints.http.console.ops_page import OpsPageController
 from entrypoints.http.console.pages import STATIC, Pages
 from entrypoints.http.console.session import (
     NotSignedIn,
@@ -39,8 +41,10 @@ def console_router(
     clock: Clock,
     public_origin: str | None = None,
 ) -> Router:
-    """Everything under /console; needs the app's `read_models` dependency. `public_origin`
-    (`PUBLIC_ORIGIN`) is what forms must come from; https there makes the cookie `Secure`."""
+    """Everything under /console; needs the app's `read_models` dependency, and for the
+    operations page its `dead_letter_store`, `operations`, `remotes` and `relay_history`.
+    `public_origin` (`PUBLIC_ORIGIN`) is what forms must come from; https there makes the cookie
+    `Secure`."""
     pages = Pages()
     session_keys = SessionKeys(keys, clock)
     same_origin = SameOrigin(public_origin)
@@ -66,7 +70,7 @@ def console_router(
     )
     return Router(
         path="/console",
-        route_handlers=[ConsoleController, ActionController, static],
+        route_handlers=[ConsoleController, ActionController, OpsPageController, static],
         opt={PUBLIC: True},
         middleware=[session_config(secure=(public_origin or "").startswith("https:")).middleware],
         dependencies={

@@ -37,6 +37,21 @@ def when(moment: datetime | str | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def duration(seconds: float) -> str:
+    """`45 s`, `12 min`, `3 h 5 min`, `4 d 2 h`: how long, to the unit a person acts on."""
+    whole = max(int(seconds), 0)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min"
+    return f"{secs} s"
+
+
 def detail_text(value: Any) -> str:
     """A timeline detail value as one line of text (lists of lines read `2 × MUG, 1 × CAP`)."""
     if isinstance(value, list) and all(isinstance(v, dict) for v in value):
@@ -60,6 +75,7 @@ class Pages:
         )
         self._env.filters["when"] = when
         self._env.filters["detail_text"] = detail_text
+        self._env.filters["duration"] = duration
 
     def render(self, template: str, status_code: int = 200, **context: Any) -> Response[str]:
         html = self._env.get_template(template).render(**context)

@@ -441,6 +441,54 @@ async def test_matching_by_ids_and_with_every_condition_at_once(backend: Backend
     ) == ["E1"]  # fmt: skip
 
 
+async def paged(backend: Backend, limit: int = 100, **where: Any) -> list[str]:
+    """The errors' names of a filtered `page` (newest first, replayed or not), one page."""
+    found = await backend.dead_letters.page(limit, None, DeadLetterFilter(**where))
+    names = {
+        "RemoteRejected: 100% sure the SKU is_unknown": "E1",
+        "RemoteRejected: account LOCKED (C:\\crm\\x)": "C1",
+        "TimeoutError: ÉCHEC after 30 s": "E2",
+        "RemoteRejected: 1000 sure, sku isXunknown": "C2",
+    }
+    return [names[d.error] for d in found]
+
+
+async def test_a_filtered_page_is_newest_first_and_keeps_replayed_letters(
+    backend: Backend,
+) -> None:
+    letters = await bury_varied(backend)
+    await backend.dead_letters.mark_replayed(letters["C1"].id, backend.clock.now())
+
+    assert await paged(backend) == ["C2", "E2", "C1", "E1"]
+    assert await paged(backend, consumer="crm") == ["C2", "C1"]  # C1 replayed, still listed
+    assert await paged(backend, event_type="InventoryReserved") == ["C2", "E2"]
+    assert await paged(backend, error_contains="remoterejected") == ["C2", "C1", "E1"]
+    assert await paged(backend, error_contains="100%") == ["E1"]
+    assert await paged(backend, error_contains="échec") == []
+    c1, c2 = letters["C1"].died_at, letters["C2"].died_at
+    assert await paged(backend, since=c1, until=c2) == ["E2", "C1"]
+    assert await paged(backend, ids=(letters["E1"].id, letters["C1"].id)) == ["C1", "E1"]
+
+
+async def test_a_filtered_page_pages_by_its_keyset(backend: Backend) -> None:
+    letters = await bury_varied(backend)
+    await backend.dead_letters.mark_replayed(letters["E2"].id, backend.clock.now())
+    where = DeadLetterFilter(error_contains="e")  # every letter
+    pages, after = [], None
+    for _ in range(5):  # bounded: two pages of three and one, then nothing
+        page = await backend.dead_letters.page(3, after, where)
+        if not page:
+            break
+        pages.append([d.id for d in page])
+        after = (page[-1].died_at, page[-1].id)
+    newest_first = [letters[n].id for n in ("C2", "E2", "C1", "E1")]
+    assert pages == [newest_first[:3], newest_first[3:]]
+    by_erp = DeadLetterFilter(consumer="erp")
+    [newest] = await backend.dead_letters.page(1, None, by_erp)
+    older = await backend.dead_letters.page(5, (newest.died_at, newest.id), by_erp)
+    assert (newest.id, [d.id for d in older]) == (letters["E2"].id, [letters["E1"].id])
+
+
 async def test_a_letter_is_marked_replayed_once(backend: Backend) -> None:
     message, _ = await one_order_published(backend)
     await backend.delivery_log.bury(message, "erp", 1, "permanent", "no", backend.clock.now())

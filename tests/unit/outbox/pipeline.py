@@ -16,6 +16,7 @@ from uuid import UUID
 
 from adapters.memory.delivery_log import InMemoryDeadLetters, InMemoryDeliveryLog
 from adapters.memory.outbox_store import InMemoryOutboxStore
+from adapters.memory.relay_minutes import InMemoryRelayMinutes
 from adapters.memory.store import DeliveryRecord, InMemoryStore
 from adapters.memory.views import InMemoryViewReader, InMemoryViewStore
 from adapters.message_codec import MsgspecCodec
@@ -247,6 +248,7 @@ def build_pipeline(
             registry,
             hub.clock,
             settings or RelaySettings(redelivery_timeout=policy.redelivery_timeout),
+            minutes=InMemoryRelayMinutes(hub.store),
         ),
         delivery=Delivery(
             consumers, InMemoryDeliveryLog(hub.store), codec, hub.clock, policy, random.Random(seed)
