@@ -1,4 +1,4 @@
-"""The outbox's last hour as operators chart it: per whole minute, the longest wait from commit to
+"""The outbox's last hour as operators chart it: per minute, the longest wait from commit to
 publication and the commands made, from the relays' minute tallies (`ports.relay_minutes`)."""
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ HOUR_MINUTES = 60
 
 @dataclass(frozen=True, slots=True)
 class LastHour:
-    """The 60 whole minutes before the current one, oldest first."""
+    """The 59 whole minutes before the current one and the current one so far, oldest first."""
 
     start: datetime  #: the first minute's start
-    end: datetime  #: the current minute's start: the hour ends here
+    end: datetime  #: the next minute's start: the hour ends here
     #: Per minute, the longest any of its events waited for the relay, in seconds; None where
     #: nothing committed in the minute has been published (a quiet minute, or a relay that has
     #: not caught up yet: the outbox's backlog says which).
@@ -34,8 +34,9 @@ class RelayHistory:
         self._minutes = minutes
 
     async def last_hour(self, now: datetime) -> LastHour:
-        """The minute now running is left out: half a minute's commands would read as a drop."""
-        end = now.replace(second=0, microsecond=0)
+        """The minute now running is the last, as it stands: in an incident the latest minute is
+        the one an operator needs (its commands so far may read as a drop; the page says so)."""
+        end = now.replace(second=0, microsecond=0) + MINUTE
         start = end - HOUR_MINUTES * MINUTE
         tallied = {m.minute: m for m in await self._minutes.between(start, end)}
         hour = [tallied.get(start + i * MINUTE) for i in range(HOUR_MINUTES)]

@@ -26,6 +26,7 @@ from tests.integration.databases import postgres_database
 BROKER = "redis://127.0.0.1:6379/14"
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOT = REPO / "docs" / "console-order-acts.png"
+OPS_SCREENSHOT = REPO / "docs" / "console-ops.png"
 SKU = "MUG-1"
 #: Every wait on the hub's processes is bounded by this many seconds.
 SETTLE = 60
@@ -191,3 +192,41 @@ def test_an_agent_requests_and_authorizes_a_return_and_leaves_a_note(
     assert last.find_element(By.CSS_SELECTOR, ".title").text == f"Note: {note}"
     assert last.find_element(By.CSS_SELECTOR, ".source").text.lower() == "agent"
     screenshot(chromium, SCREENSHOT)
+
+
+def test_an_operator_replays_a_dead_letter_from_the_operations_page(
+    chromium: WebDriver, desk: Desk
+) -> None:
+    order_id = desk.booked_order()
+    desk.erp.poisoned_cancellations.add(order_id)  # the ERP refuses its cancellation for good
+    cancelled = desk.call("web", "POST", f"/v1/orders/{order_id}/cancel", json={"reason": "changed my mind"})  # fmt: skip
+    assert cancelled.status_code == 200, cancelled.text
+
+    def dead_letter() -> dict[str, Any] | None:
+        letters = desk.call("ops", "GET", "/v1/ops/dead-letters").json()["items"]
+        return next((d for d in letters if d["aggregate_id"] == order_id), None)
+
+    letter = wait_for(dead_letter, SETTLE, "the refused cancellation to become a dead letter")
+    desk.erp.poisoned_cancellations.discard(order_id)  # the cause is fixed
+
+    sign_in(chromium, desk.url, desk.keys["agent"])
+    chromium.get(f"{desk.url}/console/ops")
+    assert "ops key" in chromium.find_element(By.CSS_SELECTOR, "[role=alert]").text
+    sign_in(chromium, desk.url, desk.keys["ops"])
+    chromium.get(f"{desk.url}/console/ops?event_type=OrderCancelled")
+    replay = chromium.find_element(
+        By.CSS_SELECTOR, f"form[action='/console/ops/dead-letters/{letter['id']}/replay'] button"
+    )
+    submit_and_wait(chromium, replay)
+
+    assert "Replayed" in chromium.find_element(By.CSS_SELECTOR, ".notice").text
+
+    def cancelled_in_the_erp() -> bool:
+        return any(c.kind == "cancellation" and c.order_id == order_id and c.accepted
+                   for c in desk.erp.changes)  # fmt: skip
+
+    wait_for(cancelled_in_the_erp, SETTLE, "the replayed cancellation to reach the ERP")
+    replayed = desk.call("ops", "GET", "/v1/ops/dead-letters").json()["items"]
+    assert next(d for d in replayed if d["id"] == letter["id"])["replayed_at"] is not None
+    chromium.get(f"{desk.url}/console/ops")
+    screenshot(chromium, OPS_SCREENSHOT)

@@ -1,5 +1,6 @@
-"""The outbox's last hour (`read_models.relay_history.RelayHistory`): sixty whole minutes, oldest
-first, from the relays' minute tallies; a minute nobody tallied has no lag and no commands."""
+"""The outbox's last hour (`read_models.relay_history.RelayHistory`): the 59 whole minutes before
+this one and this one so far, oldest first, from the relays' minute tallies; a minute nobody
+tallied has no lag and no commands."""
 
 from __future__ import annotations
 
@@ -24,18 +25,19 @@ def tally(minutes_ago: int, commands: int, max_lag_ms: int) -> RelayMinute:
     )
 
 
-async def test_the_hour_is_the_sixty_whole_minutes_before_this_one() -> None:
+async def test_the_hour_ends_with_the_minute_still_running() -> None:
     minutes = InMemoryRelayMinutes(InMemoryStore())
-    await minutes.add([tally(61, 9, 9000), tally(60, 1, 1500), tally(1, 4, 250), tally(0, 7, 7000)])
+    await minutes.add([tally(60, 9, 9000), tally(59, 1, 1500), tally(1, 4, 250), tally(0, 7, 7000)])
 
     hour = await RelayHistory(minutes).last_hour(NOW)
 
-    assert (hour.start, hour.end) == (THIS_MINUTE - 60 * MINUTE, THIS_MINUTE)
+    assert (hour.start, hour.end) == (THIS_MINUTE - 59 * MINUTE, THIS_MINUTE + MINUTE)
     assert len(hour.lag_seconds) == len(hour.commands) == len(hour.published) == 60
-    assert (hour.lag_seconds[0], hour.commands[0], hour.published[0]) == (1.5, 1, 2)
-    assert (hour.lag_seconds[-1], hour.commands[-1]) == (0.25, 4)  # this minute's 7 left out
-    assert hour.lag_seconds[1:-1] == [None] * 58
-    assert hour.commands[1:-1] == [0] * 58
+    assert (hour.lag_seconds[0], hour.commands[0], hour.published[0]) == (1.5, 1, 2)  # 60 ago: out
+    assert (hour.lag_seconds[-2], hour.commands[-2]) == (0.25, 4)
+    assert (hour.lag_seconds[-1], hour.commands[-1]) == (7.0, 7)  # this minute so far
+    assert hour.lag_seconds[1:-2] == [None] * 57
+    assert hour.commands[1:-2] == [0] * 57
 
 
 async def test_an_hour_nobody_tallied_has_no_lag_and_no_commands() -> None:
