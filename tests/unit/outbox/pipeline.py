@@ -19,7 +19,9 @@ from adapters.memory.outbox_store import InMemoryOutboxStore
 from adapters.memory.store import DeliveryRecord, InMemoryStore
 from adapters.memory.views import InMemoryViewReader, InMemoryViewStore
 from adapters.message_codec import MsgspecCodec
+from application.bus import MessageBus
 from application.consumers import Consumer
+from application.integration_trouble import TroubleReporter
 from domain import commands as c
 from outbox.dead_letters import DeadLetters
 from outbox.delivery import Delivery, Result
@@ -222,7 +224,11 @@ def build_pipeline(
     policy: DeliveryPolicy | None = None,
     settings: RelaySettings | None = None,
     seed: int = 7,
+    trouble_of: frozenset[str] = frozenset(),
+    trouble_bus: MessageBus | None = None,
 ) -> Pipeline:
+    """`trouble_of`: the consumers whose integration trouble goes on the order's timeline,
+    recorded through `trouble_bus` (the hub's own bus unless given)."""
     hub = Hub()
     codec = MsgspecCodec()
     policy = policy or DeliveryPolicy()
@@ -249,7 +255,13 @@ def build_pipeline(
             settings or RelaySettings(redelivery_timeout=policy.redelivery_timeout),
         ),
         delivery=Delivery(
-            consumers, InMemoryDeliveryLog(hub.store), codec, hub.clock, policy, random.Random(seed)
+            consumers,
+            InMemoryDeliveryLog(hub.store),
+            codec,
+            hub.clock,
+            policy,
+            random.Random(seed),
+            trouble=TroubleReporter(trouble_bus or hub.bus, trouble_of) if trouble_of else None,
         ),
         in_order=in_order,
         as_they_come=as_they_come,
