@@ -243,7 +243,7 @@ class Delivery:
         due = now + timedelta(milliseconds=delay) + self._policy.redelivery_timeout
         await self._log.postpone(event_id, consumer, due, _describe(error))
         if since < now and self._tell is not None:
-            await self._tell.failing(consumer, trial, error)
+            await self._tell.failing(consumer, trial, error, _describe(error))
         return Result(Outcome.OUTAGE, delay)
 
     async def _retry_or_bury(
@@ -258,7 +258,7 @@ class Delivery:
         due = self._clock.now() + timedelta(milliseconds=delay) + self._policy.redelivery_timeout
         await self._log.postpone(_event_id(message), consumer, due, _describe(error))
         if attempt >= 2 and self._tell is not None:  # failed again after its first retry
-            await self._tell.failing(consumer, trial, error)
+            await self._tell.failing(consumer, trial, error, _describe(error))
         return Result(Outcome.RETRY, delay)
 
     async def _bury(

@@ -46,15 +46,18 @@ class TroubleTeller:
         self._log = log
         self._timeout = timeout.total_seconds()
 
-    async def failing(self, consumer: str, trial: Trial, error: BaseException) -> None:
+    async def failing(
+        self, consumer: str, trial: Trial, error: BaseException, described: str
+    ) -> None:
         """Once per episode: `announce_failing` lets one caller through (a copy, a later failure
-        and the attempt after a failed telling find it noted, or withdrawn to be told again)."""
+        and the attempt after a failed telling find it noted, or withdrawn to be told again).
+        `described`: the error as the delivery log records it."""
         envelope = trial.envelope
         if trial.attempt.failing_announced is not None or not self._watches(consumer, envelope):
             return
         remote = self._reporter.remote_of(envelope.event_type, error)
         trouble = trial.trouble(
-            TroubleKind.FAILING, consumer, remote, trial.attempt.number, error=_describe(error)
+            TroubleKind.FAILING, consumer, remote, trial.attempt.number, error=described
         )
         noted = False
         try:
@@ -124,7 +127,3 @@ class TroubleTeller:
 def _told_of(trouble: Trouble, envelope: EventEnvelope) -> tuple[str, ...]:
     return (f"integration.{trouble.kind}", trouble.remote, envelope.event_type,
             str(envelope.event_id), trouble.consumer, envelope.aggregate_id)  # fmt: skip
-
-
-def _describe(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"
