@@ -35,3 +35,9 @@ def scrubbed(text: str, secrets: Iterable[str]) -> str:
     for secret in sorted({s for s in secrets if s and s.strip()}, key=len, reverse=True):
         text = text.replace(secret, MASK)
     return text
+
+
+def redacted(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` (an error message, say) with the password of every URL in it masked and every
+    occurrence of each secret scrubbed."""
+    return scrubbed(_USERINFO_PASSWORD.sub(lambda m: f"{m['user']}:{MASK}@", text), secrets)

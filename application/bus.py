@@ -37,6 +37,7 @@ COMMAND_HANDLERS: Final[Mapping[type[c.Command], Handler]] = {
     c.RecordChannelRefund: orders.record_channel_refund,
     c.HoldOrder: orders.hold_order,
     c.AddNote: orders.add_note,
+    c.RecordIntegrationTrouble: orders.record_integration_trouble,
     c.CancelRemaining: orders.cancel_remaining,
     c.ResumeOrder: orders.resume_order,
     c.BookOrder: orders.book_order,

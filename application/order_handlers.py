@@ -17,6 +17,7 @@ from domain.commands import (
     PlaceOrder,
     RecordCaseUpdate,
     RecordChannelRefund,
+    RecordIntegrationTrouble,
     RejectOrder,
     ResumeOrder,
 )
@@ -126,6 +127,14 @@ async def cancel_remaining(cmd: CancelRemaining, uow: UnitOfWork, ctx: HandlerCo
 async def add_note(cmd: AddNote, uow: UnitOfWork, ctx: HandlerContext) -> UUID:
     order = await uow.orders.get(cmd.order_id)
     order.add_note(cmd.text, ctx.clock.now())
+    return order.id
+
+
+async def record_integration_trouble(
+    cmd: RecordIntegrationTrouble, uow: UnitOfWork, ctx: HandlerContext
+) -> UUID:
+    order = await uow.orders.get(cmd.order_id)
+    order.record_integration_trouble(cmd.trouble, ctx.clock.now())
     return order.id
 
 

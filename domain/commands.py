@@ -8,6 +8,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from domain.customer import Address, Customer
+from domain.integration_trouble import Trouble
 from domain.order_lines import LineSpec
 from domain.returns import Disposition, ReturnLineSpec
 
@@ -260,6 +261,15 @@ class FillBackorders(Command):
     """Stock of `sku` went up: offer it to backordered orders, oldest first."""
 
     sku: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordIntegrationTrouble(Command):
+    """A delivery of one of the order's events to a remote system is failing, was given up on,
+    or went through after failing: tell the order's timeline (PRODUCT.md §8.3)."""
+
+    order_id: UUID
+    trouble: Trouble
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -244,6 +244,41 @@ class CaseUpdated(OrderEvent):
     note: str
 
 
+# -- integration trouble (facts for the order's timeline, PRODUCT.md §8.3) ----------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IntegrationEvent(OrderEvent):
+    """A delivery of one of this order's events to a remote system is in trouble, or out of it.
+    These change nothing on the order: they are there for its timeline, in any state."""
+
+    remote: str  #: `erp`, `payment`, `crm`, `commerce`, or `hub` when no remote was to blame
+    consumer: str  #: who was delivering: `fulfilment`, `returns`
+    event_type: str  #: what was being delivered
+    attempts: int  #: attempts spent so far (riding out an outage spends none)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IntegrationFailing(IntegrationEvent):
+    """The delivery failed again after its first retry (or is riding out an outage of its
+    remote): it is tried again automatically."""
+
+    error: str  #: a short summary of the last failure, free of secrets
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IntegrationRecovered(IntegrationEvent):
+    """The delivery that was failing went through."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IntegrationDeadLettered(IntegrationEvent):
+    """The delivery was given up on and parked in the dead-letter store, for operators."""
+
+    reason: str  #: `permanent`, `retries_exhausted`, `outage_outlasted_horizon`, ...
+    error: str  #: a short summary of the last failure, free of secrets
+
+
 # -- returns (entities of the order aggregate, so they share its event stream) ------------------
 
 
@@ -353,6 +388,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         ShipmentDispatched, ShipmentDelivered, PaymentCaptured, OvercaptureRefunded, PaymentFailed,
         PaymentVoided,
         CancelRequestedAfterShipment, RefundRecorded,
+        IntegrationFailing, IntegrationRecovered, IntegrationDeadLettered,
         CaseLinked, CaseUpdated, ReturnRequested, ReturnAuthorized, ReturnRejected, ReturnCancelled,
         ReturnReceived, ReturnInspected, ReturnHeld, ReturnHoldReleased, RefundIssued,
         ReturnClosed, StockSnapshotApplied, StockAdjusted, StockShortfallDetected,

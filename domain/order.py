@@ -26,6 +26,7 @@ from domain.errors import (
     TooManyReturns,
     UnknownReplacementReturn,
 )
+from domain.integration_trouble import Trouble
 from domain.inventory import Movement, StockKey, StockLevel, StockMovement, apply_movements
 from domain.money import Money
 from domain.order_lifecycle import ORDER_TRANSITIONS, OrderCommand, OrderStatus
@@ -311,6 +312,12 @@ class Order(Aggregate):
         ensure_no_issues(text_issues("text", text, MAX_NOTE_LENGTH))
         self.updated_at = now
         self._record(events.NoteAdded(order_id=self.id, text=text))
+
+    def record_integration_trouble(self, trouble: Trouble, now: datetime) -> None:
+        """A fact about delivering this order's events to a remote system, for its timeline, in
+        any state: it changes nothing else."""
+        self.updated_at = now
+        self._record(trouble.event(self.id))
 
     def hold(self, reason: str, now: datetime, hold_ttl: timedelta) -> None:
         """Stop the order where it is; its unconfirmed holds expire after `hold_ttl` on hold."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from functools import partial
 from typing import Any, cast
 
 from dependency_injector import containers, providers
@@ -25,6 +26,7 @@ from adapters.http.shopify import ShopifyCommerce
 from adapters.http.stripe import StripePayments
 from adapters.ids import RandomIds
 from adapters.message_codec import MsgspecCodec
+from adapters.redaction import redacted
 from adapters.simulators.back_office import SimulatedBackOffice
 from adapters.sql.api_keys import SqlApiKeys
 from adapters.sql.circuit_board import SqlCircuitBoard
@@ -43,6 +45,7 @@ from application.bus import MessageBus
 from application.consumers import Consumer
 from application.context import HandlerContext
 from application.inbound import Inbound, InboundPolicy
+from application.integration_trouble import TroubleReporter
 from application.process_managers.context import ProcessContext
 from application.process_managers.fulfilment import Fulfilment
 from application.process_managers.hub_reactions import HubReactions
@@ -71,6 +74,9 @@ from read_models.remotes import Remotes
 CONSUMERS = ConsumerRegistry(
     cast(tuple[type[Consumer], ...], (HubReactions, Fulfilment, Returns, OrderProjection))
 )
+#: The consumers that call remote systems: the trouble of their deliveries shows on the order's
+#: timeline (PRODUCT.md §8.3). Never the projection's (it makes the timeline), nor the hub's own.
+CALLING_REMOTES = frozenset({Fulfilment.name, Returns.name})
 
 
 def _breaker(name: str, clock: Any, listener: Any) -> providers.Singleton[CircuitBreaker]:
@@ -264,7 +270,15 @@ class Container(containers.DeclarativeContainer):
             timedelta, seconds=settings.provided.remote_outage_horizon_seconds
         ),
     )
-    delivery = providers.Singleton(Delivery, consumers, delivery_log, codec, clock, delivery_policy)
+    trouble_reporter = providers.Singleton(
+        TroubleReporter,
+        bus,
+        providers.Object(CALLING_REMOTES),
+        providers.Factory(partial, redacted, secrets=settings.provided.secrets.call()),
+    )
+    delivery = providers.Singleton(
+        Delivery, consumers, delivery_log, codec, clock, delivery_policy, trouble=trouble_reporter
+    )
     actors = providers.Singleton(declare_actors, broker, CONSUMERS.names, delivery.provider)
     publisher = providers.Singleton(DramatiqPublisher, broker, actors)
     dead_letters = providers.Singleton(

@@ -116,6 +116,11 @@ class Settings:
                 shown.append(f"{f.name}={masked_url(value) if isinstance(value, str) else value!r}")
         return f"{type(self).__name__}({', '.join(shown)})"
 
+    def secrets(self) -> tuple[str, ...]:
+        """The values of the secrets that are set (the fields kept out of the repr)."""
+        values = (getattr(self, f.name) for f in fields(self) if not f.repr)
+        return tuple(v for v in values if isinstance(v, str) and v)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read every variable; raise `SettingsError` naming the first bad one."""

@@ -16,12 +16,14 @@ from uuid import UUID
 from opentelemetry.trace import SpanKind
 
 from application.consumers import Consumer, NotYet
+from application.integration_trouble import TroubleReporter
 from domain.errors import DomainError
 from outbox.policy import DeliveryPolicy
 from outbox.relay import COVERS
+from outbox.trouble import Trial, TroubleTeller
 from ports.clock import Clock
 from ports.correlation import correlated
-from ports.delivery_log import DeliveryLog, Predecessor
+from ports.delivery_log import Attempt, DeliveryLog, Predecessor
 from ports.outbox import EventEnvelope, Message, MessageCodec, UndecodableMessage
 from ports.remote import RemoteRejected, RemoteUnavailable
 from ports.tracing import span
@@ -80,21 +82,24 @@ class Delivery:
         clock: Clock,
         policy: DeliveryPolicy | None = None,
         rng: random.Random | None = None,
+        trouble: TroubleReporter | None = None,
     ) -> None:
+        """`trouble`, when given, hears of the deliveries it watches that fail past their first
+        retry, are buried, or go through after failing (PRODUCT.md §8.3)."""
         self._consumers = consumers
         self._log = log
         self._codec = codec
         self._clock = clock
         self._policy = policy or DeliveryPolicy()
         self._rng = rng or random.Random()
+        self._tell = TroubleTeller(trouble, log, self._policy.trouble_timeout) if trouble else None
 
     async def deliver(self, consumer_name: str, message: Message) -> Result:
         """Deliver one message; the outcome says whether the broker should retry it later."""
         try:
             envelope = self._codec.decode(message)
         except UndecodableMessage as e:
-            await self._bury(message, consumer_name, 1, "undecodable", repr(e))
-            return Result(Outcome.DEAD)
+            return await self._bury(message, consumer_name, 1, "undecodable", repr(e))
         with (
             correlated(envelope.correlation_id),  # its logs, spans and remote calls carry it
             span(
@@ -121,25 +126,27 @@ class Delivery:
         if attempt.running_elsewhere:
             return Result(Outcome.BUSY, self._policy.busy_wait_ms(self._rng))
         try:
-            return await self._attempt(consumer_name, envelope, message, attempt.number)
+            return await self._attempt(consumer_name, envelope, message, attempt)
         except Exception as e:  # the bookkeeping failed (the database is away): let go, then fail
             await self._let_go(envelope.event_id, consumer_name, e)
             raise
 
     async def _attempt(
-        self, consumer_name: str, envelope: EventEnvelope, message: Message, number: int
+        self, consumer_name: str, envelope: EventEnvelope, message: Message, attempt: Attempt
     ) -> Result:
-        if number > self._policy.max_attempts:
+        if attempt.number > self._policy.max_attempts:
             # Earlier attempts never finished: they crashed their worker or timed out.
-            await self._bury(message, consumer_name, number - 1, "too_many_attempts",
-                             "attempts never finished (did the message crash its worker?)")  # fmt: skip
-            return Result(Outcome.DEAD)
+            return await self._bury(
+                message, consumer_name, attempt.number - 1, "too_many_attempts",
+                "attempts never finished (did the message crash its worker?)",
+                Trial(envelope, attempt),
+            )  # fmt: skip
         consumer = self._consumers[consumer_name]
         if consumer.in_order:
             predecessor = await self._log.unfinished_predecessor(envelope.event_id, consumer_name)
             if predecessor is not None:
                 return await self._wait(envelope, consumer_name, predecessor)
-        return await self._run(consumer, envelope, message, number)
+        return await self._run(consumer, envelope, message, attempt)
 
     async def _let_go(self, event_id: UUID, consumer: str, error: Exception) -> None:
         """Give up the hold of an attempt that failed outside its consumer, so that the relay's
@@ -161,24 +168,28 @@ class Delivery:
         return Result(Outcome.WAIT, delay)
 
     async def _run(
-        self, consumer: Consumer, envelope: EventEnvelope, message: Message, attempt: int
+        self, consumer: Consumer, envelope: EventEnvelope, message: Message, attempt: Attempt
     ) -> Result:
+        trial = Trial(envelope, attempt)
         try:
             async with self._holding(envelope.event_id, consumer.name):
                 await consumer.handle(envelope)
         except PERMANENT as e:
-            await self._bury(message, consumer.name, attempt, "permanent", _describe(e))
-            return Result(Outcome.DEAD)
+            return await self._bury(
+                message, consumer.name, attempt.number, "permanent", _describe(e), trial, e
+            )
         except RemoteUnavailable as e:
-            return await self._ride_out(message, consumer.name, attempt, e)
+            return await self._ride_out(message, consumer.name, trial, e)
         except TRANSIENT as e:
-            return await self._retry_or_bury(message, consumer.name, attempt, _describe(e))
+            return await self._retry_or_bury(message, consumer.name, trial, e)
         except Exception as e:
             logger.exception("consumer %s failed on %s", consumer.name, envelope.event_type)
-            return await self._retry_or_bury(message, consumer.name, attempt, _describe(e))
+            return await self._retry_or_bury(message, consumer.name, trial, e)
         await self._log.finish(
             envelope.event_id, consumer.name, self._clock.now(), _covers(message)
         )
+        if self._tell is not None:
+            await self._tell.recovered(consumer.name, trial)
         return Result(Outcome.DONE)
 
     @asynccontextmanager
@@ -215,40 +226,57 @@ class Delivery:
                 await asyncio.wait_for(stop.wait(), every)
 
     async def _ride_out(
-        self, message: Message, consumer: str, attempt: int, error: RemoteUnavailable
+        self, message: Message, consumer: str, trial: Trial, error: RemoteUnavailable
     ) -> Result:
         """The remote is away: wait for it without spending the attempt, for up to the outage
         horizon; per-aggregate order holds meanwhile (later events of an in-order consumer wait
-        behind this one until its next try)."""
+        behind this one until its next try). Riding out a second time in a row is failing."""
         now = self._clock.now()
-        event_id = _event_id(message)
+        event_id, attempt = _event_id(message), trial.attempt.number
         since = await self._log.ride_out(event_id, consumer, now, error.remote or UNNAMED_REMOTE)
         if now - since > self._policy.outage_horizon:
-            await self._bury(message, consumer, attempt, "outage_outlasted_horizon",
-                             f"the remote was away since {since.isoformat()}: {_describe(error)}")  # fmt: skip
-            return Result(Outcome.DEAD)
+            return await self._bury(
+                message, consumer, attempt, "outage_outlasted_horizon",
+                f"the remote was away since {since.isoformat()}: {_describe(error)}", trial, error,
+            )  # fmt: skip
         delay = self._policy.outage_wait_ms(now - since, error.retry_after, self._rng)
         due = now + timedelta(milliseconds=delay) + self._policy.redelivery_timeout
         await self._log.postpone(event_id, consumer, due, _describe(error))
+        if since < now and self._tell is not None:
+            await self._tell.failing(consumer, trial, error, _describe(error))
         return Result(Outcome.OUTAGE, delay)
 
     async def _retry_or_bury(
-        self, message: Message, consumer: str, attempt: int, error: str
+        self, message: Message, consumer: str, trial: Trial, error: Exception
     ) -> Result:
+        attempt = trial.attempt.number
         if attempt >= self._policy.max_attempts:
-            await self._bury(message, consumer, attempt, "retries_exhausted", error)
-            return Result(Outcome.DEAD)
+            return await self._bury(
+                message, consumer, attempt, "retries_exhausted", _describe(error), trial, error
+            )
         delay = self._policy.backoff_ms(attempt, self._rng)
         due = self._clock.now() + timedelta(milliseconds=delay) + self._policy.redelivery_timeout
-        await self._log.postpone(_event_id(message), consumer, due, error)
+        await self._log.postpone(_event_id(message), consumer, due, _describe(error))
+        if attempt >= 2 and self._tell is not None:  # failed again after its first retry
+            await self._tell.failing(consumer, trial, error, _describe(error))
         return Result(Outcome.RETRY, delay)
 
     async def _bury(
-        self, message: Message, consumer: str, attempts: int, reason: str, error: str
-    ) -> None:
+        self,
+        message: Message,
+        consumer: str,
+        attempts: int,
+        reason: str,
+        error: str,
+        trial: Trial | None = None,
+        cause: BaseException | None = None,
+    ) -> Result:
         logger.warning("dead letter: %s for %s after %d attempts (%s): %s",
                        message.get("event_type"), consumer, attempts, reason, error)  # fmt: skip
         await self._log.bury(message, consumer, attempts, reason, error, self._clock.now())
+        if trial is not None and self._tell is not None:
+            await self._tell.dead_lettered(consumer, trial, attempts, reason, error, cause)
+        return Result(Outcome.DEAD)
 
 
 def _describe(error: BaseException) -> str:

@@ -31,6 +31,9 @@ class DeliveryPolicy:
     #: 5xx, 429) before it is given up (REMOTE_OUTAGE_HORIZON_SECONDS). Meanwhile it spends no
     #: attempt: one maintenance window must not turn into a pile of dead letters.
     outage_horizon: timedelta = timedelta(hours=6)
+    #: The most that telling an order's timeline of a delivery's trouble may add to the delivery
+    #: (PRODUCT.md §8.3); past it the telling is given up, logged, and the outcome stands.
+    trouble_timeout: timedelta = timedelta(seconds=5)
 
     def outage_wait_ms(
         self, waited: timedelta, retry_after: float | None, rng: random.Random

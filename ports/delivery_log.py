@@ -22,6 +22,9 @@ class Attempt:
     #: Another copy of the delivery holds it and is running: this copy does not run, and no
     #: attempt was counted for it.
     running_elsewhere: bool = False
+    #: The remote this delivery was announced failing with on its order's timeline in its current
+    #: episode (`DeliveryLog.announce_failing`); None: not announced.
+    failing_announced: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +159,19 @@ class DeliveryLog(Protocol):
         message without a readable event id is kept under the nil id, for inspection."""
         ...
 
+    async def announce_failing(self, event_id: UUID, consumer: str, remote: str) -> bool:
+        """Note that this delivery is being announced failing with `remote` (PRODUCT.md §8.3),
+        once per episode (from its first publication, or its dead letter's replay, until it is
+        done or dead): True for the one caller that noted it; False when it was noted already, or
+        the delivery has no record."""
+        ...
+
+    async def withdraw_failing(self, event_id: UUID, consumer: str) -> bool:
+        """Forget the noted announcement: its recovery is being announced, or announcing it
+        failed (so that a later failure announces it again). True for the one caller that
+        forgot it; False when none was noted."""
+        ...
+
 
 class DeadLetterStore(Protocol):
     """The parked messages, as operators see them."""
@@ -179,7 +195,8 @@ class DeadLetterStore(Protocol):
 
     async def revive(self, letter: DeadLetter, now: datetime, due_at: datetime) -> bool:
         """The parked delivery lives again, its attempts counted anew (and any outage it waited
-        out forgotten: a new one gets the whole horizon; its last error stays until it succeeds),
+        out, and any failing it was announced, forgotten: a new one gets the whole horizon and
+        its own announcement; its last error stays until it succeeds),
         due for the relay at `due_at`; the letter is marked replayed. One transaction. False, and nothing changed,
         when the letter had been replayed already (by a concurrent caller)."""
         ...

@@ -9,8 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 from ports.outbox import Message
+from read_models import integration_trouble as trouble
 
-SOURCES = ("channel", "hub", "erp", "warehouse", "payment", "crm", "agent")
+SOURCES = ("channel", "hub", "erp", "warehouse", "payment", "crm", "commerce", "agent")
 #: The kind of the entry that puts an order among the stuck workflows (`read_models/operations.py`).
 CANCEL_REQUESTED_AFTER_SHIPMENT = "order.cancel_requested_after_shipment"
 
@@ -32,6 +33,9 @@ def _refund_due(e: dict[str, Any]) -> str:
 def _lines(lines: list[dict[str, Any]]) -> str:
     return ", ".join(f"{ln['quantity']} × {ln['sku']}" for ln in lines)
 
+
+#: The source of integration trouble: the remote it is about (`hub` when none was to blame).
+_REMOTE = "remote"
 
 #: event type -> (kind, default source, title from the event's data)
 _ENTRIES: dict[str, tuple[str, str, Any]] = {
@@ -55,6 +59,9 @@ _ENTRIES: dict[str, tuple[str, str, Any]] = {
     "PaymentVoided": ("payment.voided", "payment", lambda e: f"Payment authorization of {e['amount']} {e['currency']} released"),
     "CancelRequestedAfterShipment": (CANCEL_REQUESTED_AFTER_SHIPMENT, "channel", lambda e: f"The channel cancelled the order after it shipped; it was not cancelled here, an agent must settle it: {e['reason']}"),
     "RefundRecorded": ("refund.recorded", "channel", lambda e: f"Refund of {e['amount']} {e['currency']} made on the channel recorded (refund {e['refund_ref']})"),
+    "IntegrationFailing": ("integration.failing", _REMOTE, trouble.failing),
+    "IntegrationDeadLettered": ("integration.dead_lettered", _REMOTE, trouble.dead_lettered),
+    "IntegrationRecovered": ("integration.recovered", _REMOTE, trouble.recovered),
     "CaseLinked": ("case.linked", "agent", lambda e: f"Linked to CRM case {e['case_id']}"),
     "CaseUpdated": ("case.updated", "crm", lambda e: f"Case {e['case_id']} is {e['status']}" + (f": {e['note']}" if e["note"] else "")),
     "ReturnRequested": ("return.requested", "channel", lambda e: "Return requested: " + ", ".join(f"{ln['quantity']} × {ln['sku']} ({ln['reason']})" for ln in e["lines"])),
@@ -83,12 +90,12 @@ def entry(message: Message) -> Entry | None:
     data: dict[str, Any] = message["payload"]
     at = data.get(_WHEN.get(event_type, "")) or message["occurred_at"]
     detail = {k: v for k, v in data.items() if k != "order_id"}
+    if default_source == _REMOTE:
+        source = data["remote"]
+    else:
+        source = _source(event_type, message["actor"], default_source)
     return Entry(
-        at=datetime.fromisoformat(at),
-        source=_source(event_type, message["actor"], default_source),
-        kind=kind,
-        title=title(data),
-        detail=detail,
+        at=datetime.fromisoformat(at), source=source, kind=kind, title=title(data), detail=detail
     )
 
 

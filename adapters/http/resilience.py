@@ -68,8 +68,8 @@ class CircuitBreaker:
     that talks to the same system: its bookkeeping is guarded by a lock that is never held across
     an `await`.
 
-    Every `RemoteUnavailable` that passes through it (its own `CircuitOpen` included) leaves
-    naming the breaker's remote in `remote`, unless the adapter named it already. `listener`, when
+    Every `RemoteError` that passes through it (its own `CircuitOpen` included, and a refusal)
+    leaves naming the breaker's remote in `remote`, unless the adapter named it already. `listener`, when
     given, hears the breaker's status after each change of state or of the failure count (a
     success in the closed state with no failures counted changes neither, and is not told); the
     cool-down ending is not a change until a call makes the probe.
@@ -139,7 +139,9 @@ class CircuitBreaker:
                 error.remote = self.name
             self._record_failure(probe)
             raise
-        except RemoteError:
+        except RemoteError as error:
+            if not error.remote:
+                error.remote = self.name
             self._record_success(probe)
             raise
         except BaseException:

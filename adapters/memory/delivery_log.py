@@ -28,10 +28,16 @@ class InMemoryDeliveryLog:
         if record is None:
             return Attempt(1, finished=False)
         if record.running_until is not None and record.running_until > now:
-            return Attempt(record.attempts, not record.unfinished, running_elsewhere=True)
+            return Attempt(
+                record.attempts, not record.unfinished, running_elsewhere=True,
+                failing_announced=record.failing_announced,
+            )  # fmt: skip
         record.attempts += 1
         record.running_until = until
-        return Attempt(record.attempts, finished=not record.unfinished)
+        return Attempt(
+            record.attempts, finished=not record.unfinished,
+            failing_announced=record.failing_announced,
+        )  # fmt: skip
 
     async def renew(self, event_id: UUID, consumer: str, until: datetime) -> None:
         record = self._store.deliveries.get((event_id, consumer))
@@ -97,6 +103,20 @@ class InMemoryDeliveryLog:
             record.dead_at, record.last_error = now, letter.error
             record.running_until = None
 
+    async def announce_failing(self, event_id: UUID, consumer: str, remote: str) -> bool:
+        record = self._store.deliveries.get((event_id, consumer))
+        if record is None or record.failing_announced is not None:
+            return False
+        record.failing_announced = remote
+        return True
+
+    async def withdraw_failing(self, event_id: UUID, consumer: str) -> bool:
+        record = self._store.deliveries.get((event_id, consumer))
+        if record is None or record.failing_announced is None:
+            return False
+        record.failing_announced = None
+        return True
+
 
 class InMemoryDeadLetters:
     def __init__(self, store: InMemoryStore) -> None:
@@ -138,7 +158,7 @@ class InMemoryDeadLetters:
         record = self._store.deliveries.get((UUID(letter.message_id), letter.consumer))
         if record is not None:
             record.attempts, record.dead_at, record.processed_at = 0, None, None
-            record.due_at, record.outage_since = due_at, None
+            record.due_at, record.outage_since, record.failing_announced = due_at, None, None
             record.publications += 1
         return True
 

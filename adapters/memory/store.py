@@ -29,6 +29,7 @@ class DeliveryRecord:
     outage_since: datetime | None = None
     running_until: datetime | None = None
     waiting_for: str | None = None
+    failing_announced: str | None = None
 
     @property
     def unfinished(self) -> bool:

@@ -39,10 +39,10 @@ _START = (
         (d.running_until.is_(None)) | (d.running_until <= bindparam("b_now")),
     )
     .values(attempts=d.attempts + 1, running_until=bindparam("b_until"))
-    .returning(d.attempts, d.processed_at, d.dead_at)
+    .returning(d.attempts, d.processed_at, d.dead_at, d.failing_announced)
 )
 #: Asked only when `_START` changed nothing: is the delivery held, or not recorded at all?
-_HELD = select(d.attempts, d.processed_at, d.dead_at).where(_THIS_DELIVERY)
+_HELD = select(d.attempts, d.processed_at, d.dead_at, d.failing_announced).where(_THIS_DELIVERY)
 _RENEW = update(deliveries).where(_THIS_DELIVERY).values(running_until=bindparam("b_until"))
 _WAIT = (
     update(deliveries)
@@ -76,6 +76,19 @@ _POSTPONE = (
     update(deliveries)
     .where(_THIS_DELIVERY)
     .values(due_at=bindparam("b_due_at"), last_error=bindparam("b_error"), running_until=None)
+)
+#: Of two callers, the first notes the announcement and gets its row back; the second none.
+_ANNOUNCE_FAILING = (
+    update(deliveries)
+    .where(_THIS_DELIVERY, d.failing_announced.is_(None))
+    .values(failing_announced=bindparam("b_remote"))
+    .returning(d.event_id)
+)
+_WITHDRAW_FAILING = (
+    update(deliveries)
+    .where(_THIS_DELIVERY, d.failing_announced.is_not(None))
+    .values(failing_announced=None)
+    .returning(d.event_id)
 )
 
 
@@ -132,10 +145,15 @@ class SqlDeliveryLog:
             row = (await conn.execute(_START, key | {"b_now": now, "b_until": until})).first()
             held = None if row is not None else (await conn.execute(_HELD, key)).first()
         if row is not None:
-            return Attempt(row.attempts, finished=_finished(row))
+            return Attempt(
+                row.attempts, finished=_finished(row), failing_announced=row.failing_announced
+            )
         if held is None:
             return Attempt(1, finished=False)
-        return Attempt(held.attempts, finished=_finished(held), running_elsewhere=True)
+        return Attempt(
+            held.attempts, finished=_finished(held), running_elsewhere=True,
+            failing_announced=held.failing_announced,
+        )  # fmt: skip
 
     async def renew(self, event_id: UUID, consumer: str, until: datetime) -> None:
         async with self._one() as conn:
@@ -183,6 +201,16 @@ class SqlDeliveryLog:
                 .where(d.event_id == UUID(letter.message_id), d.consumer == consumer)
                 .values(dead_at=now, last_error=letter.error, running_until=None)
             )
+
+    async def announce_failing(self, event_id: UUID, consumer: str, remote: str) -> bool:
+        async with self._one() as conn:
+            noted = await conn.execute(_ANNOUNCE_FAILING, _key(event_id, consumer, b_remote=remote))
+            return noted.first() is not None
+
+    async def withdraw_failing(self, event_id: UUID, consumer: str) -> bool:
+        async with self._one() as conn:
+            forgot = await conn.execute(_WITHDRAW_FAILING, _key(event_id, consumer))
+            return forgot.first() is not None
 
 
 #: `error_contains` is a LIKE pattern's middle: these characters are escaped to stand for
@@ -259,7 +287,8 @@ class SqlDeadLetters:
                 update(deliveries)
                 .where(d.event_id == UUID(letter.message_id), d.consumer == letter.consumer)
                 .values(attempts=0, dead_at=None, processed_at=None, due_at=due_at,
-                        publications=d.publications + 1, outage_since=None)
+                        publications=d.publications + 1, outage_since=None,
+                        failing_announced=None)
             )  # fmt: skip
         return True
 

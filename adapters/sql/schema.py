@@ -191,6 +191,9 @@ deliveries = Table(
     #: The remote (`ports.circuits.REMOTES`) this delivery last waited out an outage of: with
     #: `outage_since` set and unfinished, it counts as waiting for that remote (GET /v1/ops/remotes).
     Column("waiting_for", String(32), nullable=True),
+    #: The remote this delivery was announced failing with on its order's timeline (PRODUCT.md
+    #: §8.3), once per episode: cleared when its recovery is announced or its dead letter replayed.
+    Column("failing_announced", String(32), nullable=True),
 )
 Index(
     "ix_deliveries_due",

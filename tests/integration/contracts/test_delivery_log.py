@@ -575,3 +575,65 @@ async def test_a_finished_delivery_is_a_duplicate_even_while_a_copy_holds_it(
     copy = await log.start(placed, "erp", now, now + LEASE)
 
     assert copy.finished
+
+
+# -- announcing integration trouble once per episode (PRODUCT.md §8.3) --------------------------
+
+
+async def test_failing_is_announced_once_and_every_attempt_tells_with_which_remote(
+    backend: Backend,
+) -> None:
+    placed, reserved = await one_order_relayed(backend, ("erp", "crm"))
+    log = backend.delivery_log
+
+    assert await log.announce_failing(placed, "erp", "erp")
+    assert not await log.announce_failing(placed, "erp", "erp")  # a copy, or a later failure
+    assert not await log.announce_failing(placed, "erp", "commerce")
+
+    assert await attempt(backend, placed, "erp") == Attempt(
+        1, finished=False, failing_announced="erp"
+    )
+    now = backend.clock.now()
+    await log.start(placed, "erp", now, now + LEASE)
+    held = await log.start(placed, "erp", now, now + LEASE)
+    assert held == Attempt(2, finished=False, running_elsewhere=True, failing_announced="erp")
+    assert (await attempt(backend, placed, "crm")).failing_announced is None  # per consumer
+    assert (await attempt(backend, reserved, "erp")).failing_announced is None  # per event
+
+
+async def test_a_withdrawn_announcement_is_withdrawn_once_and_may_be_made_again(
+    backend: Backend,
+) -> None:
+    placed, _ = await one_order_relayed(backend)
+    log = backend.delivery_log
+    assert not await log.withdraw_failing(placed, "erp")  # none announced
+    await log.announce_failing(placed, "erp", "payment")
+
+    assert await log.withdraw_failing(placed, "erp")
+    assert not await log.withdraw_failing(placed, "erp")
+
+    assert (await attempt(backend, placed, "erp")).failing_announced is None
+    assert await log.announce_failing(placed, "erp", "erp")
+
+
+async def test_a_delivery_never_recorded_is_never_announced(backend: Backend) -> None:
+    unknown = uuid4()
+
+    assert not await backend.delivery_log.announce_failing(unknown, "erp", "erp")
+    assert not await backend.delivery_log.withdraw_failing(unknown, "erp")
+
+
+async def test_a_dead_letter_keeps_its_announcement_and_its_replay_starts_a_new_episode(
+    backend: Backend,
+) -> None:
+    message, _ = await one_order_published(backend)
+    placed, log, now = event_id(message), backend.delivery_log, backend.clock.now()
+    await log.announce_failing(placed, "erp", "erp")
+    await log.bury(message, "erp", 3, "retries_exhausted", "TimeoutError: ERP slow", now)
+    assert (await attempt(backend, placed, "erp")).failing_announced == "erp"
+    [letter] = await backend.dead_letters.page(10, None)
+
+    await backend.dead_letters.revive(letter, now, now + TIMEOUT)
+
+    assert await attempt(backend, placed, "erp") == Attempt(1, finished=False)
+    assert await log.announce_failing(placed, "erp", "erp")

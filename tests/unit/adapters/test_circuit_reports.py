@@ -175,6 +175,16 @@ async def test_errors_leaving_the_breaker_name_its_remote(
     assert refused.value.remote == "erp"
 
 
+async def test_a_refusal_leaving_the_breaker_names_its_remote_too(breaker: CircuitBreaker) -> None:
+    remote = Remote()
+    remote.failure = RemoteRejected("422: no such SKU")
+
+    with pytest.raises(RemoteRejected) as refused:
+        await breaker.call(remote)
+
+    assert refused.value.remote == "erp"
+
+
 # -- the reporter ---------------------------------------------------------------------------------
 
 

@@ -20,7 +20,9 @@ from adapters.memory.relay_minutes import InMemoryRelayMinutes
 from adapters.memory.store import DeliveryRecord, InMemoryStore
 from adapters.memory.views import InMemoryViewReader, InMemoryViewStore
 from adapters.message_codec import MsgspecCodec
+from application.bus import MessageBus
 from application.consumers import Consumer
+from application.integration_trouble import TroubleReporter
 from domain import commands as c
 from outbox.dead_letters import DeadLetters
 from outbox.delivery import Delivery, Result
@@ -223,7 +225,11 @@ def build_pipeline(
     policy: DeliveryPolicy | None = None,
     settings: RelaySettings | None = None,
     seed: int = 7,
+    trouble_of: frozenset[str] = frozenset(),
+    trouble_bus: MessageBus | None = None,
 ) -> Pipeline:
+    """`trouble_of`: the consumers whose integration trouble goes on the order's timeline,
+    recorded through `trouble_bus` (the hub's own bus unless given)."""
     hub = Hub()
     codec = MsgspecCodec()
     policy = policy or DeliveryPolicy()
@@ -251,7 +257,13 @@ def build_pipeline(
             minutes=InMemoryRelayMinutes(hub.store),
         ),
         delivery=Delivery(
-            consumers, InMemoryDeliveryLog(hub.store), codec, hub.clock, policy, random.Random(seed)
+            consumers,
+            InMemoryDeliveryLog(hub.store),
+            codec,
+            hub.clock,
+            policy,
+            random.Random(seed),
+            trouble=TroubleReporter(trouble_bus or hub.bus, trouble_of) if trouble_of else None,
         ),
         in_order=in_order,
         as_they_come=as_they_come,

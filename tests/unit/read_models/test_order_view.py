@@ -10,12 +10,18 @@ from uuid import UUID
 import msgspec
 
 from domain import commands as c
+from domain.integration_trouble import Trouble, TroubleKind
 from domain.returns import Disposition, ReturnLineSpec
 from entrypoints.http.resources import order_resource
 from read_models.order_view import fold
 from read_models.timeline import entry
 from tests.factories import LineSpecFactory, PlaceOrderFactory
 from tests.hub import Hub
+
+CRM_FAILING = Trouble(
+    kind=TroubleKind.FAILING, remote="crm", consumer="fulfilment", event_type="OrderBooked",
+    attempts=2, error="RemoteUnavailable: CRM answered 503",
+)  # fmt: skip
 
 
 def folded(hub: Hub, order_id: UUID) -> dict[str, Any]:
@@ -59,6 +65,8 @@ async def test_a_full_journey_folds_to_what_the_aggregate_renders(hub: Hub) -> N
     await hub.run(c.ResumeOrder(order_id=oid))
     await hub.run(c.BookOrder(order_id=oid, erp_order_ref="SO-7"))
     await hub.run(c.LinkCase(order_id=oid, case_id="500A00000000000"))
+    hub.clock.advance(timedelta(minutes=5))
+    await hub.run(c.RecordIntegrationTrouble(order_id=oid, trouble=CRM_FAILING))
     await hub.run(ship(oid, "S1", "dc-west", "MUG", 3, hub))  # partly from where it was not held
     await hub.run(c.CapturePayment(order_id=oid))
     await hub.run(ship(oid, "S2", "dc-east", "BOWL", 2, hub))

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from application.consumers import NotYet
 from domain import commands as c
+from domain.integration_trouble import Trouble, TroubleKind
 from domain.returns import ReturnLineSpec
 from outbox.delivery import Outcome
 from read_models.projector import PROJECTION, rebuild
@@ -32,12 +33,18 @@ def ship(order_id: UUID, pipeline: Pipeline) -> c.RecordShipment:
     )  # fmt: skip
 
 
+SHOP_AWAY = Trouble(
+    kind=TroubleKind.FAILING, remote="commerce", consumer="fulfilment", event_type="OrderBooked",
+    attempts=1, error="RemoteUnavailable: commerce platform is down",
+)  # fmt: skip
+
 #: After the order is placed and reserved: its life, one command at a time.
 JOURNEY: list[Callable[[UUID, Pipeline], c.Command]] = [
     lambda o, p: c.HoldOrder(order_id=o, reason="address check"),
     lambda o, p: c.ResumeOrder(order_id=o),
     lambda o, p: c.LinkCase(order_id=o, case_id="500A00000000000"),
     lambda o, p: c.BookOrder(order_id=o, erp_order_ref="SO-7"),
+    lambda o, p: c.RecordIntegrationTrouble(order_id=o, trouble=SHOP_AWAY),
     ship,
     lambda o, p: c.CapturePayment(order_id=o),
     lambda o, p: c.RecordDelivery(order_id=o, shipment_id="S1", delivered_at=p.now),

@@ -1,8 +1,8 @@
 """relay minutes: what the relays published per minute, for the ops console's charts
 
 Revision ID: 0010
-Revises: 0008
-Create Date: 2026-12-11 10:00:00
+Revises: 0009
+Create Date: 2026-12-07 17:30:00
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-# 0009 may land from another branch first; this one then revises it instead.
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
