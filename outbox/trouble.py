@@ -1,5 +1,5 @@
 """Telling an order's timeline of a delivery's integration trouble (PRODUCT.md §8.3): failing,
-once per episode; dead lettered; through again after failing. Told after the delivery's own
+once per episode; dead lettered; through again after failing or after a replay of its dead letter. Told after the delivery's own
 bookkeeping and within a time bound; a failure to tell is logged, and the delivery's outcome
 stands whatever happens here."""
 
@@ -92,8 +92,10 @@ class TroubleTeller:
         error: str,
         cause: BaseException | None,
     ) -> None:
-        """Whether or not it was told failing. Once per episode without a note of its own: a
-        delivery is buried once (finished then, its copies are duplicates) until it is replayed."""
+        """Whether or not it was told failing. Once per burial: a delivery is buried once
+        (finished then, its copies are duplicates) until it is replayed. The delivery is then
+        noted as announced failing (if it was not), so that a replay that goes through is told
+        as recovered, and one that fails again is not told failing twice."""
         envelope = trial.envelope
         if not self._watches(consumer, envelope):
             return
@@ -109,6 +111,7 @@ class TroubleTeller:
         try:
             async with asyncio.timeout(self._timeout):
                 await self._reporter.report(trouble, envelope)
+                await self._log.announce_failing(envelope.event_id, consumer, remote)
         except Exception:
             logger.warning(_NOT_TOLD, *_told_of(trouble, envelope), exc_info=True)
 

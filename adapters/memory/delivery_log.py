@@ -158,7 +158,7 @@ class InMemoryDeadLetters:
         record = self._store.deliveries.get((UUID(letter.message_id), letter.consumer))
         if record is not None:
             record.attempts, record.dead_at, record.processed_at = 0, None, None
-            record.due_at, record.outage_since, record.failing_announced = due_at, None, None
+            record.due_at, record.outage_since = due_at, None
             record.publications += 1
         return True
 

@@ -287,8 +287,7 @@ class SqlDeadLetters:
                 update(deliveries)
                 .where(d.event_id == UUID(letter.message_id), d.consumer == letter.consumer)
                 .values(attempts=0, dead_at=None, processed_at=None, due_at=due_at,
-                        publications=d.publications + 1, outage_since=None,
-                        failing_announced=None)
+                        publications=d.publications + 1, outage_since=None)
             )  # fmt: skip
         return True
 

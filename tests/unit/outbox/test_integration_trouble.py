@@ -218,7 +218,9 @@ async def test_an_outage_past_the_horizon_tells_dead_lettered_with_the_remote(
     )  # fmt: skip
 
 
-async def test_a_replayed_dead_letter_starts_a_new_episode(pipeline: Pipeline) -> None:
+async def test_a_replayed_dead_letter_that_goes_through_is_told_recovered(
+    pipeline: Pipeline,
+) -> None:
     order_id, placed = await relayed(pipeline)
     pipeline.as_they_come.fail_until_fixed(DatabaseUnavailable("database away"))
     for _ in range(POLICY.max_attempts):
@@ -232,9 +234,25 @@ async def test_a_replayed_dead_letter_starts_a_new_episode(pipeline: Pipeline) -
     assert await deliver(pipeline, "as_they_come", placed) is Outcome.DONE
 
     assert [t for t, _ in trouble(pipeline, order_id)] == [
-        "IntegrationFailing", "IntegrationDeadLettered",  # the first episode
-        "IntegrationFailing", "IntegrationRecovered",  # the replay's
+        "IntegrationFailing", "IntegrationDeadLettered", "IntegrationRecovered",
     ]  # fmt: skip
+
+
+async def test_a_refusal_dead_lettered_at_once_is_told_recovered_after_its_replay(
+    pipeline: Pipeline,
+) -> None:
+    order_id, placed = await relayed(pipeline)
+    pipeline.as_they_come.fail_until_fixed(RemoteRejected("422 invalid document", remote="erp"))
+    assert await deliver(pipeline, "as_they_come", placed) is Outcome.DEAD
+    pipeline.as_they_come.fixed()  # the cause is fixed, then the letter replayed
+    [letter] = pipeline.letters()
+    await pipeline.dead_letters.replay(letter.id)
+
+    assert await deliver(pipeline, "as_they_come", placed) is Outcome.DONE
+
+    told = trouble(pipeline, order_id)
+    assert [t for t, _ in told] == ["IntegrationDeadLettered", "IntegrationRecovered"]
+    assert told[-1][1]["remote"] == "erp"
 
 
 # -- who tells, and about what --------------------------------------------------------------------
