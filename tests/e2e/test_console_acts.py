@@ -226,6 +226,14 @@ def test_an_operator_replays_a_dead_letter_from_the_operations_page(
                    for c in desk.erp.changes)  # fmt: skip
 
     wait_for(cancelled_in_the_erp, SETTLE, "the replayed cancellation to reach the ERP")
+
+    def trouble() -> list[tuple[str, str]]:
+        told = [(e["source"], e["kind"]) for e in desk.timeline(order_id)
+                if e["kind"].startswith("integration.")]  # fmt: skip
+        return told if len(told) == 2 else []
+
+    told = wait_for(trouble, SETTLE, "the order's timeline to tell the trouble and its end")
+    assert told == [("erp", "integration.dead_lettered"), ("erp", "integration.recovered")]
     replayed = desk.call("ops", "GET", "/v1/ops/dead-letters").json()["items"]
     assert next(d for d in replayed if d["id"] == letter["id"])["replayed_at"] is not None
     chromium.get(f"{desk.url}/console/ops")
