@@ -14,7 +14,6 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -87,7 +86,7 @@ def sign_in(browser: WebDriver, url: str, key: str) -> None:
 def submit_and_wait(browser: WebDriver, button: WebElement) -> None:
     """Click, then wait until the next page has replaced this one."""
     button.click()
-    WebDriverWait(browser, WAIT).until(staleness_of(button))
+    WebDriverWait(browser, WAIT).until(lambda _: _replaced(button))
     WebDriverWait(browser, WAIT).until(
         lambda b: b.execute_script("return document.readyState") == "complete"
     )
@@ -99,3 +98,17 @@ def screenshot(browser: WebDriver, path: Path) -> None:
         "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}
     )
     path.write_bytes(base64.b64decode(shot["data"]))
+
+
+def _replaced(element: WebElement) -> bool:
+    """Whether the page holding `element` is gone. Chromium says so in one of two ways: the
+    element is stale, or (asked mid-navigation) its node "does not belong to the document"."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as e:
+        if "does not belong to the document" in str(e):
+            return True
+        raise
+    return False
