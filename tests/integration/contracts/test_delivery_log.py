@@ -353,16 +353,19 @@ async def bury_varied(backend: Backend) -> dict[str, DeadLetter]:
     return {name: next(d for d in letters if d.error == e) for name, (_, _, e) in errors.items()}
 
 
+#: The errors `bury_varied` buries, by the names the filter tests give them.
+_NAMES = {
+    "RemoteRejected: 100% sure the SKU is_unknown": "E1",
+    "RemoteRejected: account LOCKED (C:\\crm\\x)": "C1",
+    "TimeoutError: ÉCHEC after 30 s": "E2",
+    "RemoteRejected: 1000 sure, sku isXunknown": "C2",
+}
+
+
 async def matching(backend: Backend, limit: int = 100, **where: Any) -> list[str]:
     """The errors' names of what `matching` answers, in its order (one batch)."""
     found = await backend.dead_letters.matching(DeadLetterFilter(**where), limit, None)
-    names = {
-        "RemoteRejected: 100% sure the SKU is_unknown": "E1",
-        "RemoteRejected: account LOCKED (C:\\crm\\x)": "C1",
-        "TimeoutError: ÉCHEC after 30 s": "E2",
-        "RemoteRejected: 1000 sure, sku isXunknown": "C2",
-    }
-    return [names[d.error] for d in found]
+    return [_NAMES[d.error] for d in found]
 
 
 async def test_an_empty_filter_matches_every_letter_not_replayed_oldest_first(
@@ -444,13 +447,7 @@ async def test_matching_by_ids_and_with_every_condition_at_once(backend: Backend
 async def paged(backend: Backend, limit: int = 100, **where: Any) -> list[str]:
     """The errors' names of a filtered `page` (newest first, replayed or not), one page."""
     found = await backend.dead_letters.page(limit, None, DeadLetterFilter(**where))
-    names = {
-        "RemoteRejected: 100% sure the SKU is_unknown": "E1",
-        "RemoteRejected: account LOCKED (C:\\crm\\x)": "C1",
-        "TimeoutError: ÉCHEC after 30 s": "E2",
-        "RemoteRejected: 1000 sure, sku isXunknown": "C2",
-    }
-    return [names[d.error] for d in found]
+    return [_NAMES[d.error] for d in found]
 
 
 async def test_a_filtered_page_is_newest_first_and_keeps_replayed_letters(
