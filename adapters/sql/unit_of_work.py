@@ -89,11 +89,13 @@ class SqlUnitOfWork(UnitOfWork):
     async def _commit(self, envelopes: list[EventEnvelope]) -> None:
         assert self._tx is not None
         await self.orders.save_all()
-        await self.stock.save_all()
         if envelopes:
             await self._tx.execute(_INSERT_OUTBOX, [outbox_row(e) for e in envelopes])
         await self.idempotency.flush()
         await self.inbox.flush()
+        # Stock last: its conditional UPDATEs lock the levels' rows until the commit, and on a
+        # hot SKU every other order queues behind that lock; nothing else is written under it.
+        await self.stock.save_all()
         await self._before_commit()
         await self._tx.commit()
 
