@@ -76,7 +76,7 @@ SELECT (SELECT count(*) FROM outbox WHERE published_at IS NULL)
 """
 
 
-async def _settle(db: Database, limit: float) -> None:
+async def settle(db: Database, limit: float) -> None:
     """After a run the pipeline kept up with, wait (up to `limit`) for the rest of its work (the
     ERP bookings and the pushes they cause) so that the next run does not start with it."""
     deadline = time.monotonic() + limit
@@ -158,7 +158,7 @@ async def _at(
             time.sleep(0.5)
         r = await _lag(db, since, until)
         if r["not_visible"] == 0:
-            await _settle(db, drain)
+            await settle(db, drain)
         erp_after = fake_erp.counts(erp)
         r.update(
             achieved_rps=load["achieved_rps"],

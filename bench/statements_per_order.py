@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import fake_erp
-from bench.lag import backlog, warm_up
+from bench.lag import backlog, settle, warm_up
 from bench.payloads import STOCK_SQL
 from bench.place_order import fixed_rate
 from bench.processes import Database, Processes, flush_broker
@@ -56,6 +56,7 @@ async def main() -> None:
         procs.orderhub("relay", "relay")
         procs.orderhub("worker", "worker", "--threads", "8")
         await warm_up(db, url, key)  # its statements (and the pools' set-up) are not counted
+        await settle(db, 30)  # nor its bookings and pushes
         start = PG_LOG.stat().st_size
         erp_before = fake_erp.counts(erp)
         since_orders = int(await db.fetchval("SELECT count(*) FROM orders"))
@@ -63,7 +64,7 @@ async def main() -> None:
         fixed_rate(url, key, 10, 5, f"statements-{int(time.time())}")
         while await backlog(db, since) > 0:
             time.sleep(0.2)
-        time.sleep(2)  # the last bookings and pushes
+        await settle(db, 30)  # the last bookings and pushes
         orders = int(await db.fetchval("SELECT count(*) FROM orders")) - since_orders
         by_port = {name: client_ports(p.pid) for name, p in procs.running.items()}
         rows = await db.fetch(
