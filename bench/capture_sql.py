@@ -1,4 +1,5 @@
-"""Print the SQL statements orderhub issues for one `POST /v1/orders` (what bench/bare_app.py copies).
+"""Print the SQL statements orderhub issues for one `POST /v1/orders` of 3 lines (what bench/bare_app.py
+copies).
 
 The real app (entrypoints/http/app.py) runs in-process on a throwaway PostgreSQL database with
 `log_statement = 'all'`; the statements of the second order placed (the first warms the API-key
@@ -21,7 +22,7 @@ from typing import Any
 from litestar.testing import AsyncTestClient
 
 from bench.bulk_load import connect, create_database, drop_database, pg_url
-from bench.payloads import order_body
+from bench.payloads import order_body, order_skus
 from bench.statements_per_order import PG_LOG
 from entrypoints.container import build_container
 from entrypoints.http.app import create_app
@@ -60,7 +61,7 @@ async def capture() -> list[str]:
                 start = PG_LOG.stat().st_size
                 r = await client.post(
                     "/v1/orders",
-                    content=json.dumps(order_body(f"CAP-{i}", i)),
+                    content=json.dumps(order_body(f"CAP-{i}", i, order_skus("spread", i))),
                     headers={
                         "Authorization": f"Bearer {secret}",
                         "Idempotency-Key": str(uuid.uuid4()),

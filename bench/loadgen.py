@@ -8,7 +8,11 @@ omission). Requests still not sent `--grace` seconds after the last one was due 
 as `unsent` (the server is overloaded) and the run ends. A plain HTTP/1.1 client on asyncio streams keeps the generator's own cost small.
 
     python -m bench.loadgen --url http://127.0.0.1:8000 --rate 200 --seconds 10 --key KEY \
-        --run r1 [--connections 64] [--out result.json] [--created created.jsonl] [--random-keys]
+        --run r1 [--case spread|hot] [--connections 64] [--out result.json] \
+        [--created created.jsonl] [--random-keys]
+
+Orders are of 3 lines (bench/payloads.py): `spread` (default) draws 3 distinct SKUs of 1,000 per
+order, `hot` puts every order on the same 3.
 
 Prints (or writes) a JSON summary: sent, statuses, achieved rate, p50/p95/p99/max in ms.
 """
@@ -23,7 +27,7 @@ import statistics
 import time
 from typing import Any
 
-from bench.payloads import order_body
+from bench.payloads import CASES, order_body, order_skus
 
 
 class Connection:
@@ -49,8 +53,8 @@ class Connection:
         return status, body
 
 
-def place_order_request(host: str, key: str, ref: str, n: int) -> bytes:
-    body = json.dumps(order_body(ref, n), separators=(",", ":")).encode()
+def place_order_request(host: str, key: str, ref: str, n: int, case: str = "spread") -> bytes:
+    body = json.dumps(order_body(ref, n, order_skus(case, n)), separators=(",", ":")).encode()
     head = (
         f"POST /v1/orders HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\n"
         f"Content-Type: application/json\r\nIdempotency-Key: {ref}\r\n"
@@ -81,7 +85,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 unsent[0] += 1  # overloaded: more than `grace` s behind the schedule at the end
                 continue
             key = f"ohk_{secrets.token_urlsafe(32)}" if args.random_keys else args.key
-            raw = place_order_request(host, key, f"{args.run}-{i}", i)
+            raw = place_order_request(host, key, f"{args.run}-{i}", i, args.case)
             try:
                 status, body = await conn.request(raw)
             except (OSError, asyncio.IncompleteReadError, ValueError) as e:
@@ -139,6 +143,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, required=True, help="requests per second")
     parser.add_argument("--seconds", type=float, required=True)
     parser.add_argument("--run", required=True, help="prefix of refs and idempotency keys")
+    parser.add_argument("--case", choices=CASES, default="spread", help="SKUs of the 3 lines")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument(
         "--grace", type=float, default=5.0, help="stop sending this long after the last due time"

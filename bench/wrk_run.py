@@ -61,6 +61,8 @@ def _summary(raw: dict[str, Any]) -> dict[str, Any]:
         "p99_ms": raw["p99_us"] / 1000,
         "max_ms": raw["max_us"] / 1000,
         "non_2xx": sum(n for s, n in statuses.items() if not 200 <= s < 300),
+        "n_5xx": sum(n for s, n in statuses.items() if s >= 500),
+        "n_503": statuses.get(503, 0),
         "socket_errors": errors,
         "statuses": statuses,
     }

@@ -32,6 +32,7 @@ class FakeErp(ScriptedApp):
         self.rejected_skus: set[str] = set()
         self.orders: dict[str, dict[str, Any]] = {}
         self.decisions: dict[str, Reply] = {}
+        self._bookings = 0  # counted, not recounted per order: the bench books thousands
         self.amendments: dict[str, list[dict[str, Any]]] = {}
         self.cancellations: dict[str, dict[str, Any]] = {}
         self.cancellation_keys: dict[str, Reply] = {}
@@ -58,7 +59,8 @@ class FakeErp(ScriptedApp):
                 422, {"status": "rejected", "reason": f"unknown items {', '.join(rejected)}"}
             )
         else:
-            ref = f"ERP-{sum(d.status == 201 for d in self.decisions.values()) + 1:06d}"
+            self._bookings += 1
+            ref = f"ERP-{self._bookings:06d}"
             reply = Reply(201, {"erp_order_ref": ref, "status": "booked"})
         self.orders[order_id] = seen.body
         self.decisions[order_id] = reply
