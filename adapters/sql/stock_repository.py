@@ -22,6 +22,7 @@ from sqlalchemy import (
     case,
     or_,
     select,
+    text,
     update,
 )
 
@@ -64,6 +65,50 @@ def _update_stmt(snapshot: bool, reserving: bool, versioned: bool) -> Update:
         conditions.append(t.version == bindparam("b_version"))  # keeps the event stream gap-free
         values["version"] = t.version + bindparam("p_version")
     return update(stock_levels).where(and_(*conditions)).values(values)
+
+
+#: Several levels' `reserved` moved by deltas (`skus`, `locations`, `deltas`, in key order) in one
+#: statement, on PostgreSQL. The rows are locked first, in key order, as the per-level UPDATEs
+#: lock them (so two orders never wait for each other's rows in opposite orders); the UPDATE then
+#: re-reads each locked row and takes a reservation only from what is available. Fewer rows
+#: updated than asked: a level's read went stale, and the command reruns.
+_RESERVE_TOGETHER = text(
+    """
+    WITH wanted AS (
+        SELECT w.sku, w.location, w.delta
+        FROM unnest(CAST(:skus AS varchar[]), CAST(:locations AS varchar[]),
+                    CAST(:deltas AS integer[])) AS w(sku, location, delta)
+    ), locked AS MATERIALIZED (
+        SELECT s.sku, s.location
+        FROM stock_levels AS s JOIN wanted AS w ON s.sku = w.sku AND s.location = w.location
+        ORDER BY s.sku, s.location
+        FOR UPDATE OF s
+    )
+    UPDATE stock_levels AS s SET reserved = s.reserved + w.delta
+    FROM wanted AS w, locked AS l
+    WHERE s.sku = w.sku AND s.location = w.location
+      AND l.sku = s.sku AND l.location = s.location
+      AND (w.delta <= 0 OR s.on_hand - s.reserved - w.delta >= 0)
+    """
+)
+
+
+def _changed(level: StockLevel, loaded: _Loaded) -> bool:
+    return (level.on_hand, level.reserved, level.last_sequence, level.version) != (
+        loaded.on_hand,
+        loaded.reserved,
+        loaded.last_sequence,
+        loaded.version,
+    )
+
+
+def _reservation_only(level: StockLevel, loaded: _Loaded) -> bool:
+    """Only `reserved` moved, on a level that exists: what placing or cancelling an order does."""
+    return loaded.exists and (level.on_hand, level.last_sequence, level.version) == (
+        loaded.on_hand,
+        loaded.last_sequence,
+        loaded.version,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,18 +173,42 @@ class SqlStockRepository:
             )
 
     async def save_all(self) -> None:
-        for key in sorted(self._seen):
-            level, loaded = self._seen[key], self._loaded[key]
-            if (level.on_hand, level.reserved, level.last_sequence, level.version) == (
-                loaded.on_hand,
-                loaded.reserved,
-                loaded.last_sequence,
-                loaded.version,
-            ):
-                continue
+        changed = [
+            (self._seen[key], self._loaded[key])
+            for key in sorted(self._seen)
+            if _changed(self._seen[key], self._loaded[key])
+        ]
+        if (
+            len(changed) > 1
+            and self._conn.dialect.name == "postgresql"
+            and all(_reservation_only(level, loaded) for level, loaded in changed)
+        ):
+            await self._reserve_together(changed)
+            return
+        for level, loaded in changed:
             if not loaded.exists:
-                await self._insert_empty(key)
+                await self._insert_empty(level.key)
             await self._update(level, loaded)
+
+    async def _reserve_together(self, changed: list[tuple[StockLevel, _Loaded]]) -> None:
+        """An order's reservations (or releases) of several levels in one statement: on a hot
+        SKU every other order waits for these rows' locks until the commit, and one round trip
+        under the lock instead of one per level lets the queue move that much faster."""
+        deltas = [level.reserved - loaded.reserved for level, loaded in changed]
+        result = await self._conn.execute(
+            _RESERVE_TOGETHER,
+            {
+                "skus": [level.sku for level, _ in changed],
+                "locations": [level.location for level, _ in changed],
+                "deltas": deltas,
+            },
+        )
+        if result.rowcount != len(changed):
+            raise ConcurrencyConflict(
+                "stock "
+                + ", ".join(level.stream_id for level, _ in changed)
+                + " changed underneath"
+            )
 
     async def _insert_empty(self, key: StockKey) -> None:
         await self._conn.execute(

@@ -54,3 +54,29 @@ async def test_two_orders_racing_on_one_channel_reference_make_one_order(
     assert len(refused) == 9
     assert {r.existing_id for r in refused} == {created[0]}
     assert await backend.level("SKU", "dc-east") == (100, 1)
+
+
+def three_lines(*skus: str) -> object:
+    return PlaceOrderFactory(
+        lines=tuple(LineSpecFactory(sku=s, quantity=1, unit_price=Decimal("5")) for s in skus)
+    )
+
+
+async def test_concurrent_orders_of_three_hot_skus_in_any_line_order_reserve_exactly(
+    postgres_engine: AsyncEngine,
+) -> None:
+    """A flash sale: every order locks the same three levels (in one statement each, in key
+    order): no deadlock, no lost update, and the last units go to exactly as many orders."""
+    backend = SqlBackend(postgres_engine)
+    for sku in ("HOT-A", "HOT-B", "HOT-C"):
+        await backend.stock(sku, "dc-east", 30)
+    orders = [("HOT-A", "HOT-B", "HOT-C"), ("HOT-C", "HOT-B", "HOT-A"), ("HOT-B", "HOT-C", "HOT-A")]
+
+    outcomes = await asyncio.gather(
+        *(backend.run(three_lines(*orders[i % 3])) for i in range(40)), return_exceptions=True
+    )
+
+    kinds = Counter(type(o).__name__ for o in outcomes)
+    assert kinds == {"UUID": 30, "InsufficientStock": 10}, kinds
+    for sku in ("HOT-A", "HOT-B", "HOT-C"):
+        assert await backend.level(sku, "dc-east") == (30, 30)
