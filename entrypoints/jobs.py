@@ -41,7 +41,7 @@ def jobs(container: Container) -> list[tuple[str, float, Callable[[], Awaitable[
         return await gate.purge_expired(clock.now())
 
     return [
-        ("erp_catch_up", 2.0, fulfilment.submit_waiting),
+        ("erp_catch_up", 2.0, fulfilment.book_waiting),
         ("retry_deferred_inbound", 1.0, retry_deferred_inbound),
         ("expire_reservations", 30.0, expire_reservations),
         ("purge_idempotency_keys", 3600.0, purge_idempotency_keys),

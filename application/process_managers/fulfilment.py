@@ -133,6 +133,19 @@ class Fulfilment:
             answered += 1
         return answered
 
+    async def book_waiting(self, batch: int = 100, most: int = 5000) -> int:
+        """The catch-up job's run: batches of `submit_waiting` for as long as each is full, up to
+        `most` orders. Orders wait for the catch-up not only while the ERP is away but whenever
+        the workers fall more than the grace behind (a flash sale): one batch per run would
+        cap bookings at `batch` per interval however fast the ERP answers."""
+        answered = 0
+        while answered < most:
+            done = await self.submit_waiting(min(batch, most - answered))
+            answered += done
+            if done < batch:
+                break
+        return answered
+
     async def _book(self, order: Order, cause: EventEnvelope | None) -> bool:
         try:
             decision = await self._ctx.erp.submit_order(erp_order(order))
