@@ -16,6 +16,7 @@ from litestar.exceptions import HTTPException
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
+from adapters.sql.errors import translate
 from entrypoints.http.auth import PUBLIC, Authenticator
 from entrypoints.http.console.actions import ActionController, provide_desk
 from entrypoints.http.console.controller import ConsoleController
@@ -31,6 +32,8 @@ from entrypoints.http.console.session import (
 )
 from ports.api_keys import ApiKeyStore
 from ports.clock import Clock
+from ports.idempotency import ClaimLost
+from ports.unit_of_work import ConcurrencyConflict, DatabaseUnavailable
 
 logger = logging.getLogger("orderhub.console")
 
@@ -65,6 +68,23 @@ def console_router(
             reason=reason,
         )
 
+    def failed(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+        """Anything else a page or a form ran into: a sentence on the console's page, never the
+        API's problem JSON or a trace (the database away, a change racing this one, a bug)."""
+        known = isinstance(exc, DatabaseUnavailable | ConcurrencyConflict)
+        translated = exc if known else translate(exc)  # a driver's error outside a unit of work
+        if isinstance(translated, DatabaseUnavailable):
+            status, reason = 503, "The database is not reachable right now; nothing was changed. Try again in a moment."  # fmt: skip
+        elif isinstance(exc, ClaimLost):
+            status, reason = 409, "This form is still being handled; wait a moment and reload the page."  # fmt: skip
+        elif isinstance(translated, ConcurrencyConflict):
+            status, reason = 503, "Too many changes to this order at once; nothing was changed. Try again."  # fmt: skip
+        else:
+            logger.error("console: %s %s failed", request.method, request.url.path, exc_info=exc)
+            status, reason = 500, "The console could not do this. Try again in a moment."
+        agent = current_agent(request)
+        return pages.render("refused.html", status, agent=agent, status=status, reason=reason)
+
     static = create_static_files_router(
         path="/static", directories=[STATIC], opt={"skip_session": True}, include_in_schema=False
     )
@@ -82,6 +102,14 @@ def console_router(
             "agent": Provide(signed_in_agent),
             "desk": Provide(provide_desk, sync_to_thread=False),
         },
-        exception_handlers={NotSignedIn: to_sign_in, HTTPException: refused},
+        exception_handlers={
+            NotSignedIn: to_sign_in,
+            HTTPException: refused,
+            # The app answers these with problem JSON; the console's pages with a sentence.
+            DatabaseUnavailable: failed,
+            ConcurrencyConflict: failed,
+            ClaimLost: failed,
+            Exception: failed,
+        },
         include_in_schema=False,
     )

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domain import commands as c
 from domain.return_policy import ReturnPolicy
 from domain.returns import Disposition
-from ports.unit_of_work import CommandMeta
+from ports.unit_of_work import CommandMeta, ConcurrencyConflict, DatabaseUnavailable
 from tests.integration.http.conftest import Api, make_api
 from tests.integration.http.console_page import Page
 from tests.integration.http.requests import SKU, get_order, place_order, ship, stock
@@ -326,3 +326,29 @@ async def test_not_signed_in_an_act_goes_to_the_sign_in_page(api: Api) -> None:
 
     assert (sent.status_code, sent.headers["location"]) == (303, "/console")
     assert (await get_order(api, order_id))["status"] == "reserved"
+
+
+@pytest.mark.parametrize(
+    ("failure", "status", "said"),
+    [
+        (DatabaseUnavailable("connection refused"), 503, "The database is not reachable right now"),
+        (ConcurrencyConflict("order changed underneath"), 503, "Too many changes to this order"),
+        (RuntimeError("a bug"), 500, "The console could not do this"),
+    ],
+)
+async def test_a_failure_behind_an_act_is_a_sentence_on_a_console_page(
+    api: Api, monkeypatch: pytest.MonkeyPatch, failure: Exception, status: int, said: str
+) -> None:
+    order_id = await reserved_order(await signed_in(api))
+    form = (await page(api, order_id)).form("hold").filled(reason="wait")
+
+    async def failing(*_: object, **__: object) -> object:
+        raise failure
+
+    monkeypatch.setattr(api.container.bus(), "handle", failing)  # the database away, a race, a bug
+    answer = await post(api, order_id, "hold", form)
+
+    assert answer.status_code == status
+    assert answer.said["alert"].startswith(said)
+    assert "problem" not in answer.html
+    assert str(failure) not in answer.html
