@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 
 import pytest
@@ -27,14 +27,21 @@ class Api:
         return {"Authorization": f"Bearer {self.keys[who]}"}
 
 
-async def make_api(engine: AsyncEngine, **settings: object) -> AsyncIterator[Api]:
+async def make_api(
+    engine: AsyncEngine,
+    prepare: Callable[[Container], None] | None = None,
+    **settings: object,
+) -> AsyncIterator[Api]:
     """The app on `engine`; `/metrics` reads the hub's state at every scrape (tests check it
-    right after changing it; tests/unit/entrypoints/test_hub_state.py checks the spacing)."""
+    right after changing it; tests/unit/entrypoints/test_hub_state.py checks the spacing).
+    `prepare` may override the container's providers before the app is built from them."""
     url = engine.url.render_as_string(hide_password=False)
     settings = {"metrics_state_seconds": 0, **settings}
     container = build_container(replace(Settings(), database_url=url, **settings))  # type: ignore[arg-type]
     clock = FixedClock()
     container.clock.override(clock)
+    if prepare is not None:
+        prepare(container)
     app = create_app(container)
     keys = {}
     for who, role, channel, sources in [

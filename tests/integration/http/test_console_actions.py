@@ -10,11 +10,15 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from dependency_injector import providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from application.bus import MessageBus
 from domain import commands as c
 from domain.return_policy import ReturnPolicy
 from domain.returns import Disposition
+from entrypoints.container import Container
+from entrypoints.http.commands import CommandRunner
 from ports.unit_of_work import CommandMeta, ConcurrencyConflict, DatabaseUnavailable
 from tests.integration.http.conftest import Api, make_api
 from tests.integration.http.console_page import Page
@@ -328,6 +332,34 @@ async def test_not_signed_in_an_act_goes_to_the_sign_in_page(api: Api) -> None:
     assert (await get_order(api, order_id))["status"] == "reserved"
 
 
+class BreakableBus:
+    """The hub's bus, until a failure is set: then every command raises it (the database away,
+    a change racing the act, a bug)."""
+
+    def __init__(self, bus: MessageBus) -> None:
+        self._bus = bus
+        self.failure: Exception | None = None
+
+    async def handle(self, *args: Any, **kwargs: Any) -> Any:
+        if self.failure is not None:
+            raise self.failure
+        return await self._bus.handle(*args, **kwargs)
+
+
+@pytest.fixture
+async def breakable(sqlite_engine: AsyncEngine) -> AsyncIterator[tuple[Api, BreakableBus]]:
+    """The app whose command runner runs commands through a `BreakableBus`."""
+    buses: list[BreakableBus] = []
+
+    def prepare(container: Container) -> None:
+        buses.append(BreakableBus(container.bus()))
+        runner = CommandRunner(buses[0], container.idempotency_gate(), container.clock())  # type: ignore[arg-type]
+        container.command_runner.override(providers.Object(runner))
+
+    async for api in make_api(sqlite_engine, prepare):
+        yield api, buses[0]
+
+
 @pytest.mark.parametrize(
     ("failure", "status", "said"),
     [
@@ -337,15 +369,13 @@ async def test_not_signed_in_an_act_goes_to_the_sign_in_page(api: Api) -> None:
     ],
 )
 async def test_a_failure_behind_an_act_is_a_sentence_on_a_console_page(
-    api: Api, monkeypatch: pytest.MonkeyPatch, failure: Exception, status: int, said: str
+    breakable: tuple[Api, BreakableBus], failure: Exception, status: int, said: str
 ) -> None:
+    api, bus = breakable
     order_id = await reserved_order(await signed_in(api))
     form = (await page(api, order_id)).form("hold").filled(reason="wait")
 
-    async def failing(*_: object, **__: object) -> object:
-        raise failure
-
-    monkeypatch.setattr(api.container.bus(), "handle", failing)  # the database away, a race, a bug
+    bus.failure = failure
     answer = await post(api, order_id, "hold", form)
 
     assert answer.status_code == status
