@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from opentelemetry.trace import SpanKind
@@ -100,17 +101,32 @@ class Delivery:
             envelope = self._codec.decode(message)
         except UndecodableMessage as e:
             return await self._bury(message, consumer_name, 1, "undecodable", repr(e))
-        with (
-            correlated(envelope.correlation_id),  # its logs, spans and remote calls carry it
-            span(
-                f"deliver {envelope.event_type} to {consumer_name}",
-                SpanKind.CONSUMER,
-                **{"orderhub.event_id": str(envelope.event_id), "orderhub.consumer": consumer_name},
-            ) as current,
-        ):
+        with _tracing(consumer_name, envelope) as current:
             result = await self._deliver(consumer_name, envelope, message)
             current.set_attribute("orderhub.outcome", result.outcome.value)
             return result
+
+    async def deliver_many(self, consumer_name: str, messages: Sequence[Message]) -> list[Result]:
+        """Deliver a batch of messages to one consumer, each with its own outcome (in the order
+        of `messages`), under the same rules as one at a time, with the bookkeeping of the
+        whole batch in three statements (count the attempts and hold the deliveries; look for
+        earlier unfinished events outside the batch; finish what went through). An aggregate's
+        events run in stream order; one that does not go through makes its aggregate's later
+        events in the batch wait for it. A delivery that another copy holds, or that has no
+        record, is delivered on its own (`deliver`)."""
+        if len(messages) == 1:
+            return [await self.deliver(consumer_name, messages[0])]
+        results: list[Result | None] = [None] * len(messages)
+        envelopes: dict[int, EventEnvelope] = {}
+        for i, message in enumerate(messages):
+            try:
+                envelopes[i] = self._codec.decode(message)
+            except UndecodableMessage as e:
+                results[i] = await self._bury(message, consumer_name, 1, "undecodable", repr(e))
+        batch = _Batch(self, consumer_name, envelopes, messages)
+        for i, result in (await batch.run()).items():
+            results[i] = result
+        return [r if r is not None else Result(Outcome.DUPLICATE) for r in results]
 
     async def _deliver(
         self, consumer_name: str, envelope: EventEnvelope, message: Message
@@ -171,12 +187,29 @@ class Delivery:
         self, consumer: Consumer, envelope: EventEnvelope, message: Message, attempt: Attempt
     ) -> Result:
         trial = Trial(envelope, attempt)
+        async with self._holding(lambda: (envelope.event_id,), consumer.name):
+            failed = await self._handle(consumer, message, trial)
+        if failed is not None:
+            return failed
+        await self._log.finish(
+            envelope.event_id, consumer.name, self._clock.now(), _covers(message)
+        )
+        await self._recovered(consumer.name, trial)
+        return Result(Outcome.DONE)
+
+    async def _recovered(self, consumer: str, trial: Trial) -> None:
+        if self._tell is not None:
+            await self._tell.recovered(consumer, trial)
+
+    async def _handle(self, consumer: Consumer, message: Message, trial: Trial) -> Result | None:
+        """Run the consumer; None when it went through (its delivery is still to be finished),
+        else the outcome of its failure, with the failure's bookkeeping done."""
+        envelope = trial.envelope
         try:
-            async with self._holding(envelope.event_id, consumer.name):
-                await consumer.handle(envelope)
+            await consumer.handle(envelope)
         except PERMANENT as e:
             return await self._bury(
-                message, consumer.name, attempt.number, "permanent", _describe(e), trial, e
+                message, consumer.name, trial.attempt.number, "permanent", _describe(e), trial, e
             )
         except RemoteUnavailable as e:
             return await self._ride_out(message, consumer.name, trial, e)
@@ -185,24 +218,20 @@ class Delivery:
         except Exception as e:
             logger.exception("consumer %s failed on %s", consumer.name, envelope.event_type)
             return await self._retry_or_bury(message, consumer.name, trial, e)
-        await self._log.finish(
-            envelope.event_id, consumer.name, self._clock.now(), _covers(message)
-        )
-        if self._tell is not None:
-            await self._tell.recovered(consumer.name, trial)
-        return Result(Outcome.DONE)
+        return None
 
     @asynccontextmanager
-    async def _holding(self, event_id: UUID, consumer: str) -> AsyncIterator[None]:
-        """Renew the attempt's hold on its delivery while it runs longer than a third of the
-        lease (a remote call riding out its retries), so that no copy takes over a live attempt.
-        An attempt that ends sooner (nearly all) costs one timer, no task and no statement."""
+    async def _holding(self, held: Held, consumer: str) -> AsyncIterator[None]:
+        """Renew the hold on the deliveries `held` names (asked each time) while they run longer
+        than a third of the lease (a remote call riding out its retries, a long batch), so that
+        no copy takes over a live attempt. An attempt that ends sooner (nearly all) costs one
+        timer, no task and no statement."""
         every = self._policy.lease.total_seconds() / 3
         keeping: list[tuple[asyncio.Event, asyncio.Task[None]]] = []
 
         def keep_holding() -> None:
             stop = asyncio.Event()
-            keeper = asyncio.create_task(self._keep_holding(event_id, consumer, every, stop))
+            keeper = asyncio.create_task(self._keep_holding(held, consumer, every, stop))
             keeping.append((stop, keeper))
 
         timer = asyncio.get_running_loop().call_later(every, keep_holding)
@@ -215,13 +244,16 @@ class Delivery:
                 await keeper
 
     async def _keep_holding(
-        self, event_id: UUID, consumer: str, every: float, stop: asyncio.Event
+        self, held: Held, consumer: str, every: float, stop: asyncio.Event
     ) -> None:
         while not stop.is_set():
+            event_ids = tuple(held())
             try:
-                await self._log.renew(event_id, consumer, self._clock.now() + self._policy.lease)
+                if event_ids:
+                    until = self._clock.now() + self._policy.lease
+                    await self._log.renew(event_ids, consumer, until)
             except Exception:  # a lost renewal costs at most a duplicate run, never the attempt
-                logger.exception("could not renew the hold on %s for %s", event_id, consumer)
+                logger.exception("could not renew the hold on %s for %s", event_ids, consumer)
             with suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), every)
 
@@ -277,6 +309,140 @@ class Delivery:
         if trial is not None and self._tell is not None:
             await self._tell.dead_lettered(consumer, trial, attempts, reason, error, cause)
         return Result(Outcome.DEAD)
+
+
+class _Batch:
+    """One run of `Delivery.deliver_many`: the events it decoded, by their place in the batch."""
+
+    def __init__(
+        self,
+        delivery: Delivery,
+        consumer: str,
+        envelopes: Mapping[int, EventEnvelope],
+        messages: Sequence[Message],
+    ) -> None:
+        self._delivery = delivery
+        self._consumer = delivery._consumers[consumer]
+        self._envelopes = envelopes
+        self._messages = messages
+        self._started: dict[UUID, Attempt] = {}
+        #: Started by this batch and not concluded: the batch holds them (and lets go of them
+        #: if its bookkeeping fails).
+        self._pending: set[UUID] = set()
+        #: Earlier unfinished events outside the batch, by the event that waits for them.
+        self._waits: dict[UUID, Predecessor] = {}
+        #: An aggregate whose event did not go through: its later events in the batch wait.
+        self._blocked: dict[tuple[str, str], Predecessor] = {}
+        #: Went through: to be finished (with the events their messages stand for).
+        self._through: list[Trial] = []
+        self._finished: list[UUID] = []
+
+    async def run(self) -> dict[int, Result]:
+        delivery, consumer = self._delivery, self._consumer.name
+        ids = [e.event_id for e in self._envelopes.values()]
+        if not ids:
+            return {}
+        now = delivery._clock.now()
+        self._started = await delivery._log.start_many(
+            ids, consumer, now, now + delivery._policy.lease
+        )
+        self._pending = {i for i, a in self._started.items() if not a.finished}
+        results: dict[int, Result] = {}
+        try:
+            if self._consumer.in_order and self._pending:
+                self._waits = await delivery._log.unfinished_predecessors(
+                    list(self._pending), consumer
+                )
+            async with delivery._holding(lambda: tuple(self._pending), consumer):
+                for i in self._in_stream_order():
+                    envelope = self._envelopes[i]
+                    with _tracing(consumer, envelope) as current:
+                        results[i] = await self._one(envelope, self._messages[i])
+                        current.set_attribute("orderhub.outcome", results[i].outcome.value)
+                    self._pending.discard(envelope.event_id)
+                    self._block_after(envelope, results[i])
+            if self._finished:
+                first, *rest = self._finished
+                await delivery._log.finish(first, consumer, delivery._clock.now(), rest)
+        except Exception as e:  # the bookkeeping failed (the database is away)
+            for event_id in sorted(self._pending):
+                await delivery._let_go(event_id, consumer, e)
+            raise
+        for trial in self._through:
+            await delivery._recovered(consumer, trial)
+        return results
+
+    def _in_stream_order(self) -> list[int]:
+        """The batch's order, but an aggregate's events by version, from where its first is."""
+        first: dict[tuple[str, str], int] = {}
+        for i, envelope in self._envelopes.items():
+            first.setdefault(_stream(envelope), i)
+
+        def place(i: int) -> tuple[int, int]:
+            return first[_stream(self._envelopes[i])], self._envelopes[i].aggregate_version
+
+        return sorted(self._envelopes, key=place)
+
+    async def _one(self, envelope: EventEnvelope, message: Message) -> Result:
+        delivery, consumer = self._delivery, self._consumer
+        attempt = self._started.get(envelope.event_id)
+        if attempt is None:  # held by another copy, or not recorded: on its own
+            return await delivery._deliver(consumer.name, envelope, message)
+        if attempt.finished:  # done by a catch-up meanwhile: what it stands for too
+            self._finished.extend(_covers(message))
+            return Result(Outcome.DUPLICATE)
+        trial = Trial(envelope, attempt)
+        if attempt.number > delivery._policy.max_attempts:
+            return await delivery._bury(
+                message, consumer.name, attempt.number - 1, "too_many_attempts",
+                "attempts never finished (did the message crash its worker?)", trial,
+            )  # fmt: skip
+        if consumer.in_order:
+            predecessor = self._blocked.get(_stream(envelope)) or self._waits.get(envelope.event_id)
+            if predecessor is not None:
+                return await delivery._wait(envelope, consumer.name, predecessor)
+        failed = await delivery._handle(consumer, message, trial)
+        if failed is not None:
+            return failed
+        self._through.append(trial)
+        self._finished.extend((envelope.event_id, *_covers(message)))
+        return Result(Outcome.DONE)
+
+    def _block_after(self, envelope: EventEnvelope, result: Result) -> None:
+        """An event of an in-order consumer that did not go through holds back its aggregate's
+        later events in the batch until after its own next try."""
+        if not self._consumer.in_order or result.outcome in _CONCLUDED:
+            return
+        policy, now = self._delivery._policy, self._delivery._clock.now()
+        attempt = self._started.get(envelope.event_id)
+        due = now + timedelta(milliseconds=result.delay_ms) + policy.redelivery_timeout
+        self._blocked.setdefault(
+            _stream(envelope),
+            Predecessor(attempt.number if attempt else 1, due),
+        )
+
+
+def _stream(envelope: EventEnvelope) -> tuple[str, str]:
+    return envelope.aggregate_type, str(envelope.aggregate_id)
+
+
+#: Outcomes after which an aggregate's later events need not wait for this one.
+_CONCLUDED = frozenset({Outcome.DONE, Outcome.DUPLICATE, Outcome.DEAD})
+#: Which deliveries an attempt holds, asked afresh at each renewal.
+Held = Callable[[], Iterable[UUID]]
+
+
+@contextmanager
+def _tracing(consumer: str, envelope: EventEnvelope) -> Iterator[Any]:
+    with (
+        correlated(envelope.correlation_id),  # its logs, spans and remote calls carry it
+        span(
+            f"deliver {envelope.event_type} to {consumer}",
+            SpanKind.CONSUMER,
+            **{"orderhub.event_id": str(envelope.event_id), "orderhub.consumer": consumer},
+        ) as current,
+    ):
+        yield current
 
 
 def _describe(error: BaseException) -> str:

@@ -119,13 +119,30 @@ class DeliveryLog(Protocol):
         existed, or by hand) starts at attempt 1, unheld."""
         ...
 
-    async def renew(self, event_id: UUID, consumer: str, until: datetime) -> None:
-        """The attempt still runs: hold the delivery until `until`."""
+    async def start_many(
+        self, event_ids: Sequence[UUID], consumer: str, now: datetime, until: datetime
+    ) -> dict[UUID, Attempt]:
+        """`start` for a batch, in one transaction, for the deliveries that are free: the
+        answer holds only those it started (and those already finished). A delivery held by
+        another copy, or with no record, is left out untouched: its caller takes it by `start`."""
+        ...
+
+    async def renew(self, event_ids: Sequence[UUID], consumer: str, until: datetime) -> None:
+        """The attempts still run (or wait their turn in a batch): hold these deliveries until
+        `until`."""
         ...
 
     async def unfinished_predecessor(self, event_id: UUID, consumer: str) -> Predecessor | None:
         """The earliest event of the same aggregate, before this one, that `consumer` has
         neither processed nor parked."""
+        ...
+
+    async def unfinished_predecessors(
+        self, event_ids: Sequence[UUID], consumer: str
+    ) -> dict[UUID, Predecessor]:
+        """`unfinished_predecessor` for a batch, in one statement, leaving out predecessors that
+        are themselves in `event_ids` (the batch runs an aggregate's events in order itself):
+        an entry only for the events that have one."""
         ...
 
     async def wait(self, event_id: UUID, consumer: str, due_at: datetime) -> None:

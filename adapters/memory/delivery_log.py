@@ -39,12 +39,26 @@ class InMemoryDeliveryLog:
             failing_announced=record.failing_announced,
         )  # fmt: skip
 
-    async def renew(self, event_id: UUID, consumer: str, until: datetime) -> None:
-        record = self._store.deliveries.get((event_id, consumer))
-        if record is not None:
-            record.running_until = until
+    async def start_many(
+        self, event_ids: Sequence[UUID], consumer: str, now: datetime, until: datetime
+    ) -> dict[UUID, Attempt]:
+        started: dict[UUID, Attempt] = {}
+        for event_id in event_ids:
+            record = self._store.deliveries.get((event_id, consumer))
+            if record is None or (record.running_until is not None and record.running_until > now):
+                continue
+            started[event_id] = await self.start(event_id, consumer, now, until)
+        return started
 
-    async def unfinished_predecessor(self, event_id: UUID, consumer: str) -> Predecessor | None:
+    async def renew(self, event_ids: Sequence[UUID], consumer: str, until: datetime) -> None:
+        for event_id in event_ids:
+            record = self._store.deliveries.get((event_id, consumer))
+            if record is not None:
+                record.running_until = until
+
+    async def unfinished_predecessor(
+        self, event_id: UUID, consumer: str, besides: Sequence[UUID] = ()
+    ) -> Predecessor | None:
         this = self._store.envelope(event_id)
         if this is None:
             return None
@@ -54,6 +68,7 @@ class InMemoryDeliveryLog:
             if e.aggregate_type == this.aggregate_type
             and e.aggregate_id == this.aggregate_id
             and e.aggregate_version < this.aggregate_version
+            and e.event_id not in besides
             and (record := self._store.deliveries.get((e.event_id, consumer))) is not None
             and record.unfinished
         ]
@@ -61,6 +76,12 @@ class InMemoryDeliveryLog:
             return None
         _, record = min(earlier, key=lambda pair: pair[0])
         return Predecessor(record.attempts, record.due_at)
+
+    async def unfinished_predecessors(
+        self, event_ids: Sequence[UUID], consumer: str
+    ) -> dict[UUID, Predecessor]:
+        found = {e: await self.unfinished_predecessor(e, consumer, event_ids) for e in event_ids}
+        return {event_id: p for event_id, p in found.items() if p is not None}
 
     async def wait(self, event_id: UUID, consumer: str, due_at: datetime) -> None:
         record = self._store.deliveries.get((event_id, consumer))

@@ -41,9 +41,26 @@ _START = (
     .values(attempts=d.attempts + 1, running_until=bindparam("b_until"))
     .returning(d.attempts, d.processed_at, d.dead_at, d.failing_announced)
 )
+#: `_START` for a batch: the free deliveries among these; held or unrecorded ones give no row.
+_START_MANY = {
+    dialect: update(deliveries)
+    .where(
+        ids,
+        d.consumer == bindparam("b_consumer"),
+        (d.running_until.is_(None)) | (d.running_until <= bindparam("b_now")),
+    )
+    .values(attempts=d.attempts + 1, running_until=bindparam("b_until"))
+    .returning(d.event_id, d.attempts, d.processed_at, d.dead_at, d.failing_announced)
+    for dialect, ids in one_of(d.event_id, "b_event_ids").items()
+}
 #: Asked only when `_START` changed nothing: is the delivery held, or not recorded at all?
 _HELD = select(d.attempts, d.processed_at, d.dead_at, d.failing_announced).where(_THIS_DELIVERY)
-_RENEW = update(deliveries).where(_THIS_DELIVERY).values(running_until=bindparam("b_until"))
+_RENEW = {
+    dialect: update(deliveries)
+    .where(ids, d.consumer == bindparam("b_consumer"))
+    .values(running_until=bindparam("b_until"))
+    for dialect, ids in one_of(d.event_id, "b_event_ids").items()
+}
 _WAIT = (
     update(deliveries)
     .where(_THIS_DELIVERY, d.attempts > 0)
@@ -119,6 +136,36 @@ def _unfinished_predecessor_query() -> Any:
 _UNFINISHED_PREDECESSOR = _unfinished_predecessor_query()
 
 
+def _unfinished_predecessors_query(dialect: str) -> Any:
+    """Every unfinished earlier event of these events' aggregates, outside the batch, with the
+    version it has (the earliest per event is picked in Python: few rows, any dialect)."""
+    this, earlier = outbox.alias("this"), outbox.alias("earlier")
+    return (
+        select(this.c.event_id, earlier.c.aggregate_version, d.attempts, d.due_at)
+        .select_from(deliveries.join(earlier, earlier.c.event_id == d.event_id))
+        .join(
+            this,
+            and_(
+                this.c.aggregate_type == earlier.c.aggregate_type,
+                this.c.aggregate_id == earlier.c.aggregate_id,
+                earlier.c.aggregate_version < this.c.aggregate_version,
+            ),
+        )
+        .where(
+            one_of(this.c.event_id, "b_event_ids")[dialect],
+            ~one_of(earlier.c.event_id, "b_event_ids")[dialect],
+            d.consumer == bindparam("b_consumer"),
+            d.processed_at.is_(None),
+            d.dead_at.is_(None),
+        )
+    )
+
+
+_UNFINISHED_PREDECESSORS = {
+    dialect: _unfinished_predecessors_query(dialect) for dialect in ("postgresql", "sqlite")
+}
+
+
 def _key(event_id: UUID, consumer: str, **more: object) -> dict[str, object]:
     return {"b_event_id": event_id, "b_consumer": consumer, **more}
 
@@ -130,7 +177,11 @@ def _finished(row: Any) -> bool:
 class SqlDeliveryLog:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._finish = _FINISH[engine.dialect.name]
+        dialect = engine.dialect.name
+        self._finish = _FINISH[dialect]
+        self._start_many = _START_MANY[dialect]
+        self._renew = _RENEW[dialect]
+        self._predecessors = _UNFINISHED_PREDECESSORS[dialect]
 
     def _one(self) -> AbstractAsyncContextManager[Statements]:
         """The bookkeeping of an attempt is one statement at a time (count it, look for an earlier
@@ -155,15 +206,43 @@ class SqlDeliveryLog:
             failing_announced=held.failing_announced,
         )  # fmt: skip
 
-    async def renew(self, event_id: UUID, consumer: str, until: datetime) -> None:
+    async def start_many(
+        self, event_ids: Sequence[UUID], consumer: str, now: datetime, until: datetime
+    ) -> dict[UUID, Attempt]:
+        params = {"b_event_ids": list(event_ids), "b_consumer": consumer}
         async with self._one() as conn:
-            await conn.execute(_RENEW, _key(event_id, consumer, b_until=until))
+            rows = await conn.execute(self._start_many, params | {"b_now": now, "b_until": until})
+            return {
+                row.event_id: Attempt(
+                    row.attempts, finished=_finished(row), failing_announced=row.failing_announced
+                )
+                for row in rows
+            }
+
+    async def renew(self, event_ids: Sequence[UUID], consumer: str, until: datetime) -> None:
+        params = {"b_event_ids": list(event_ids), "b_consumer": consumer, "b_until": until}
+        async with self._one() as conn:
+            await conn.execute(self._renew, params)
 
     async def unfinished_predecessor(self, event_id: UUID, consumer: str) -> Predecessor | None:
         """Through the stream's unique index and the deliveries' key."""
         async with self._one() as conn:
             row = (await conn.execute(_UNFINISHED_PREDECESSOR, _key(event_id, consumer))).first()
         return Predecessor(row.attempts, row.due_at) if row else None
+
+    async def unfinished_predecessors(
+        self, event_ids: Sequence[UUID], consumer: str
+    ) -> dict[UUID, Predecessor]:
+        params = {"b_event_ids": list(event_ids), "b_consumer": consumer}
+        async with self._one() as conn:
+            rows = (await conn.execute(self._predecessors, params)).all()
+        earliest: dict[UUID, Any] = {}
+        for row in rows:
+            if (known := earliest.get(row.event_id)) is None or (
+                row.aggregate_version < known.aggregate_version
+            ):
+                earliest[row.event_id] = row
+        return {event_id: Predecessor(r.attempts, r.due_at) for event_id, r in earliest.items()}
 
     async def wait(self, event_id: UUID, consumer: str, due_at: datetime) -> None:
         async with self._one() as conn:

@@ -533,7 +533,7 @@ async def test_renewing_keeps_the_delivery_held(backend: Backend) -> None:
     log, now = backend.delivery_log, backend.clock.now()
     await log.start(placed, "erp", now, now + LEASE)
 
-    await log.renew(placed, "erp", now + 3 * LEASE)
+    await log.renew([placed], "erp", now + 3 * LEASE)
 
     copy = await log.start(placed, "erp", now + 2 * LEASE, now + 3 * LEASE)
     assert copy == Attempt(1, finished=False, running_elsewhere=True)
@@ -635,3 +635,68 @@ async def test_a_dead_letter_keeps_its_announcement_through_its_replay(
     # the replay that goes through is told as recovered; one that fails is not told twice
     assert await attempt(backend, placed, "erp") == Attempt(1, finished=False, failing_announced="erp")  # fmt: skip
     assert not await log.announce_failing(placed, "erp", "erp")
+
+
+async def test_starting_a_batch_starts_the_free_deliveries_and_leaves_out_the_others(
+    backend: Backend,
+) -> None:
+    await backend.stock("MUG", "dc-east", 10)
+    await relay(backend, (), backend.clock.now())
+    await place(backend)
+    await place(backend)
+    messages = await relay(backend, ("erp",), backend.clock.now() + TIMEOUT)
+    free, held, done, again = (event_id(m) for m in messages)
+    log, now = backend.delivery_log, backend.clock.now()
+    await log.start(held, "erp", now, now + LEASE)  # another copy runs it
+    await log.finish(done, "erp", now)
+    await attempt(backend, again, "erp")  # a crashed attempt
+    never_recorded = uuid4()
+
+    started = await log.start_many(
+        [free, held, done, again, never_recorded], "erp", now + SECOND, now + LEASE
+    )
+
+    assert started == {
+        free: Attempt(1, finished=False),
+        done: Attempt(1, finished=True),
+        again: Attempt(2, finished=False),
+    }
+    copy = await log.start(free, "erp", now + 2 * SECOND, now + LEASE)
+    assert copy == Attempt(1, finished=False, running_elsewhere=True)  # the batch holds it
+    assert (await log.start(held, "erp", now + LEASE, now + 2 * LEASE)).number == 2  # untouched
+
+
+async def test_renewing_a_batch_holds_each_of_its_deliveries(backend: Backend) -> None:
+    placed, reserved = await one_order_relayed(backend)
+    log, now = backend.delivery_log, backend.clock.now()
+    await log.start_many([placed, reserved], "erp", now, now + LEASE)
+
+    await log.renew([placed, reserved], "erp", now + 3 * LEASE)
+
+    later = now + 2 * LEASE
+    assert await log.start_many([placed, reserved], "erp", later, later + LEASE) == {}
+
+
+async def test_the_unfinished_predecessors_of_a_batch_are_those_outside_it(
+    backend: Backend,
+) -> None:
+    await backend.stock("MUG", "dc-east", 10)
+    start = backend.clock.now()
+    order_id = await place(backend)
+    first = await relay(backend, ["erp"], start + TIMEOUT)
+    placed, reserved = (event_id(m) for m in first if m["aggregate_id"] == str(order_id))
+    await backend.run(c.HoldOrder(order_id=order_id, reason="address check"))
+    await backend.run(c.ResumeOrder(order_id=order_id))
+    held, resumed = (event_id(m) for m in await relay(backend, ["erp"], start + 2 * TIMEOUT))
+    log = backend.delivery_log
+
+    assert await log.unfinished_predecessors([held, resumed], "erp") == {
+        held: Predecessor(0, start + TIMEOUT),  # `placed`, the earliest outside the batch
+        resumed: Predecessor(0, start + TIMEOUT),
+    }
+    assert await log.unfinished_predecessors([placed, reserved, held, resumed], "erp") == {}
+    await log.finish(placed, "erp", backend.clock.now(), [reserved])
+    assert await log.unfinished_predecessors([resumed], "erp") == {
+        resumed: Predecessor(0, start + 2 * TIMEOUT)  # `held`
+    }
+    assert await log.unfinished_predecessors([held, resumed], "erp") == {}
