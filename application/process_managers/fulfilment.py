@@ -113,10 +113,16 @@ class Fulfilment:
     async def submit(self, order_id: UUID, cause: EventEnvelope) -> bool:
         """Book a reserved order with the ERP unless older orders are still waiting for it.
         Returns whether the ERP answered."""
-        order = await self._ctx.order(order_id)
-        if order.status is not OrderStatus.RESERVED:
-            return True
-        if await self._older_orders_wait(order):
+        async with self._ctx.uow_factory(_READ) as uow:  # one read for the order and its turn
+            order = await uow.orders.get(order_id)
+            if order.status is not OrderStatus.RESERVED:
+                return True
+            older = await uow.orders.waiting_for_erp(
+                reserved_before=self._ctx.clock.now() - self._ctx.erp_grace,
+                created_before=order.created_at,
+                limit=1,
+            )
+        if older:
             return False
         return await self._book(order, cause)
 
@@ -179,15 +185,6 @@ class Fulfilment:
             await self._ctx.erp.cancel_order(
                 order_id, erp_order_ref, "cancelled while being booked"
             )
-
-    async def _older_orders_wait(self, order: Order) -> bool:
-        async with self._ctx.uow_factory(_READ) as uow:
-            older = await uow.orders.waiting_for_erp(
-                reserved_before=self._ctx.clock.now() - self._ctx.erp_grace,
-                created_before=order.created_at,
-                limit=1,
-            )
-        return bool(older)
 
     async def _waiting(self, limit: int) -> list[UUID]:
         async with self._ctx.uow_factory(_READ) as uow:
