@@ -13,7 +13,7 @@ TARGETS = {
     "fixed": "p99 ≤ 50 ms, no non-2xx",
     "lag": "p99 ≤ 250 ms at 200/s",
     "cpu": "orderhub+postgres ≤ 8 ms per order",
-    "relay": "≥ 10,000 events/s (1 relay)",
+    "relay": "≥ 20,000 events/s (1 relay)",
     "projection": "≥ 1.5 × 200 orders/s × 2 events = 600 events/s",
     "queries": "p99 ≤ 10 ms; growth < 1.5× 10k→1M",
     "rss": "< 250 MB per process",
