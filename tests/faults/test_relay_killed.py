@@ -42,11 +42,14 @@ def held(broker: redis.Redis) -> int:
 
 
 def events_in_broker(broker: redis.Redis) -> set[str]:
-    """Event ids of the messages the broker holds (`<namespace>:<queue>.msgs` hashes)."""
+    """Event ids of the messages the broker holds (`<namespace>:<queue>.msgs` hashes): one
+    delivery's message, or a batch of them."""
     found = set()
     for key in broker.scan_iter("orderhub:*.msgs"):
         for raw in broker.hvals(key):
-            found.add(json.loads(raw)["args"][0]["event_id"])
+            carried = json.loads(raw)["args"][0]
+            for message in carried if isinstance(carried, list) else [carried]:
+                found.add(message["event_id"])
     return found
 
 
