@@ -38,6 +38,7 @@ from adapters.sql.operations_reader import SqlOperationsReader
 from adapters.sql.order_lookup import SqlOrderLookup
 from adapters.sql.outbox_store import SqlOutboxStore
 from adapters.sql.relay_minutes import SqlRelayMinutes
+from adapters.sql.retention import SqlRetentionStore
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from adapters.sql.view_reader import SqlViewReader
 from adapters.sql.view_store import SqlViewStore
@@ -50,6 +51,7 @@ from application.process_managers.context import ProcessContext
 from application.process_managers.fulfilment import Fulfilment
 from application.process_managers.hub_reactions import HubReactions
 from application.process_managers.returns import Returns
+from application.retention import Retention, RetentionPolicy
 from entrypoints.http.auth import Authenticator
 from entrypoints.http.commands import CommandRunner
 from entrypoints.http.rate_limit import Window, rate_limit_storage
@@ -285,6 +287,12 @@ class Container(containers.DeclarativeContainer):
         DeadLetters, providers.Singleton(SqlDeadLetters, engine), deferred_inbound, clock
     )
     outbox_store = providers.Singleton(SqlOutboxStore, engine)
+    retention = providers.Singleton(
+        Retention,
+        providers.Singleton(SqlRetentionStore, engine),
+        clock,
+        providers.Singleton(RetentionPolicy, days=settings.provided.retention_days),
+    )
     relay_settings = providers.Singleton(RelaySettings, redelivery_timeout=delivery_timeout)
     relay = providers.Singleton(
         Relay,

@@ -1,4 +1,4 @@
-"""The hub's periodic jobs: ERP catch-up, reservation expiry, idempotency-key purge.
+"""The hub's periodic jobs: ERP catch-up, reservation expiry, idempotency-key purge, retention.
 
 Each job is safe to run in several processes at once (idempotent operations), so every relay
 process runs them.
@@ -40,11 +40,20 @@ def jobs(container: Container) -> list[tuple[str, float, Callable[[], Awaitable[
     async def purge_idempotency_keys() -> object:
         return await gate.purge_expired(clock.now())
 
+    retention = container.retention()
+
+    async def retain() -> object:
+        deleted = await retention.run()
+        if any(deleted.values()):
+            logger.info("retention deleted %s", ", ".join(f"{n} {k}" for k, n in deleted.items()))
+        return deleted
+
     return [
         ("erp_catch_up", 2.0, fulfilment.book_waiting),
         ("retry_deferred_inbound", 1.0, retry_deferred_inbound),
         ("expire_reservations", 30.0, expire_reservations),
         ("purge_idempotency_keys", 3600.0, purge_idempotency_keys),
+        ("retention", 600.0, retain),
     ]
 
 

@@ -90,6 +90,10 @@ class Settings:
     remote_outage_horizon_seconds: int = 21_600
     #: How long an order sits `reserved` before the ERP catch-up job treats it as waiting.
     erp_grace_seconds: int = 10
+    #: Published events whose deliveries all finished, finished deliveries, inbox entries and
+    #: replayed dead letters older than this are deleted by the relays' retention job
+    #: (PRODUCT.md §8.7); order data, views and timelines are kept.
+    retention_days: int = 30
     #: SLAs of GET /v1/ops/stuck: not booked after placement, not delivered after shipping, a
     #: received return not refunded.
     stuck_not_booked_minutes: int = 15
@@ -178,6 +182,7 @@ class Settings:
                 env, "REMOTE_OUTAGE_HORIZON_SECONDS", 21_600, minimum=1
             ),
             erp_grace_seconds=_int(env, "ERP_GRACE_SECONDS", 10, minimum=0),
+            retention_days=_int(env, "RETENTION_DAYS", 30, minimum=1),
             simulator_seed=_int(env, "SIMULATOR_SEED", 0, minimum=0),
             max_cases_per_order=_int(env, "MAX_CASES_PER_ORDER", 20, minimum=1),
             max_returns_per_order=_int(env, "MAX_RETURNS_PER_ORDER", 50, minimum=1),

@@ -67,9 +67,16 @@ class Listed:
 class Standing:
     """How an order's view stands against the outbox."""
 
-    latest: int | None  #: the newest version the outbox holds; None: no such order
+    latest: int | None  #: the order's newest version (`of`); None: no such order
     version: int | None  #: the view's version; None: no view yet
     channel: str | None  #: the order's channel, from the view
+
+    @classmethod
+    def of(cls, outbox_latest: int | None, version: int | None, channel: str | None) -> Standing:
+        """From the newest version the outbox holds and the view: an order whose events the
+        outbox no longer holds (retention deleted them, PRODUCT.md §8.7, only once every
+        delivery of them, the projection's included, finished) stands at its view's version."""
+        return cls(outbox_latest if outbox_latest is not None else version, version, channel)
 
     @property
     def current(self) -> bool:
@@ -101,7 +108,8 @@ class ViewUpdate(Protocol):
 
 
 class ViewRebuild(Protocol):
-    """Every view and timeline, emptied and written anew, in one transaction."""
+    """Views and timelines written anew from the outbox, in one transaction: each order `save`
+    is given replaces what it had; the others are left as they are."""
 
     def order_events(self, page_size: int) -> AsyncIterator[Message]:
         """Every order event, ordered by order then version, read `page_size` at a time."""

@@ -65,21 +65,28 @@ class OrderProjection:
 
 
 async def rebuild(views: ViewStore, page_size: int = 5000) -> int:
-    """Recreate every order view and timeline from the outbox; returns how many orders. Events
-    are read `page_size` at a time and entries written as each order is done, so memory stays
-    flat however long the history."""
+    """Recreate the order view and timeline of every order whose whole stream the outbox holds;
+    returns how many orders. An order whose earlier events retention deleted (PRODUCT.md §8.7)
+    keeps the view and timeline it has: they hold everything deleted. Events are read
+    `page_size` at a time and entries written as each order is done, so memory stays flat
+    however long the history."""
     orders = 0
     async with views.rebuilding() as rebuilding:
         stream: list[Message] = []
+
+        async def save() -> int:
+            if stream[0]["aggregate_version"] != 1:
+                return 0
+            await rebuilding.save(apply(None, stream), entries_of(stream))
+            return 1
+
         async for message in rebuilding.order_events(page_size):
             if stream and message["aggregate_id"] != stream[0]["aggregate_id"]:
-                await rebuilding.save(apply(None, stream), entries_of(stream))
-                orders += 1
+                orders += await save()
                 stream = []
             stream.append(message)
         if stream:
-            await rebuilding.save(apply(None, stream), entries_of(stream))
-            orders += 1
+            orders += await save()
     return orders
 
 

@@ -111,8 +111,6 @@ class InMemoryViewStore:
     @asynccontextmanager
     async def rebuilding(self) -> AsyncIterator[_Rebuild]:
         saved = (dict(self._store.views), dict(self._store.timelines))
-        self._store.views.clear()
-        self._store.timelines.clear()
         try:
             yield _Rebuild(self._store, self._codec)
         except BaseException:
@@ -131,7 +129,7 @@ class InMemoryViewReader:
             if e.aggregate_type == "order" and e.aggregate_id == str(order_id)
         ]
         view = self._store.views.get(order_id)
-        return Standing(
+        return Standing.of(
             max(versions, default=None),
             view.version if view else None,
             view.channel if view else None,

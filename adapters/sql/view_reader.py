@@ -60,7 +60,7 @@ class SqlViewReader:
     async def order(self, order_id: UUID) -> tuple[Standing, OrderView | None]:
         async with self._engine.connect() as conn:
             row = (await conn.execute(_VIEW_AND_LATEST, _ids(order_id))).one()
-        standing = Standing(row.latest, row.version, row.channel)
+        standing = Standing.of(row.latest, row.version, row.channel)
         if row.version is None:
             return standing, None
         return standing, OrderView(row.version, row.channel, row.document, row.return_documents)
@@ -71,7 +71,7 @@ class SqlViewReader:
         params = {**_ids(order_id), "b_after": after, "b_limit": limit}
         async with self._engine.connect() as conn:
             row = (await conn.execute(_STANDING, params)).one()
-            standing = Standing(row.latest, row.version, row.channel)
+            standing = Standing.of(row.latest, row.version, row.channel)
             if standing.latest is None or not (standing.current or even_if_behind):
                 return standing, None
             rows = (await conn.execute(_TIMELINE, params)).all()

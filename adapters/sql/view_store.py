@@ -101,6 +101,12 @@ class _Update:
         )
 
 
+#: What a rebuild deletes of each order it rebuilds, through their keys, before writing it anew.
+#: (The indexes of its cases and returns are written insert-or-skip: an order rebuilt from its
+#: whole stream has the same ones.)
+_REBUILT = (timeline_entries, order_views)
+
+
 class _Rebuild:
     def __init__(self, conn: Statements) -> None:
         self._conn = conn
@@ -132,7 +138,10 @@ class _Rebuild:
             after = (page[-1].aggregate_id, page[-1].aggregate_version)
 
     async def save(self, view: OrderView, entries: Sequence[TimelineEntry]) -> None:
-        await write_view(self._conn, UUID(view.document["id"]), 0, view)
+        order_id = UUID(view.document["id"])
+        for table in _REBUILT:
+            await self._conn.execute(delete(table).where(table.c.order_id == order_id))
+        await write_view(self._conn, order_id, 0, view)
         self._entries += entries
         if len(self._entries) >= _ENTRIES_PER_INSERT:
             await self.flush()
@@ -166,8 +175,6 @@ class SqlViewStore:
     @asynccontextmanager
     async def rebuilding(self) -> AsyncIterator[_Rebuild]:
         async with self._engine.begin() as conn:
-            for table in (timeline_entries, order_view_cases, order_view_returns, order_views):
-                await conn.execute(delete(table))
             rebuild = _Rebuild(conn)
             yield rebuild
             await rebuild.flush()

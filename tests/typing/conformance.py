@@ -25,6 +25,7 @@ from adapters.sql.operations_reader import SqlOperationsReader
 from adapters.sql.order_lookup import SqlOrderLookup
 from adapters.sql.outbox_store import SqlOutboxStore
 from adapters.sql.relay_minutes import SqlRelayMinutes
+from adapters.sql.retention import SqlRetentionStore
 from adapters.sql.view_reader import SqlViewReader
 from adapters.sql.view_store import SqlViewStore
 from ports.broker import Publisher
@@ -37,6 +38,7 @@ from ports.order_lookup import OrderLookup
 from ports.outbox import MessageCodec, OutboxStore
 from ports.payment import PaymentPort
 from ports.relay_minutes import RelayMinutes
+from ports.retention import RetentionStore
 from ports.views import ViewReader, ViewStore
 
 
@@ -76,6 +78,10 @@ def order_lookups(memory: InMemoryOrderLookup, sql: SqlOrderLookup) -> list[Orde
 
 def codecs(msgspec: MsgspecCodec) -> list[MessageCodec]:
     return [msgspec]
+
+
+def retention_stores(sql: SqlRetentionStore) -> list[RetentionStore]:
+    return [sql]
 
 
 def publishers(dramatiq: DramatiqPublisher) -> list[Publisher]:
