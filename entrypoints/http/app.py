@@ -28,6 +28,7 @@ from entrypoints.http.rate_limit import PublicRouteLimit, RateLimit
 from entrypoints.http.returns import ReturnController
 from entrypoints.http.shopify import ShopifyWebhookController, ShopifyWebhooks
 from entrypoints.http.strict_body import strict_json_body
+from entrypoints.readiness import Readiness
 
 #: The OpenAPI document and its viewers need no key (anchored: Litestar's patterns are regexes).
 PUBLIC_PATHS = ["^/schema(/|$)"]
@@ -81,7 +82,7 @@ def create_app(container: Container) -> Litestar:
             "remotes": _provide(container.remotes()),
             "relay_history": _provide(container.relay_history()),
             "hub_state": _provide(container.hub_state()),
-            "engine": _provide(read_engine),
+            "readiness": _provide(Readiness(read_engine, container.broker())),
             "view_store": _provide(container.view_store()),
         },
         middleware=[

@@ -119,7 +119,7 @@ async def test_health_and_schema_need_no_key_but_lookalike_paths_do(api: Api) ->
     assert (await api.client.get("/health/live")).status_code == 200
     assert (await api.client.get("/health/ready")).json() == {
         "status": "ok",
-        "checks": {"database": "ok"},
+        "checks": {"database": "ok", "schema": "ok", "broker": "ok (in process)"},
     }
     assert (await api.client.get("/schema/openapi.json")).status_code == 200
     assert (await api.client.get("/v1/inventory/health")).status_code == 401
