@@ -1,6 +1,9 @@
-"""Prometheus metrics: commands by type and outcome with their latency (this process), and the
-hub's state read from the database at each scrape (outbox lag, deliveries, dead letters, stuck
-workflows, the remotes' circuits)."""
+"""Prometheus metrics. This process's own (counters and histograms, which add up across
+processes): HTTP requests by route, method and status (Litestar's Prometheus middleware),
+commands by type and outcome with their latency, and the process and its garbage collector
+(prometheus_client's default collectors). The hub's state (gauges read from the database at each
+scrape: outbox lag, deliveries, dead letters, stuck workflows, the remotes' circuits) is the same
+in every process that serves it: aggregate it with `max`, never `sum` (their help says so)."""
 
 from __future__ import annotations
 
@@ -11,12 +14,29 @@ from collections import Counter as Tally
 from collections.abc import Callable
 from datetime import datetime
 
+import prometheus_client
+from litestar.plugins.prometheus import PrometheusConfig
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from read_models.operations import STUCK_KINDS, Operations
 from read_models.remotes import Remotes
 
 REGISTRY = CollectorRegistry()
+#: The hub's state: the same value in every process that serves it.
+_GLOBAL = " (the hub's state, the same in every process: aggregate with max, not sum)"
+
+#: `orderhub_http_requests_total` and `orderhub_http_request_duration_seconds` by method, route
+#: (its template, so that ids do not make a series each) and status; paths that match no route,
+#: `/metrics` and `/health` are left out. On prometheus_client's default registry, with the
+#: process and GC collectors.
+HTTP_METRICS = PrometheusConfig(
+    app_name="orderhub",
+    prefix="orderhub_http",
+    group_path=True,
+    exclude_unhandled_paths=True,
+    exclude=["^/metrics", "^/health"],
+    buckets=[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0],
+)
 
 COMMANDS = Counter(
     "orderhub_commands", "Commands handled", ["command", "outcome"], registry=REGISTRY
@@ -29,30 +49,38 @@ COMMAND_SECONDS = Histogram(
     registry=REGISTRY,
 )
 OUTBOX_UNPUBLISHED = Gauge(
-    "orderhub_outbox_unpublished", "Events not yet relayed", registry=REGISTRY
+    "orderhub_outbox_unpublished", "Events not yet relayed" + _GLOBAL, registry=REGISTRY
 )
 OUTBOX_LAG = Gauge(
-    "orderhub_outbox_lag_seconds", "Age of the oldest unrelayed event", registry=REGISTRY
+    "orderhub_outbox_lag_seconds", "Age of the oldest unrelayed event" + _GLOBAL, registry=REGISTRY
 )
 RELAYED_LAST_MINUTE = Gauge(
-    "orderhub_events_relayed_last_minute", "Events relayed in the last minute", registry=REGISTRY
+    "orderhub_events_relayed_last_minute",
+    "Events relayed in the last minute" + _GLOBAL,
+    registry=REGISTRY,
 )
 DELIVERIES_PENDING = Gauge(
-    "orderhub_deliveries_pending", "Deliveries published, not processed yet", registry=REGISTRY
+    "orderhub_deliveries_pending",
+    "Deliveries published, not processed yet" + _GLOBAL,
+    registry=REGISTRY,
 )
 CONSUMER_FAILURES = Gauge(
-    "orderhub_deliveries_failing", "Pending deliveries whose last attempt failed", registry=REGISTRY
+    "orderhub_deliveries_failing",
+    "Pending deliveries whose last attempt failed" + _GLOBAL,
+    registry=REGISTRY,
 )
 DEAD_LETTERS = Gauge(
-    "orderhub_dead_letters", "Messages in the dead-letter store", registry=REGISTRY
+    "orderhub_dead_letters", "Messages in the dead-letter store" + _GLOBAL, registry=REGISTRY
 )
 REMOTE_CIRCUIT_OPEN = Gauge(
     "orderhub_remote_circuit_open",
-    "1 while the remote's circuit is open (calls fail fast), 0 when closed or half-open",
+    "1 while the remote's circuit is open (calls fail fast), 0 when closed or half-open" + _GLOBAL,
     ["remote"],
     registry=REGISTRY,
 )
-STUCK = Gauge("orderhub_stuck_workflows", "Workflows past their SLA", ["kind"], registry=REGISTRY)
+STUCK = Gauge(
+    "orderhub_stuck_workflows", "Workflows past their SLA" + _GLOBAL, ["kind"], registry=REGISTRY
+)
 
 
 def observe_command(command: str, outcome: str, seconds: float) -> None:
@@ -86,7 +114,7 @@ class HubState:
             async with self._reading:
                 await self._read(self._operations.now())
                 self._fresh_until = self._monotonic() + self._every
-        return generate_latest(REGISTRY)
+        return generate_latest(REGISTRY) + generate_latest(prometheus_client.REGISTRY)
 
     async def _read(self, now: datetime) -> None:
         outbox = await self._operations.outbox(now)

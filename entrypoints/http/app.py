@@ -28,6 +28,7 @@ from entrypoints.http.rate_limit import PublicRouteLimit, RateLimit
 from entrypoints.http.returns import ReturnController
 from entrypoints.http.shopify import ShopifyWebhookController, ShopifyWebhooks
 from entrypoints.http.strict_body import strict_json_body
+from entrypoints.metrics import HTTP_METRICS
 from entrypoints.readiness import Readiness
 
 #: The OpenAPI document and its viewers need no key (anchored: Litestar's patterns are regexes).
@@ -86,6 +87,7 @@ def create_app(container: Container) -> Litestar:
             "view_store": _provide(container.view_store()),
         },
         middleware=[
+            HTTP_METRICS.middleware,
             Correlation(),
             PublicRouteLimit(settings.public_rate_limit, container.rate_limit_storage(), PUBLIC),
             DefineMiddleware(

@@ -47,3 +47,27 @@ async def test_an_order_not_booked_in_time_is_stuck_and_counted_in_the_metrics(a
     assert 'orderhub_commands_total{command="PlaceOrder",outcome="ok"}' in metrics
     assert "orderhub_outbox_unpublished 3.0" in metrics
     assert "orderhub_command_seconds_bucket" in metrics
+
+
+async def test_the_metrics_count_http_requests_by_route_template_and_the_process(
+    api: Api,
+) -> None:
+    await stock(api, "MUG-1", "dc-east", 10)
+    oid = (await place(api, order_body("W-3"), key="k-3")).json()["id"]
+    await api.client.get(f"/v1/orders/{oid}", headers=api.auth("web"))
+    await api.client.get("/v1/orders/not-a-route/at/all", headers=api.auth("web"))
+
+    metrics = (await api.client.get("/metrics")).text
+
+    requests = [
+        line for line in metrics.splitlines() if line.startswith("orderhub_http_requests_total{")
+    ]
+    assert any('path="/v1/orders/{order_id}"' in line and 'status_code="200"' in line
+               and 'method="GET"' in line for line in requests), requests  # fmt: skip
+    assert any('path="/v1/orders"' in line and 'status_code="201"' in line for line in requests)
+    assert not any(oid in line or "not-a-route" in line for line in requests)  # no series per id
+    assert not any('path="/metrics"' in line for line in requests)
+    assert "orderhub_http_request_duration_seconds_bucket{" in metrics
+    assert "process_resident_memory_bytes" in metrics
+    assert "python_gc_collections_total" in metrics
+    assert "aggregate with max, not sum" in metrics  # the hub's state says how to read it
