@@ -60,7 +60,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 @pytest.mark.parametrize("command", DATABASE_COMMANDS)
 def test_an_unreachable_database_is_one_line_with_a_hint(command: str, env: dict[str, str]) -> None:
     said = one_line(run(DATABASE_COMMANDS[command], {**env, "DATABASE_URL": UNREACHABLE}))
-    assert said.startswith(f"orderhub {command.split()[0]}: cannot reach the database")
+    assert said.startswith(f"orderhub {command.split(maxsplit=1)[0]}: cannot reach the database")
     assert "postgresql+asyncpg://orderhub:***@127.0.0.1:1/orderhub" in said
     assert "connection refused" in said
 
