@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 from adapters.redaction import masked_url
 from adapters.sql.engine import database_files
-from adapters.sql.migrate import migrate
+from adapters.sql.migrate import current_revision, migrate
 from entrypoints.cli_parser import parser as _parser
 from entrypoints.config_report import config_report
 from entrypoints.container import build_container
@@ -99,15 +99,22 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
-    async def upgrade() -> None:
+    async def upgrade() -> tuple[str | None, str | None]:
         engine = build_container(settings).engine()
         try:
+            before = await current_revision(engine)
             await migrate(engine)
+            return before, await current_revision(engine)
         finally:
             await engine.dispose()
 
-    asyncio.run(upgrade())
-    print("orderhub: database schema is up to date")
+    if settings.log_level != "DEBUG":  # one line per migration and two of preamble: not news
+        logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+    before, after = asyncio.run(upgrade())
+    where = masked_url(settings.database_url)
+    if before != after:
+        print(f"orderhub: migrated {where} from {before or 'an empty database'} to {after}")
+    print(f"orderhub: database schema is up to date ({after})")
     return 0
 
 
