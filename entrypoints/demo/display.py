@@ -9,8 +9,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from rich.console import Console
-from rich.panel import Panel
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
 from rich.progress import (
     BarColumn,
     Progress,
@@ -20,6 +20,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.rule import Rule
 from rich.text import Text
 
 from entrypoints.demo.counts import DayCounts
@@ -38,43 +39,49 @@ class DemoDisplay:
 
     @contextmanager
     def day(self, start: datetime, end: datetime) -> Iterator[DayBar]:
+        """A bar over the simulated week with its clock, the time left, and the counts below."""
         progress = Progress(
             SpinnerColumn(),
-            TextColumn("{task.description}"),
+            TextColumn("simulated week"),
             BarColumn(),
             TextColumn("{task.fields[clock]}"),
             TimeElapsedColumn(),
-            TextColumn("left"),
+            TextColumn("elapsed,"),
             TimeRemainingColumn(),
-            TextColumn("\n  {task.fields[counts]}"),
+            TextColumn("left"),
             console=self.console,
-            transient=False,
         )
-        with progress:
-            task = progress.add_task(
-                "simulated week",
-                total=(end - start).total_seconds(),
-                clock=_clock(start),
-                counts="",
-            )
-            yield DayBar(progress, task, start)
+        task = progress.add_task("day", total=(end - start).total_seconds(), clock=_clock(start))
+        bar = DayBar(progress, task, start)
+        with Live(bar, console=self.console, refresh_per_second=8):
+            yield bar
+        if not self.console.is_terminal:
+            self.console.line()  # where nothing redraws, the last frame ends without one
 
     def summary(self, text: str, log_file: Path) -> None:
-        self.console.print(text, markup=False)
-        self.console.print(f"  log           {log_file} (every log line of the run)")
+        self.console.print(text, markup=False, soft_wrap=True)
+        self.console.print(
+            f"  log           {log_file} (every log line of the run)", soft_wrap=True
+        )
 
     def invitation(self, url: str, agent_key: str, ops_key: str) -> None:
-        """The console's address, the keys made for this demo, and the first curl to try."""
-        body = Text.assemble(
-            ("console   ", "bold"), f"{url}/console  (sign in with the agent or the ops key)\n",
-            ("agent key ", "bold"), f"{agent_key}\n",
-            ("ops key   ", "bold"), f"{ops_key}\n\n",
-            ("try first\n", "bold"),
-            f'curl -s "{url}/v1/orders?limit=3" -H "Authorization: Bearer {agent_key}"\n\n',
-            "the API serves what the day left, and the simulated back office keeps reporting;\n",
-            "the keys were made for this demo and live in its database. Ctrl-C stops it.",
-        )  # fmt: skip
-        self.console.print(Panel(body, title="orderhub is serving", expand=False))
+        """The console's address, the keys made for this demo, and the first curl to try; on
+        lines of their own, never wrapped, so that they copy whole."""
+        say = self.console.print
+        say(Rule("orderhub is serving (Ctrl-C stops it)"))
+        say(f"  console    {url}/console  (sign in with the agent or the ops key)", soft_wrap=True)
+        say(f"  agent key  {agent_key}", soft_wrap=True)
+        say(f"  ops key    {ops_key}", soft_wrap=True)
+        say("  try first:", style="bold")
+        say(
+            f'  curl -s "{url}/v1/orders?limit=3" -H "Authorization: Bearer {agent_key}"',
+            soft_wrap=True,
+        )
+        say(
+            "  The API serves what the week left and the simulated back office keeps reporting. "
+            "The keys were made for this demo and live in its database.",
+            soft_wrap=True,
+        )
 
 
 class DayBar:
@@ -84,17 +91,21 @@ class DayBar:
         self._progress = progress
         self._task = task
         self._start = start
+        self._counts = Text("  waiting for the first order", style="dim")
+
+    def __rich__(self) -> RenderableType:
+        return Group(self._progress, self._counts)
 
     def update(self, counts: DayCounts) -> None:
         self._progress.update(
             self._task,
             completed=(counts.now - self._start).total_seconds(),
             clock=_clock(counts.now),
-            counts=(
-                f"orders {counts.placed} placed, {counts.refused} refused · shipped "
-                f"{counts.shipped} · returned {counts.returned} · refunded {counts.refunded} · "
-                f"events relayed {counts.relayed}"
-            ),
+        )
+        self._counts = Text(
+            f"  orders placed {counts.placed} · refused {counts.refused} · shipped "
+            f"{counts.shipped} · returned {counts.returned} · refunded {counts.refunded} · "
+            f"events relayed {counts.relayed}"
         )
 
     def finish(self) -> None:
