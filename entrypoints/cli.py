@@ -17,7 +17,12 @@ from entrypoints.container import build_container
 from entrypoints.embedded import THREADS, is_embedded
 from entrypoints.heap import freeze_startup_objects
 from entrypoints.logs import configure_logging
-from entrypoints.preflight import StartFailure, check_database, check_port
+from entrypoints.preflight import (
+    StartFailure,
+    check_broker_is_shared,
+    check_database,
+    check_port,
+)
 from entrypoints.relay_process import run_relay
 from entrypoints.settings import Settings, SettingsError
 from entrypoints.tracing import configure_tracing
@@ -119,6 +124,7 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _relay(settings: Settings, args: argparse.Namespace) -> int:
+    check_broker_is_shared(settings.broker_url, "relay")
     container = build_container(settings)
     freeze_startup_objects()
     asyncio.run(run_relay(container))
@@ -126,6 +132,7 @@ def _relay(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    check_broker_is_shared(settings.broker_url, "worker")
     container = build_container(settings)
     freeze_startup_objects()
     return run_worker(container, threads=args.threads)

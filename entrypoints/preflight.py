@@ -146,3 +146,14 @@ def _reason(error: BaseException, backend: str, url: URL) -> tuple[str, str]:
         if isinstance(error, types):
             return reason, hint.format(host=host)
     return type(error).__name__, "check DATABASE_URL (`orderhub config` shows it, masked)"
+
+
+def check_broker_is_shared(broker_url: str, command: str) -> None:
+    """Raise `StartFailure` for a relay or worker on the in-process broker: what it published
+    or consumed there would reach no other process."""
+    if broker_url.startswith("memory://"):
+        raise StartFailure(
+            f"BROKER_URL=memory:// is in-process, so a separate `orderhub {command}` would "
+            "reach no other process; hint: on the embedded defaults `orderhub serve` runs the "
+            "relay and the workers itself; to run them apart, set BROKER_URL=redis://… or amqp://…"
+        )

@@ -107,3 +107,13 @@ def test_a_bad_setting_is_one_line_with_a_hint(command: str, env: dict[str, str]
     said = one_line(run(args, {**env, "RESERVATION_TTL_SECONDS": "half an hour"}))
     assert "configuration error: RESERVATION_TTL_SECONDS must be a whole number" in said
     assert "`orderhub config`" in said
+
+
+@pytest.mark.parametrize("command", ["relay", "worker"])
+def test_a_relay_or_worker_on_the_in_process_broker_is_one_line_pointing_at_serve(
+    command: str, env: dict[str, str]
+) -> None:
+    assert run(["migrate"], env).returncode == 0
+    said = one_line(run([command], {**env, "BROKER_URL": "memory://"}))
+    assert "BROKER_URL=memory:// is in-process" in said
+    assert "`orderhub serve` runs the relay and the workers itself" in said
