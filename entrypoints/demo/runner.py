@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -95,6 +96,7 @@ def wire(container: Container, clock: DemoClock, office: SimulatedBackOffice, se
 def run_demo(settings: Settings, args: argparse.Namespace) -> int:
     log_file = Path(args.log_file) if args.log_file else demo_log_file(settings.database_url)
     configure_logging(settings.log_level, settings.log_format or "TEXT", "demo", file=log_file)
+    logging.captureWarnings(True)  # libraries' warnings too: the terminal shows the progress
     display = DemoDisplay()
     start = (datetime.now(UTC) - timedelta(days=DAYS)).replace(
         hour=8, minute=0, second=0, microsecond=0
