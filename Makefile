@@ -9,8 +9,8 @@ PY := $(VENV)/bin/python
 
 $(UV):
 	@echo "orderhub: installing uv into .tools/ (first run only)"
-	python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target .tools/lib uv
-	mkdir -p .tools/bin && ln -sf ../lib/bin/uv .tools/bin/uv
+	@python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target .tools/lib uv
+	@mkdir -p .tools/bin && ln -sf ../lib/bin/uv .tools/bin/uv
 
 # The first build shows uv's own progress (downloads, installs); later ones stay quiet.
 env: $(UV)
