@@ -85,10 +85,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         else "API only: run `orderhub relay` and `orderhub worker` beside it"
     )
     logger.info(
-        "orderhub serve on http://%s:%d, database %s, broker %s (%s)",
-        args.host, args.port, masked_url(settings.database_url), masked_url(settings.broker_url),
-        delivery,
-    )  # fmt: skip
+        "orderhub serve on http://%s:%d, %s (%s)", args.host, args.port, _uses(settings), delivery
+    )
     # loop and http are uvicorn's "auto": uvloop and httptools (dependencies), ~15 % more
     # place-order throughput than asyncio and h11 (bench/README.md).
     uvicorn.run(
@@ -101,6 +99,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         access_log=False,
     )
     return 0
+
+
+def _uses(settings: Settings) -> str:
+    """The database and the broker a process uses, their passwords masked."""
+    return f"database {masked_url(settings.database_url)}, broker {masked_url(settings.broker_url)}"
 
 
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
@@ -125,6 +128,7 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 def _relay(settings: Settings, args: argparse.Namespace) -> int:
     check_broker_is_shared(settings.broker_url, "relay")
+    logger.info("orderhub relay: %s", _uses(settings))
     container = build_container(settings)
     freeze_startup_objects()
     asyncio.run(run_relay(container))
@@ -133,6 +137,7 @@ def _relay(settings: Settings, args: argparse.Namespace) -> int:
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
     check_broker_is_shared(settings.broker_url, "worker")
+    logger.info("orderhub worker with %d threads: %s", args.threads, _uses(settings))
     container = build_container(settings)
     freeze_startup_objects()
     return run_worker(container, threads=args.threads)
