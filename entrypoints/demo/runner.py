@@ -174,7 +174,8 @@ def _serve(
     api = build_container(settings)
     api.erp.override(providers.Object(office.erp))
     try:
-        uvicorn.run(create_app(api), host=host, port=port, log_level="warning", access_log=False)
+        # log_config=None: uvicorn's lines go where the demo's go (its log file), not to the terminal
+        uvicorn.run(create_app(api), host=host, port=port, log_config=None, access_log=False)
     finally:
         loop.call_soon_threadsafe(stop.set)
         with contextlib.suppress(Exception):
