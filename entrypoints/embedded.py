@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 
 from dramatiq import Worker
 from dramatiq.asyncio import get_event_loop_thread
@@ -14,6 +15,8 @@ from entrypoints.container import Container, build_container
 from entrypoints.relay_process import relay_with_jobs
 from entrypoints.settings import Settings
 from entrypoints.worker_process import start_worker
+
+logger = logging.getLogger("orderhub.embedded")
 
 #: Worker threads of an embedded serve: the deliveries of one small shop, beside the API.
 THREADS = 4
@@ -53,13 +56,12 @@ class EmbeddedDelivery:
         if self._running is not None:
             try:
                 self._running.result(timeout=timeout)
-            except (concurrent.futures.TimeoutError, concurrent.futures.CancelledError):
+            except (TimeoutError, concurrent.futures.CancelledError):
                 self._running.cancel()
+            except Exception:  # the relay's own failure, at the end of a long-running loop
+                logger.exception("the embedded relay stopped with an error")
         if self._worker is not None:
             self._worker.stop(timeout=int(timeout * 1000))
-
-    def describe(self) -> str:
-        return f"the relay, the periodic jobs and {self._threads} worker threads"
 
 
 async def _event() -> asyncio.Event:
