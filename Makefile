@@ -8,16 +8,22 @@ PY := $(VENV)/bin/python
 .PHONY: run test test-unit test-faults lint bench env
 
 $(UV):
-	python3 -m pip install --quiet --target .tools/lib uv
-	mkdir -p .tools/bin && ln -sf ../lib/bin/uv .tools/bin/uv
+	@echo "orderhub: installing uv into .tools/ (first run only)"
+	@python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target .tools/lib uv
+	@mkdir -p .tools/bin && ln -sf ../lib/bin/uv .tools/bin/uv
 
+# The first build shows uv's own progress (downloads, installs); later ones stay quiet.
 env: $(UV)
-	$(UV) sync --frozen --quiet
+	@if [ -x $(PY) ]; then $(UV) sync --frozen --quiet; else \
+	  echo "orderhub: building .venv from uv.lock (first run only, about a minute)"; \
+	  $(UV) sync --frozen; fi
 
-# A simulated day through the whole hub on the embedded defaults, then the API and the data it
-# left on http://127.0.0.1:8000 until Ctrl-C.
+# A simulated day through the whole hub on the embedded defaults (its progress on screen, its log
+# lines in orderhub-demo.log), then the API and the console on http://127.0.0.1:8000 with an agent
+# and an ops key made for it, until Ctrl-C. PORT=8765 make run serves elsewhere.
+PORT ?= 8000
 run: env
-	DATABASE_URL=sqlite+aiosqlite:///./orderhub-demo.db $(VENV)/bin/orderhub demo --fresh
+	@DATABASE_URL=sqlite+aiosqlite:///./orderhub-demo.db $(VENV)/bin/orderhub demo --fresh --port $(PORT)
 
 test: env
 	$(VENV)/bin/pytest

@@ -1,24 +1,48 @@
-"""The `orderhub` command: serve, relay, worker, migrate, keys create."""
+"""The `orderhub` command: serve, relay, worker, migrate, demo, projections, keys, config."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
+import logging
 import sys
 from collections.abc import Callable, Sequence
 
+from adapters.redaction import masked_url
 from adapters.sql.engine import database_files
-from adapters.sql.migrate import migrate
+from adapters.sql.migrate import current_revision, migrate
+from entrypoints.cli_parser import parser as _parser
+from entrypoints.config_report import config_report
 from entrypoints.container import build_container
+from entrypoints.embedded import THREADS, is_embedded
 from entrypoints.heap import freeze_startup_objects
 from entrypoints.logs import configure_logging
+from entrypoints.preflight import (
+    StartFailure,
+    check_broker_is_shared,
+    check_database,
+    check_port,
+)
 from entrypoints.relay_process import run_relay
 from entrypoints.settings import Settings, SettingsError
 from entrypoints.tracing import configure_tracing
 from entrypoints.worker_process import run_worker
 from ports.api_keys import Role, Source
 from read_models.projector import rebuild
+
+logger = logging.getLogger("orderhub")
+
+#: What each command needs of the database before it starts: a schema this code knows
+#: ("migrated"), only an answer ("reachable"), or nothing.
+_NEEDS = {
+    "serve": "migrated",
+    "relay": "migrated",
+    "worker": "migrated",
+    "keys": "migrated",
+    "projections": "migrated",
+    "migrate": "reachable",
+    "demo": "reachable",
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -28,64 +52,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command is None:
         parser.print_help()
         return 2
+    name = f"orderhub {args.command}"
     try:
         settings = Settings.from_env()
     except SettingsError as e:
-        print(f"orderhub: configuration error: {e}", file=sys.stderr)
+        print(
+            f"{name}: configuration error: {e}; hint: `orderhub config` prints every setting, "
+            "docs/configuration.md says what each accepts",
+            file=sys.stderr,
+        )
         return 2
-    # The demo talks to a person at a terminal: text, unless LOG_FORMAT says otherwise.
-    readable = args.command == "demo" and "LOG_FORMAT" not in os.environ
-    configure_logging(settings.log_level, "TEXT" if readable else settings.log_format)
+    if args.command != "demo":  # the demo sends its log lines to a file of its own
+        configure_logging(settings.log_level, settings.log_format, process=args.command)
     if args.command in ("relay", "worker"):  # `serve` sets up each server process (asgi.py)
         configure_tracing(args.command, settings.otel_exporter_otlp_endpoint)
-    return command(settings, args)
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="orderhub", description="Order operations hub")
-    sub = parser.add_subparsers(dest="command")
-    serve = sub.add_parser("serve", help="run the HTTP API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1, help="processes (default 1)")
-    sub.add_parser("migrate", help="bring the database schema up to date (safe to repeat)")
-    sub.add_parser("relay", help="publish outbox events to the broker; run the periodic jobs")
-    demo = sub.add_parser("demo", help="a simulated day through the whole hub, then serve the API")
-    demo.add_argument("--orders", type=int, default=300)
-    demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--no-serve", action="store_true", help="exit after the summary")
-    demo.add_argument(
-        "--fresh", action="store_true", help="start from an empty SQLite database file"
-    )
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8000)
-    worker = sub.add_parser("worker", help="deliver events to their consumers (Dramatiq)")
-    worker.add_argument("--threads", type=int, default=8)
-    projections = sub.add_parser("projections", help="read models").add_subparsers(
-        dest="projections_command", required=True
-    )
-    projections.add_parser(
-        "rebuild", help="recreate every order view and timeline from the stored events"
-    )
-    keys = sub.add_parser("keys", help="API keys").add_subparsers(
-        dest="keys_command", required=True
-    )
-    create = keys.add_parser("create", help="create a key; prints it once, on the last line")
-    create.add_argument("--role", required=True, choices=[r.value for r in Role])
-    create.add_argument("--channel", help="the channel a channel key acts for")
-    create.add_argument(
-        "--source",
-        action="append",
-        choices=[s.value for s in Source],
-        help="a back-office system a system key speaks for (repeat for several)",
-    )
-    create.add_argument("--label", help="a note on who holds the key")
-    return parser
+    try:
+        if need := _NEEDS.get(args.command):
+            asyncio.run(check_database(settings.database_url, migrated=need == "migrated"))
+        return command(settings, args)
+    except StartFailure as e:
+        print(f"{name}: {e}", file=sys.stderr)
+        return 1
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn  # noqa: PLC0415 - only the serve command needs the server
 
+    check_port(args.host, args.port)
+    delivery = (
+        f"embedded: the relay, the periodic jobs and {THREADS} worker threads run in this process"
+        if is_embedded(settings)
+        else "API only: run `orderhub relay` and `orderhub worker` beside it"
+    )
+    logger.info(
+        "orderhub serve on http://%s:%d, %s (%s)", args.host, args.port, _uses(settings), delivery
+    )
     # loop and http are uvicorn's "auto": uvloop and httptools (dependencies), ~15 % more
     # place-order throughput than asyncio and h11 (bench/README.md).
     uvicorn.run(
@@ -100,20 +101,34 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _uses(settings: Settings) -> str:
+    """The database and the broker a process uses, their passwords masked."""
+    return f"database {masked_url(settings.database_url)}, broker {masked_url(settings.broker_url)}"
+
+
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
-    async def upgrade() -> None:
+    async def upgrade() -> tuple[str | None, str | None]:
         engine = build_container(settings).engine()
         try:
+            before = await current_revision(engine)
             await migrate(engine)
+            return before, await current_revision(engine)
         finally:
             await engine.dispose()
 
-    asyncio.run(upgrade())
-    print("orderhub: database schema is up to date")
+    if settings.log_level != "DEBUG":  # one line per migration and two of preamble: not news
+        logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+    before, after = asyncio.run(upgrade())
+    where = masked_url(settings.database_url)
+    if before != after:
+        print(f"orderhub: migrated {where} from {before or 'an empty database'} to {after}")
+    print(f"orderhub: database schema is up to date ({after})")
     return 0
 
 
 def _relay(settings: Settings, args: argparse.Namespace) -> int:
+    check_broker_is_shared(settings.broker_url, "relay")
+    logger.info("orderhub relay: %s", _uses(settings))
     container = build_container(settings)
     freeze_startup_objects()
     asyncio.run(run_relay(container))
@@ -121,6 +136,8 @@ def _relay(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    check_broker_is_shared(settings.broker_url, "worker")
+    logger.info("orderhub worker with %d threads: %s", args.threads, _uses(settings))
     container = build_container(settings)
     freeze_startup_objects()
     return run_worker(container, threads=args.threads)
@@ -129,16 +146,16 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from entrypoints.demo.runner import run_demo  # noqa: PLC0415 - the simulators load only here
 
+    if not args.no_serve:  # before the day, not after it: the day takes a while
+        check_port(args.host, args.port)
     if args.fresh:
         files = database_files(settings.database_url)
         if files is None:
-            print("orderhub: --fresh only empties a SQLite database file", file=sys.stderr)
+            print("orderhub demo: --fresh only empties a SQLite database file", file=sys.stderr)
             return 2
         for file in files:
             file.unlink(missing_ok=True)
-    return run_demo(
-        settings, args.orders, args.seed, serve=not args.no_serve, host=args.host, port=args.port
-    )
+    return run_demo(settings, args)
 
 
 def _projections(settings: Settings, args: argparse.Namespace) -> int:
@@ -180,6 +197,11 @@ async def _create_key(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _config(settings: Settings, args: argparse.Namespace) -> int:
+    print(config_report(settings))
+    return 0
+
+
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "serve": _serve,
     "migrate": _migrate,
@@ -188,6 +210,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "keys": _keys,
     "demo": _demo,
     "projections": _projections,
+    "config": _config,
 }
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""Logging for every orderhub process: one JSON object per line (LOG_FORMAT=json, the default) or
-readable text (LOG_FORMAT=text), each line with the correlation id of the work in hand.
+"""Logging for every orderhub process: readable text when stdout is a terminal, one JSON object per
+line otherwise (LOG_FORMAT=TEXT or JSON decides instead when set), each line with the process's
+name (`serve`, `relay`, `worker`, ...) and the correlation id of the work in hand.
 
 Library and orderhub loggers alike go through the standard `logging` module; structlog's
 `ProcessorFormatter` renders their records, so nothing has to log in a special way."""
@@ -7,7 +8,9 @@ Library and orderhub loggers alike go through the standard `logging` module; str
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import MutableMapping
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -37,11 +40,26 @@ def _drop_formatted_copies(
     return event
 
 
-def configure_logging(level: str, fmt: str = "JSON") -> None:
-    """Route every log record of this process to stderr at `level`, rendered as `fmt`."""
+def log_format(chosen: str | None) -> str:
+    """`LOG_FORMAT` when set; otherwise TEXT for a person at a terminal, JSON for a pipeline."""
+    if chosen:
+        return chosen.upper()
+    return "TEXT" if sys.stdout.isatty() else "JSON"
+
+
+def configure_logging(
+    level: str, fmt: str | None = None, process: str = "orderhub", file: Path | None = None
+) -> None:
+    """Route every log record of this process to stderr (or to `file`) at `level`, rendered as
+    `fmt` (None: `log_format`'s choice), each naming `process`."""
+
+    def _add_process(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        event.setdefault("process", process)
+        return event
+
     renderer: Any = (
         structlog.processors.JSONRenderer()
-        if fmt.upper() == "JSON"
+        if log_format(fmt) == "JSON"
         else structlog.dev.ConsoleRenderer(colors=False)
     )
     formatter = structlog.stdlib.ProcessorFormatter(
@@ -49,6 +67,7 @@ def configure_logging(level: str, fmt: str = "JSON") -> None:
             structlog.stdlib.add_log_level,
             structlog.stdlib.add_logger_name,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _add_process,
             _add_correlation_id,
             structlog.stdlib.ExtraAdder(),
             _drop_formatted_copies,
@@ -59,7 +78,9 @@ def configure_logging(level: str, fmt: str = "JSON") -> None:
             renderer,
         ],
     )
-    handler = logging.StreamHandler()
+    handler: logging.Handler = (
+        logging.StreamHandler() if file is None else logging.FileHandler(file, encoding="utf-8")
+    )
     handler.setFormatter(formatter)
     root = logging.getLogger()
     for existing in [h for h in root.handlers if getattr(h, "_orderhub", False)]:

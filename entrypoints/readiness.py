@@ -15,7 +15,7 @@ from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.engine import ping
-from adapters.sql.migrate import code_head, current_revision, schema_behind
+from adapters.sql.migrate import current_revision, head_revision, schema_behind
 
 OK = "ok"
 #: How long one check may take before it counts as down.
@@ -31,7 +31,7 @@ class Readiness:
     def __init__(self, engine: AsyncEngine, broker: Broker | None) -> None:
         self._engine = engine
         self._broker = broker
-        self._head = code_head()
+        self._head = head_revision()
 
     async def check(self) -> Health:
         checks = {

@@ -16,10 +16,16 @@ async def run_relay(container: Container, stop: asyncio.Event | None = None) -> 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    wake = asyncio.Event()
-    settings = container.settings()
     try:
-        async with outbox_notifications(settings.database_url, wake):
-            await asyncio.gather(container.relay().run(stop, wake), run_jobs(container, stop))
+        await relay_with_jobs(container, stop)
     finally:
         await container.engine().dispose()
+
+
+async def relay_with_jobs(container: Container, stop: asyncio.Event) -> None:
+    """The relay (woken by the database's commit notifications where it has them) and the
+    periodic jobs, until `stop`: what `orderhub relay` runs, and what an embedded `serve` and
+    the demo run beside their workers."""
+    wake = asyncio.Event()
+    async with outbox_notifications(container.settings().database_url, wake):
+        await asyncio.gather(container.relay().run(stop, wake), run_jobs(container, stop))

@@ -63,8 +63,9 @@ class Settings:
     #: the policy at once.
     returns_need_agent: frozenset[str] = frozenset()
     log_level: str = "INFO"
-    #: `JSON` (one object per line, for log pipelines) or `TEXT` (for people at a terminal).
-    log_format: str = "JSON"
+    #: `JSON` (one object per line, for log pipelines) or `TEXT` (for people at a terminal);
+    #: None (unset): TEXT when stdout is a terminal, JSON otherwise (`entrypoints.logs`).
+    log_format: str | None = None
     otel_exporter_otlp_endpoint: str | None = None
     idempotency_retention_seconds: int = 86_400
     idempotency_lease_seconds: int = 30
@@ -165,7 +166,7 @@ class Settings:
                 if name.strip()
             ),
             log_level=_choice(env, "LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"}),
-            log_format=_choice(env, "LOG_FORMAT", "JSON", {"JSON", "TEXT"}),
+            log_format=_optional_choice(env, "LOG_FORMAT", {"JSON", "TEXT"}),
             otel_exporter_otlp_endpoint=env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None,
             idempotency_retention_seconds=_int(
                 env, "IDEMPOTENCY_RETENTION_SECONDS", 86_400, minimum=60
@@ -307,6 +308,12 @@ def _choice(env: Mapping[str, str], name: str, default: str, allowed: set[str]) 
     if raw not in allowed:
         raise SettingsError(f"{name} must be one of {', '.join(sorted(allowed))}, got {raw!r}")
     return raw
+
+
+def _optional_choice(env: Mapping[str, str], name: str, allowed: set[str]) -> str | None:
+    if not env.get(name, "").strip():
+        return None
+    return _choice(env, name, "", allowed)
 
 
 def _lower_choice(env: Mapping[str, str], name: str, default: str, allowed: frozenset[str]) -> str:

@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -34,11 +35,18 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         )
 
 
-def code_head() -> str:
-    """The newest revision this code's migrations know."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None, "the migrations have a head"
-    return head
+def head_revision() -> str | None:
+    """The newest revision this code knows."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def known_revision(revision: str) -> bool:
+    """Whether this code has a migration of that name (a database migrated by newer code has
+    one it does not)."""
+    try:
+        return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 def schema_behind(current: str | None) -> bool:
@@ -46,6 +54,4 @@ def schema_behind(current: str | None) -> bool:
     A revision this code does not know is newer than it (a rollback of the code): not behind."""
     if current is None:
         return True
-    script = ScriptDirectory.from_config(alembic_config())
-    known = {revision.revision for revision in script.walk_revisions()}
-    return current in known and current != code_head()
+    return known_revision(current) and current != head_revision()

@@ -1,12 +1,16 @@
 """Running the demo: the simulated back office wired into the hub, a day played through the
-in-process broker and a Dramatiq worker, a printed summary, then the API until interrupted."""
+in-process broker and a Dramatiq worker with its progress on screen and its log lines in a file,
+a printed summary, then the API with keys made for it until interrupted."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
+import logging
 from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from dependency_injector import providers
@@ -22,15 +26,23 @@ from adapters.simulators.back_office import SimulatedBackOffice
 from adapters.simulators.erp import ErpBehaviour
 from adapters.simulators.faults import FaultProfile, Outage
 from adapters.simulators.warehouse import WarehouseBehaviour
-from adapters.sql.engine import create_engine
+from adapters.sql.engine import create_engine, database_files
 from adapters.sql.migrate import migrate
 from entrypoints.container import Container, build_container
 from entrypoints.demo.clock import DemoClock
+from entrypoints.demo.display import DemoDisplay
 from entrypoints.demo.summary import Summary
 from entrypoints.demo.traffic import DISCONTINUED
 from entrypoints.demo.world import DemoDay
+from entrypoints.logs import configure_logging
+from entrypoints.relay_process import relay_with_jobs
 from entrypoints.settings import Settings
 from entrypoints.worker_process import start_worker
+from ports.api_keys import Role
+
+#: Simulated days the demo plays: the orders come on the first, the rest is deliveries, returns
+#: and refunds.
+DAYS = 7
 
 
 async def _no_wait(_: float) -> None:
@@ -81,29 +93,55 @@ def wire(container: Container, clock: DemoClock, office: SimulatedBackOffice, se
     )
 
 
-def run_demo(settings: Settings, orders: int, seed: int, serve: bool, host: str, port: int) -> int:
-    start = (datetime.now(UTC) - timedelta(days=7)).replace(
+def run_demo(settings: Settings, args: argparse.Namespace) -> int:
+    log_file = Path(args.log_file) if args.log_file else demo_log_file(settings.database_url)
+    configure_logging(settings.log_level, settings.log_format or "TEXT", "demo", file=log_file)
+    logging.captureWarnings(True)  # libraries' warnings too: the terminal shows the progress
+    display = DemoDisplay()
+    start = (datetime.now(UTC) - timedelta(days=DAYS)).replace(
         hour=8, minute=0, second=0, microsecond=0
     )
     clock = DemoClock(start)
-    office = simulated_back_office(clock, start, seed)
+    office = simulated_back_office(clock, start, args.seed)
     container = build_container(settings)
-    wire(container, clock, office, seed)
-    asyncio.run(_migrated(settings.database_url))
-    worker = start_worker(container, threads=4)
+    wire(container, clock, office, args.seed)
+    with display.step("database migrated"):
+        asyncio.run(_migrated(settings.database_url))
+    with display.step("worker and simulated back office started"):
+        worker = start_worker(container, threads=4)
     event_loop = get_event_loop_thread()
     assert event_loop is not None
     loop = event_loop.loop
     try:
-        day = DemoDay(container, office, clock, seed)
-        summary: Summary = _on(loop, day.run(orders, start))
-        print(summary.render(), flush=True)
-        if serve:
+        day = DemoDay(container, office, clock, args.seed)
+        with display.day(start, start + timedelta(days=DAYS)) as bar:
+            summary: Summary = _on(loop, day.run(args.orders, start, DAYS, observe=bar.update))
+            bar.finish()
+        display.summary(summary.render(), log_file)
+        if not args.no_serve:
+            url = f"http://{args.host}:{args.port}"
+            agent_key, ops_key = _on(loop, _demo_keys(container))
             clock.run_in_real_time()
-            _serve(settings, container, office, loop, host, port)
+            display.invitation(url, agent_key, ops_key)
+            _serve(settings, container, office, loop, args.host, args.port)
     finally:
         worker.stop(timeout=10_000)
     return 0 if summary.reconciles else 1
+
+
+def demo_log_file(database_url: str) -> Path:
+    """Beside the SQLite file (`orderhub-demo.db` → `orderhub-demo.log`), else in the working
+    directory."""
+    files = database_files(database_url)
+    return files[0].with_suffix(".log") if files else Path("orderhub-demo.log")
+
+
+async def _demo_keys(container: Container) -> tuple[str, str]:
+    """An agent key and an ops key, made for this demo, to try the console and the API with."""
+    keys = container.api_keys()
+    _, agent = await keys.create(Role.AGENT, None, "orderhub demo", frozenset())
+    _, ops = await keys.create(Role.OPS, None, "orderhub demo", frozenset())
+    return agent, ops
 
 
 def _on(loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, Any]) -> Any:
@@ -135,9 +173,9 @@ def _serve(
     background = asyncio.run_coroutine_threadsafe(_keep_alive(container, office, stop), loop)
     api = build_container(settings)
     api.erp.override(providers.Object(office.erp))
-    print(f"orderhub demo: serving the API on http://{host}:{port} (Ctrl-C to stop)", flush=True)
     try:
-        uvicorn.run(create_app(api), host=host, port=port, log_level="warning", access_log=False)
+        # log_config=None: uvicorn's lines go where the demo's go (its log file), not to the terminal
+        uvicorn.run(create_app(api), host=host, port=port, log_config=None, access_log=False)
     finally:
         loop.call_soon_threadsafe(stop.set)
         with contextlib.suppress(Exception):
@@ -151,11 +189,7 @@ async def _event() -> asyncio.Event:
 async def _keep_alive(
     container: Container, office: SimulatedBackOffice, stop: asyncio.Event
 ) -> None:
-    from entrypoints.jobs import run_jobs  # noqa: PLC0415
-
-    await asyncio.gather(
-        container.relay().run(stop), run_jobs(container, stop), _feed(container, office, stop)
-    )
+    await asyncio.gather(relay_with_jobs(container, stop), _feed(container, office, stop))
 
 
 async def _feed(container: Container, office: SimulatedBackOffice, stop: asyncio.Event) -> None:

@@ -21,6 +21,7 @@ from domain.errors import DomainError
 from domain.returns import ReturnLineSpec
 from entrypoints.container import Container
 from entrypoints.demo.clock import DemoClock
+from entrypoints.demo.counts import DayCounts
 from entrypoints.demo.summary import Summary, summarize
 from entrypoints.demo.traffic import day_of_orders, return_delay, stock_counts
 from entrypoints.http.inbound_events import command_for, command_of
@@ -31,6 +32,8 @@ from ports.views import OrderFilter
 logger = logging.getLogger("orderhub.demo")
 
 Action = Callable[[], Awaitable[None]]
+#: Told how far the day has come after each simulated moment.
+Observer = Callable[[DayCounts], None]
 
 
 class DemoDay:
@@ -40,6 +43,8 @@ class DemoDay:
         self._container = container
         self._office = back_office
         self._clock = clock
+        self.counts = DayCounts(now=clock.now())
+        self._reported: Counter[str] = Counter()  # back-office events processed, by type
         self._rng = random.Random(seed)
         self._bus = container.bus()
         self._inbound = container.inbound()
@@ -52,7 +57,9 @@ class DemoDay:
         self.refused = 0
         self.inbound: Counter[str] = Counter()
 
-    async def run(self, order_count: int, start: datetime, days: int = 7) -> Summary:
+    async def run(
+        self, order_count: int, start: datetime, days: int = 7, observe: Observer | None = None
+    ) -> Summary:
         for sku, location, on_hand in stock_counts(self._rng):
             self._office.warehouse.report_stock(
                 sku, location, on_hand, at=start - timedelta(minutes=5)
@@ -67,10 +74,19 @@ class DemoDay:
             await self._run_due_actions()
             await self._drain()
             await self._plan_returns()
+            if observe is not None:
+                observe(self._counted())
         await self._drain()
         summary = await summarize(self._engine, self.refused)
         summary.inbound = self.inbound
         return summary
+
+    def _counted(self) -> DayCounts:
+        self.counts.now = self._clock.now()
+        self.counts.refused = self.refused
+        self.counts.shipped = self._reported["shipment.dispatched"]
+        self.counts.refunded = self._reported["credit_memo.posted"]
+        return self.counts
 
     # -- the timeline --------------------------------------------------------------------------
 
@@ -91,7 +107,7 @@ class DemoDay:
                 logger.info("demo: refused (%s): %s", e.code, e)
 
     async def _feed_back_office(self) -> None:
-        self.inbound.update(await feed_back_office(self._container, self._office))
+        self.inbound.update(await feed_back_office(self._container, self._office, self._reported))
 
     # -- what the channels and agents do --------------------------------------------------------
 
@@ -107,6 +123,7 @@ class DemoDay:
             except DomainError:
                 self.refused += 1
                 raise
+            self.counts.placed += 1
             roll = self._rng.random()
             if roll < 0.04:  # the customer changes their mind
                 self._at(
@@ -186,6 +203,7 @@ class DemoDay:
                                 lines=(ReturnLineSpec(sku=line.sku, quantity=1, reason=self._rng.choice(["damaged", "too small", "not as pictured"])),)),
                 CommandMeta(actor=f"channel:{order.channel}", correlation_id=f"return:{order_id}"),
             )  # fmt: skip
+            self.counts.returned += 1
 
         return request_return
 
@@ -200,6 +218,7 @@ class DemoDay:
             relayed = 0
             while taken := await self._relay.relay_once():
                 relayed += taken
+            self.counts.relayed += relayed
             await fulfilment.submit_waiting()
             await self._inbound.retry_due(command_of)
             await self._bus.handle(
@@ -225,8 +244,11 @@ class DemoDay:
                 return found[::-1]
 
 
-async def feed_back_office(container: Container, office: SimulatedBackOffice) -> Counter[str]:
-    """Everything the simulated back office reports by now goes through the inbound path."""
+async def feed_back_office(
+    container: Container, office: SimulatedBackOffice, processed: Counter[str] | None = None
+) -> Counter[str]:
+    """Everything the simulated back office reports by now goes through the inbound path; the
+    outcomes are counted, and the types of the events processed into `processed`."""
     outcomes: Counter[str] = Counter()
     inbound = container.inbound()
     for source, body in office.due_events(container.clock().now()):
@@ -237,7 +259,10 @@ async def feed_back_office(container: Container, office: SimulatedBackOffice) ->
         )  # fmt: skip
         command = command_for(source, body["type"], body["data"], occurred_at)
         try:
-            outcomes[(await inbound.accept(event, command)).value] += 1
+            outcome = (await inbound.accept(event, command)).value
+            outcomes[outcome] += 1
+            if processed is not None and outcome == "processed":
+                processed[body["type"]] += 1
         except DomainError as e:
             outcomes["refused"] += 1
             logger.info("demo: inbound %s refused (%s): %s", body["type"], e.code, e)

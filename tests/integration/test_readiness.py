@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.dramatiq.broker import make_broker
 from adapters.sql.engine import create_engine
-from adapters.sql.migrate import code_head, migrate
+from adapters.sql.migrate import head_revision, migrate
 from entrypoints.readiness import Readiness
 
 
@@ -32,7 +32,7 @@ async def test_a_database_never_migrated_is_not_ready(tmp_path: Path) -> None:
 
     assert health.status == "unavailable"
     assert health.checks["schema"] == (
-        f"behind: at nothing, the code needs {code_head()} (orderhub migrate)"
+        f"behind: at nothing, the code needs {head_revision()} (orderhub migrate)"
     )
     assert health.checks["database"] == "ok"
 

@@ -11,6 +11,7 @@ exported spans (in-memory exporter), the errors raised, or an HTTP answer.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -21,6 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -35,6 +37,7 @@ from ports.commerce import CommerceStatus
 from ports.remote import RemoteError
 from tests.e2e.processes import free_port, wait_for
 from tests.integration.adapters.builders import an_order
+from tests.integration.databases import PG_HOST, PG_PORT, PG_USER, postgres_database
 from tests.tracing import finished, recording
 
 ORDERHUB = str(Path(sys.executable).with_name("orderhub"))
@@ -140,6 +143,7 @@ def test_no_command_shows_a_secret_for_bad_settings_or_an_unreachable_database()
             ),
             "migrate, database away": (["migrate"], ENV),
             "keys create, database away": (keys_create, ENV),
+            "serve, database away": (["serve", "--port", str(free_port())], ENV),
         }
     )  # fmt: skip
     for what, (code, output) in outcomes.items():
@@ -149,48 +153,69 @@ def test_no_command_shows_a_secret_for_bad_settings_or_an_unreachable_database()
             assert code == 2
             assert f"configuration error: {what.split('bad ')[1]}" in output, (what, output)
         else:
-            assert "Connect call failed" in output, (what, output)
+            assert "cannot reach the database" in output, (what, output)
+            assert "Traceback" not in output, (what, output)
 
 
-def test_a_served_hub_with_its_database_and_both_redis_away_shows_no_secret(
+def test_a_served_hub_whose_database_went_away_with_both_redis_away_shows_no_secret(
     tmp_path: Path,
 ) -> None:
+    """`serve` refuses to start without its database (one line, tested above and in
+    tests/e2e/test_first_day_failures.py), so the database goes away once it is serving: a
+    database of its own, dropped under it. Trust authentication ignores the password."""
     port = free_port()
     log_path = tmp_path / "serve.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [ORDERHUB, "serve", "--port", str(port)],
-            env={**os.environ, **ENV},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
     url = f"http://127.0.0.1:{port}"
     answers: list[httpx.Response] = []
-    try:
-        wait_for(lambda: _answers(url), timeout=60, what="orderhub serve to come up")
-        raw = json.dumps({"id": 1}).encode()
-        signed = shopify_hmac(S["SHOPIFY_WEBHOOK_SECRET"], raw)
-        with httpx.Client(base_url=url, timeout=30) as client:
-            answers += [
-                client.get("/health/ready"),
-                client.get("/v1/orders", headers={"Authorization": "Bearer ohk_unknown"}),
-                client.post("/console/login", data={"key": "ohk_unknown"}),
-                client.post(
-                    "/v1/webhooks/shopify/orders-create",
-                    content=raw,
-                    headers={"X-Shopify-Hmac-Sha256": signed, "Content-Type": "application/json"},
-                ),
-                client.get("/metrics"),
-            ]
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    with postgres_database() as database:
+        name = database.rsplit("/", 1)[1]
+        with_password = (
+            f"postgresql+asyncpg://{PG_USER}:{S['database password']}@{PG_HOST}:{PG_PORT}/{name}"
+        )
+        with log_path.open("wb") as log:
+            server = subprocess.Popen(
+                [ORDERHUB, "serve", "--port", str(port)],
+                env={**os.environ, **ENV, "DATABASE_URL": with_password},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            wait_for(lambda: _answers(url), timeout=60, what="orderhub serve to come up")
+            asyncio.run(_drop(name))
+            raw = json.dumps({"id": 1}).encode()
+            signed = shopify_hmac(S["SHOPIFY_WEBHOOK_SECRET"], raw)
+            with httpx.Client(base_url=url, timeout=30) as client:
+                answers += [
+                    client.get("/health/ready"),
+                    client.get("/v1/orders", headers={"Authorization": "Bearer ohk_unknown"}),
+                    client.post("/console/login", data={"key": "ohk_unknown"}),
+                    client.post(
+                        "/v1/webhooks/shopify/orders-create",
+                        content=raw,
+                        headers={
+                            "X-Shopify-Hmac-Sha256": signed,
+                            "Content-Type": "application/json",
+                        },
+                    ),
+                    client.get("/metrics"),
+                ]
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
     output = log_path.read_text(errors="replace")
     assert "database" in output.lower(), output[-3000:]  # the failures were logged
     assert {a.status_code for a in answers} & {503, 500}, [a.status_code for a in answers]
     for answer in answers:
         assert leaks(answer.text + str(answer.headers)) == [], (answer.url, answer.text)
     assert leaks(output) == [], output[-3000:]
+
+
+async def _drop(name: str) -> None:
+    admin = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres")
+    try:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
 
 
 def _answers(url: str) -> bool:
