@@ -33,6 +33,7 @@ from adapters.sql.circuit_board import SqlCircuitBoard
 from adapters.sql.deferred_inbound import SqlDeferredInbound
 from adapters.sql.delivery_log import SqlDeadLetters, SqlDeliveryLog
 from adapters.sql.engine import create_engine
+from adapters.sql.event_feed import SqlEventFeed
 from adapters.sql.idempotency import SqlIdempotencyGate
 from adapters.sql.operations_reader import SqlOperationsReader
 from adapters.sql.order_lookup import SqlOrderLookup
@@ -64,6 +65,7 @@ from ports.commerce import CommercePort
 from ports.crm import CrmPort
 from ports.erp import ErpPort
 from ports.payment import PaymentPort
+from read_models.event_feed import Feed
 from read_models.operations import Operations
 from read_models.projector import OrderProjection
 from read_models.queries import ReadModels
@@ -220,6 +222,14 @@ class Container(containers.DeclarativeContainer):
         providers.Singleton(
             Window, "auth-failures", settings.provided.auth_failure_limit, rate_limit_storage
         ),
+    )
+
+    #: The outbox as channels read it (GET /v1/events), on the read pool.
+    feed = providers.Singleton(
+        Feed,
+        providers.Singleton(SqlEventFeed, read_engine),
+        clock,
+        providers.Factory(timedelta, days=settings.provided.retention_days),
     )
 
     # -- the back office: simulators unless a URL names the real system -------------------------

@@ -16,6 +16,7 @@ from entrypoints.container import Container
 from entrypoints.http.auth import PUBLIC, ApiKeyAuthentication
 from entrypoints.http.console import console_router
 from entrypoints.http.correlation import Correlation, name_correlation
+from entrypoints.http.events import EventFeedController
 from entrypoints.http.health import HealthController
 from entrypoints.http.inbound import InboundController
 from entrypoints.http.inventory import InventoryController
@@ -55,6 +56,7 @@ def create_app(container: Container) -> Litestar:
             HealthController,
             ShopifyWebhookController,
             OpsController,
+            EventFeedController,
             MetricsController,
             console_router(
                 container.api_keys(),
@@ -83,6 +85,7 @@ def create_app(container: Container) -> Litestar:
             "hub_state": _provide(container.hub_state()),
             "engine": _provide(read_engine),
             "view_store": _provide(container.view_store()),
+            "feed": _provide(container.feed()),
         },
         middleware=[
             Correlation(),

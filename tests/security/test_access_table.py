@@ -77,6 +77,8 @@ ACCESS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("POST", "/v1/inbound/{source:str}"):                   ("inbound", (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, OK, SOURCE, DENIED)),
     # -- operations (ops) --
     ("GET", "/v1/ops/stuck"):                               ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, DENIED, OK)),
+    # the event feed: a channel reads its own orders' events, ops all (PRODUCT.md §8.5)
+    ("GET", "/v1/events"):                                  ("none",    (UNAUTH, UNAUTH, OK, OK, DENIED, DENIED, DENIED, OK)),
     ("GET", "/v1/ops/outbox"):                              ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, DENIED, OK)),
     ("GET", "/v1/ops/remotes"):                             ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, DENIED, OK)),
     ("GET", "/v1/ops/dead-letters"):                        ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, DENIED, OK)),
