@@ -24,6 +24,7 @@ from adapters.http.resilience import CircuitBreaker
 from adapters.http.salesforce import SalesforceCrm
 from adapters.http.shopify import ShopifyCommerce
 from adapters.http.stripe import StripePayments
+from adapters.http.webhook_sender import HttpWebhookSender
 from adapters.ids import RandomIds
 from adapters.message_codec import MsgspecCodec
 from adapters.redaction import redacted
@@ -42,6 +43,9 @@ from adapters.sql.relay_minutes import SqlRelayMinutes
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from adapters.sql.view_reader import SqlViewReader
 from adapters.sql.view_store import SqlViewStore
+from adapters.sql.webhook_subscriptions import SqlWebhookSubscriptions
+from adapters.webhook_commerce import ThroughWebhooks
+from adapters.webhook_secrets import SecretBox
 from application.bus import MessageBus
 from application.consumers import Consumer
 from application.context import HandlerContext
@@ -51,6 +55,7 @@ from application.process_managers.context import ProcessContext
 from application.process_managers.fulfilment import Fulfilment
 from application.process_managers.hub_reactions import HubReactions
 from application.process_managers.returns import Returns
+from application.webhooks import WebhookDeliveries
 from entrypoints.http.auth import Authenticator
 from entrypoints.http.commands import CommandRunner
 from entrypoints.http.rate_limit import Window, rate_limit_storage
@@ -74,7 +79,10 @@ from read_models.remotes import Remotes
 
 #: Every consumer of delivered events; each gets its own queue and its own delivery records.
 CONSUMERS = ConsumerRegistry(
-    cast(tuple[type[Consumer], ...], (HubReactions, Fulfilment, Returns, OrderProjection))
+    cast(
+        tuple[type[Consumer], ...],
+        (HubReactions, Fulfilment, Returns, OrderProjection, WebhookDeliveries),
+    )
 )
 #: The consumers that call remote systems: the trouble of their deliveries shows on the order's
 #: timeline (PRODUCT.md §8.3). Never the projection's (it makes the timeline), nor the hub's own.
@@ -115,7 +123,10 @@ def _commerce(
     """Each channel's pushes to its `COMMERCE_ROUTES` target; Shopify built only if routed to.
     Every target shares the one `commerce` breaker (the contract names one commerce remote)."""
     routes = settings.commerce_routing()
-    targets: dict[str, CommercePort] = {"simulator": GuardedCommerce(office.commerce, breaker)}
+    targets: dict[str, CommercePort] = {
+        "simulator": GuardedCommerce(office.commerce, breaker),
+        "webhook": ThroughWebhooks(),
+    }
     if "shopify" in routes.targets:
         assert settings.shopify_access_token
         targets["shopify"] = ShopifyCommerce(
@@ -138,9 +149,18 @@ def _payment(
 
 
 def _consumers(
-    bus: MessageBus, process: ProcessContext, projection: OrderProjection
+    bus: MessageBus,
+    process: ProcessContext,
+    projection: OrderProjection,
+    webhooks: WebhookDeliveries,
 ) -> dict[str, Consumer]:
-    built: list[Any] = [HubReactions(bus), Fulfilment(process), Returns(process), projection]
+    built: list[Any] = [
+        HubReactions(bus),
+        Fulfilment(process),
+        Returns(process),
+        projection,
+        webhooks,
+    ]
     return {consumer.name: consumer for consumer in built}
 
 
@@ -264,7 +284,26 @@ class Container(containers.DeclarativeContainer):
         payment=payment,
         erp_grace=providers.Factory(timedelta, seconds=settings.provided.erp_grace_seconds),
     )
-    consumers = providers.Singleton(_consumers, bus, process_context, projection)
+    # -- outbound webhooks (PRODUCT.md §8.5) ---------------------------------------------------
+    webhook_secret_box = providers.Singleton(SecretBox, settings.provided.webhook_secret_key)
+    webhook_subscriptions = providers.Singleton(
+        SqlWebhookSubscriptions,
+        engine,
+        webhook_secret_box,
+        providers.Object(WebhookDeliveries.name),
+    )
+    webhook_sender = providers.Singleton(
+        HttpWebhookSender,
+        providers.Singleton(MsgspecCodec),
+        clock,
+        allow_private=settings.provided.webhook_allow_private,
+    )
+    webhook_deliveries = providers.Singleton(
+        WebhookDeliveries, webhook_subscriptions, webhook_sender, lookup, clock
+    )
+    consumers = providers.Singleton(
+        _consumers, bus, process_context, projection, webhook_deliveries
+    )
 
     # -- event delivery ----------------------------------------------------------------------
     broker = providers.Singleton(make_broker, settings.provided.broker_url)

@@ -29,6 +29,7 @@ from entrypoints.http.rate_limit import PublicRouteLimit, RateLimit
 from entrypoints.http.returns import ReturnController
 from entrypoints.http.shopify import ShopifyWebhookController, ShopifyWebhooks
 from entrypoints.http.strict_body import strict_json_body
+from entrypoints.http.webhook_subscriptions import Webhooks, WebhookSubscriptionController
 
 #: The OpenAPI document and its viewers need no key (anchored: Litestar's patterns are regexes).
 PUBLIC_PATHS = ["^/schema(/|$)"]
@@ -57,6 +58,7 @@ def create_app(container: Container) -> Litestar:
             ShopifyWebhookController,
             OpsController,
             EventFeedController,
+            WebhookSubscriptionController,
             MetricsController,
             console_router(
                 container.api_keys(),
@@ -86,6 +88,16 @@ def create_app(container: Container) -> Litestar:
             "engine": _provide(read_engine),
             "view_store": _provide(container.view_store()),
             "feed": _provide(container.feed()),
+            "webhooks": _provide(
+                Webhooks(
+                    store=container.webhook_subscriptions(),
+                    box=container.webhook_secret_box(),
+                    ids=container.ids(),
+                    clock=container.clock(),
+                    feed=container.feed(),
+                    allow_private=settings.webhook_allow_private,
+                )
+            ),
         },
         middleware=[
             Correlation(),
