@@ -10,8 +10,11 @@ from entrypoints.settings import Settings, SettingsError
 @pytest.mark.parametrize(
     "name",
     [
-        "SHOPIFY_WEBHOOK_SECRET", "SHOPIFY_ACCESS_TOKEN", "ERP_API_KEY",
-        "SALESFORCE_CLIENT_SECRET", "WEBHOOK_SECRET_KEY",
+        "SHOPIFY_WEBHOOK_SECRET",
+        "SHOPIFY_ACCESS_TOKEN",
+        "ERP_API_KEY",
+        "SALESFORCE_CLIENT_SECRET",
+        "WEBHOOK_SECRET_KEY",
     ],  # fmt: skip
 )
 def test_a_secret_that_is_only_whitespace_is_refused_at_start(name: str) -> None:
