@@ -15,7 +15,7 @@ from entrypoints.settings import Settings, SettingsError
         "ERP_API_KEY",
         "SALESFORCE_CLIENT_SECRET",
         "WEBHOOK_SECRET_KEY",
-    ],  # fmt: skip
+    ],
 )
 def test_a_secret_that_is_only_whitespace_is_refused_at_start(name: str) -> None:
     with pytest.raises(SettingsError, match=f"{name} is set but blank"):
