@@ -9,7 +9,7 @@ from collections.abc import Collection
 from uuid import UUID
 
 from application.consumers import NotYet
-from domain.events import EVENT_TYPES
+from domain.events import EVENT_TYPES, IntegrationEvent
 from ports.clock import Clock
 from ports.ids import IdGenerator
 from ports.order_lookup import OrderLookup
@@ -24,6 +24,12 @@ from ports.webhooks import (
 
 logger = logging.getLogger(__name__)
 
+#: The event types a subscription may ask for: every domain event but the hub's own notes on
+#: its integrations' trouble (they exist for the agents' timeline, PRODUCT.md §8.3; a webhook
+#: about a failing webhook would also loop).
+OFFERED: frozenset[str] = frozenset(
+    name for name, cls in EVENT_TYPES.items() if not issubclass(cls, IntegrationEvent)
+)
 #: How many random bytes a signing secret has (64 hex digits).
 SECRET_BYTES = 32
 _ORDER = "order"
@@ -61,7 +67,7 @@ class WebhookDeliveries:
     order's later events for every subscriber until it returns or the horizon passes."""
 
     name = "webhooks"
-    subscribes = frozenset(EVENT_TYPES)
+    subscribes = OFFERED
     in_order = True
 
     def __init__(

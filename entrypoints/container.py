@@ -123,10 +123,9 @@ def _commerce(
     """Each channel's pushes to its `COMMERCE_ROUTES` target; Shopify built only if routed to.
     Every target shares the one `commerce` breaker (the contract names one commerce remote)."""
     routes = settings.commerce_routing()
-    targets: dict[str, CommercePort] = {
-        "simulator": GuardedCommerce(office.commerce, breaker),
-        "webhook": ThroughWebhooks(),
-    }
+    targets: dict[str, CommercePort] = {"simulator": GuardedCommerce(office.commerce, breaker)}
+    if "webhook" in routes.targets:  # calls nobody: the webhooks consumer sends the events
+        targets["webhook"] = ThroughWebhooks()
     if "shopify" in routes.targets:
         assert settings.shopify_access_token
         targets["shopify"] = ShopifyCommerce(

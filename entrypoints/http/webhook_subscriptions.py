@@ -16,7 +16,7 @@ from msgspec import Meta
 
 from adapters.http.webhook_target import TargetRefused, check_target
 from adapters.webhook_secrets import SecretBox
-from application.webhooks import subscribe
+from application.webhooks import OFFERED, subscribe
 from entrypoints.http.auth import roles
 from entrypoints.http.events import feed_problem
 from entrypoints.http.problems import ApiError
@@ -124,6 +124,13 @@ class WebhookSubscriptionController(Controller):
             types = event_types(data.event_types)
         except UnknownEventTypes as e:
             raise feed_problem(e) from None
+        if internal := sorted(set(data.event_types) - OFFERED):
+            raise ApiError(
+                422, "event_types_not_offered",
+                f"not offered to webhooks (the hub's notes on its integrations): "
+                f"{', '.join(internal)}",
+                errors=[{"field": "event_types", "message": f"not offered: {t}"} for t in internal],
+            )  # fmt: skip
         try:
             await check_target(data.url, allow_private=webhooks.allow_private)
         except TargetRefused as e:

@@ -91,6 +91,12 @@ async def test_unknown_event_types_are_refused(hooks: Api) -> None:
     assert response.json()["code"] == "unknown_event_types"
 
 
+async def test_the_hubs_notes_on_its_integrations_are_not_offered(hooks: Api) -> None:
+    response = await create(hooks, event_types=["OrderBooked", "IntegrationFailing"])
+    assert response.status_code == 422
+    assert response.json()["code"] == "event_types_not_offered"
+
+
 async def test_without_a_secret_key_no_subscription_is_made(api: Api) -> None:
     response = await create(api)
     assert response.status_code == 503
