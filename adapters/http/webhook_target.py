@@ -49,7 +49,7 @@ async def check_target(url: str, *, allow_private: bool) -> None:
         return
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except OSError as e:
+    except (OSError, UnicodeError) as e:  # UnicodeError: a name IDNA cannot encode
         raise TargetRefused(f"the host {host!r} does not resolve: {e}") from None
     for *_, sockaddr in infos:
         if is_private(str(sockaddr[0])):
