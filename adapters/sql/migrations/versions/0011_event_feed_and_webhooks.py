@@ -25,14 +25,15 @@ def upgrade() -> None:
     postgres = op.get_bind().dialect.name == "postgresql"
     # The feed orders by (txid, id) and reads only below the oldest running transaction (see
     # adapters/sql/event_feed.py); on SQLite, where writers take turns, id alone is commit order.
-    op.add_column(
-        "outbox",
-        sa.Column(
-            "txid", sa.BigInteger(), nullable=False,
-            server_default=sa.text(_TXID if postgres else "0"),
-        ),
-    )  # fmt: skip
+    # A constant default first (no rewrite of a large outbox: the rows written so far read as
+    # txid 0, ahead of every later one, in id order, which is how they committed as far as any
+    # reader after this migration can tell); then new rows take their transaction's id.
+    op.add_column("outbox", sa.Column("txid", sa.BigInteger(), nullable=False, server_default="0"))
+    if postgres:
+        op.alter_column("outbox", "txid", server_default=sa.text(_TXID))
     op.add_column("outbox", sa.Column("channel", sa.String(100), nullable=True))
+    # The events kept so far get their order's channel (one pass over the outbox, under the
+    # migration's lock: on a large outbox, run it in a quiet hour).
     if postgres:
         op.execute(
             "UPDATE outbox SET channel = orders.channel FROM orders "
