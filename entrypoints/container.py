@@ -24,6 +24,7 @@ from adapters.http.resilience import CircuitBreaker
 from adapters.http.salesforce import SalesforceCrm
 from adapters.http.shopify import ShopifyCommerce
 from adapters.http.stripe import StripePayments
+from adapters.http.webhook_sender import HttpWebhookSender
 from adapters.ids import RandomIds
 from adapters.message_codec import MsgspecCodec
 from adapters.redaction import redacted
@@ -33,6 +34,7 @@ from adapters.sql.circuit_board import SqlCircuitBoard
 from adapters.sql.deferred_inbound import SqlDeferredInbound
 from adapters.sql.delivery_log import SqlDeadLetters, SqlDeliveryLog
 from adapters.sql.engine import create_engine
+from adapters.sql.event_feed import SqlEventFeed
 from adapters.sql.idempotency import SqlIdempotencyGate
 from adapters.sql.operations_reader import SqlOperationsReader
 from adapters.sql.order_lookup import SqlOrderLookup
@@ -42,6 +44,9 @@ from adapters.sql.retention import SqlRetentionStore
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from adapters.sql.view_reader import SqlViewReader
 from adapters.sql.view_store import SqlViewStore
+from adapters.sql.webhook_subscriptions import SqlWebhookSubscriptions
+from adapters.webhook_commerce import ThroughWebhooks
+from adapters.webhook_secrets import SecretBox
 from application.bus import MessageBus
 from application.consumers import Consumer
 from application.context import HandlerContext
@@ -52,6 +57,7 @@ from application.process_managers.fulfilment import Fulfilment
 from application.process_managers.hub_reactions import HubReactions
 from application.process_managers.returns import Returns
 from application.retention import Retention, RetentionPolicy
+from application.webhooks import WebhookDeliveries
 from entrypoints.http.auth import Authenticator
 from entrypoints.http.commands import CommandRunner
 from entrypoints.http.rate_limit import Window, rate_limit_storage
@@ -66,6 +72,7 @@ from ports.commerce import CommercePort
 from ports.crm import CrmPort
 from ports.erp import ErpPort
 from ports.payment import PaymentPort
+from read_models.event_feed import Feed
 from read_models.operations import Operations
 from read_models.projector import OrderProjection
 from read_models.queries import ReadModels
@@ -74,7 +81,10 @@ from read_models.remotes import Remotes
 
 #: Every consumer of delivered events; each gets its own queue and its own delivery records.
 CONSUMERS = ConsumerRegistry(
-    cast(tuple[type[Consumer], ...], (HubReactions, Fulfilment, Returns, OrderProjection))
+    cast(
+        tuple[type[Consumer], ...],
+        (HubReactions, Fulfilment, Returns, OrderProjection, WebhookDeliveries),
+    )
 )
 #: The consumers that call remote systems: the trouble of their deliveries shows on the order's
 #: timeline (PRODUCT.md §8.3). Never the projection's (it makes the timeline), nor the hub's own.
@@ -116,6 +126,8 @@ def _commerce(
     Every target shares the one `commerce` breaker (the contract names one commerce remote)."""
     routes = settings.commerce_routing()
     targets: dict[str, CommercePort] = {"simulator": GuardedCommerce(office.commerce, breaker)}
+    if "webhook" in routes.targets:  # calls nobody: the webhooks consumer sends the events
+        targets["webhook"] = ThroughWebhooks()
     if "shopify" in routes.targets:
         assert settings.shopify_access_token
         targets["shopify"] = ShopifyCommerce(
@@ -138,9 +150,18 @@ def _payment(
 
 
 def _consumers(
-    bus: MessageBus, process: ProcessContext, projection: OrderProjection
+    bus: MessageBus,
+    process: ProcessContext,
+    projection: OrderProjection,
+    webhooks: WebhookDeliveries,
 ) -> dict[str, Consumer]:
-    built: list[Any] = [HubReactions(bus), Fulfilment(process), Returns(process), projection]
+    built: list[Any] = [
+        HubReactions(bus),
+        Fulfilment(process),
+        Returns(process),
+        projection,
+        webhooks,
+    ]
     return {consumer.name: consumer for consumer in built}
 
 
@@ -224,6 +245,14 @@ class Container(containers.DeclarativeContainer):
         ),
     )
 
+    #: The outbox as channels read it (GET /v1/events), on the read pool.
+    feed = providers.Singleton(
+        Feed,
+        providers.Singleton(SqlEventFeed, read_engine),
+        clock,
+        providers.Factory(timedelta, days=settings.provided.retention_days),
+    )
+
     # -- the back office: simulators unless a URL names the real system -------------------------
     back_office = providers.Singleton(
         SimulatedBackOffice, clock=clock, seed=settings.provided.simulator_seed
@@ -256,7 +285,26 @@ class Container(containers.DeclarativeContainer):
         payment=payment,
         erp_grace=providers.Factory(timedelta, seconds=settings.provided.erp_grace_seconds),
     )
-    consumers = providers.Singleton(_consumers, bus, process_context, projection)
+    # -- outbound webhooks (PRODUCT.md §8.5) ---------------------------------------------------
+    webhook_secret_box = providers.Singleton(SecretBox, settings.provided.webhook_secret_key)
+    webhook_subscriptions = providers.Singleton(
+        SqlWebhookSubscriptions,
+        engine,
+        webhook_secret_box,
+        providers.Object(WebhookDeliveries.name),
+    )
+    webhook_sender = providers.Singleton(
+        HttpWebhookSender,
+        providers.Singleton(MsgspecCodec),
+        clock,
+        allow_private=settings.provided.webhook_allow_private,
+    )
+    webhook_deliveries = providers.Singleton(
+        WebhookDeliveries, webhook_subscriptions, webhook_sender, lookup, clock
+    )
+    consumers = providers.Singleton(
+        _consumers, bus, process_context, projection, webhook_deliveries
+    )
 
     # -- event delivery ----------------------------------------------------------------------
     broker = providers.Singleton(make_broker, settings.provided.broker_url)

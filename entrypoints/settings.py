@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 from collections.abc import Mapping
@@ -91,10 +93,6 @@ class Settings:
     remote_outage_horizon_seconds: int = 21_600
     #: How long an order sits `reserved` before the ERP catch-up job treats it as waiting.
     erp_grace_seconds: int = 10
-    #: Published events whose deliveries all finished, finished deliveries, inbox entries and
-    #: replayed dead letters older than this are deleted by the relays' retention job
-    #: (PRODUCT.md §8.7); order data, views and timelines are kept.
-    retention_days: int = 30
     #: SLAs of GET /v1/ops/stuck: not booked after placement, not delivered after shipping, a
     #: received return not refunded.
     stuck_not_booked_minutes: int = 15
@@ -111,6 +109,17 @@ class Settings:
     #: rewrite `Host`); console forms must come from it, and https makes the cookie `Secure`.
     public_origin: str | None = None
     channel_policies: Mapping[str, ReturnPolicy] = field(default_factory=dict)
+    #: Published events whose deliveries all finished (with those deliveries), inbox entries and
+    #: replayed dead letters older than this are deleted by the relays' retention job
+    #: (PRODUCT.md §8.7; order data, views and timelines are kept); a feed cursor older than
+    #: this is refused (410 `cursor_expired`).
+    retention_days: int = 30
+    #: Webhook subscriptions may target private, loopback and link-local addresses (tests, a
+    #: receiver on the same network); off, only public addresses are called (SSRF guard).
+    webhook_allow_private: bool = False
+    #: Fernet key(s), comma-separated, newest first, that encrypt webhook signing secrets at
+    #: rest; unset, no subscription can be created. Kept out of the repr.
+    webhook_secret_key: str | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         """Every field but the secrets (`repr=False`), with the password of each URL masked."""
@@ -183,7 +192,6 @@ class Settings:
                 env, "REMOTE_OUTAGE_HORIZON_SECONDS", 21_600, minimum=1
             ),
             erp_grace_seconds=_int(env, "ERP_GRACE_SECONDS", 10, minimum=0),
-            retention_days=_int(env, "RETENTION_DAYS", 30, minimum=1),
             simulator_seed=_int(env, "SIMULATOR_SEED", 0, minimum=0),
             max_cases_per_order=_int(env, "MAX_CASES_PER_ORDER", 20, minimum=1),
             max_returns_per_order=_int(env, "MAX_RETURNS_PER_ORDER", 50, minimum=1),
@@ -191,6 +199,9 @@ class Settings:
             stuck_not_delivered_days=_int(env, "STUCK_NOT_DELIVERED_DAYS", 10, minimum=1),
             stuck_not_refunded_hours=_int(env, "STUCK_NOT_REFUNDED_HOURS", 48, minimum=1),
             public_origin=_origin(env, "PUBLIC_ORIGIN"),
+            retention_days=_int(env, "RETENTION_DAYS", 30, minimum=1),
+            webhook_allow_private=_bool(env, "WEBHOOK_ALLOW_PRIVATE", False),
+            webhook_secret_key=_secret(env, "WEBHOOK_SECRET_KEY"),
         )
         _check_urls(settings)
         _check_credentials(settings)
@@ -347,12 +358,30 @@ def _check_commerce_routes(settings: Settings) -> None:
             f"COMMERCE_ROUTES sends {', '.join(shopify)} to shopify, which needs COMMERCE_URL "
             "and SHOPIFY_ACCESS_TOKEN"
         )
-    if webhook := routes.channels_to("webhook"):
-        # Refused rather than dropped: the retailer asked for these pushes.
+    if routes.channels_to("webhook") and not settings.webhook_secret_key:
+        # Refused rather than dropped: the retailer asked for these pushes, and without the key
+        # no subscription can be made to carry them.
         raise SettingsError(
-            f"COMMERCE_ROUTES sends {', '.join(webhook)} to webhook, but outbound webhooks "
-            "(PRODUCT.md §8.5) are not built yet; route them to none or simulator for now"
+            "COMMERCE_ROUTES routes a channel to webhook, which needs WEBHOOK_SECRET_KEY "
+            "(subscriptions' secrets are encrypted with it; docs/webhooks.md)"
         )
+    if settings.webhook_secret_key:
+        _check_fernet_keys(settings.webhook_secret_key)
+
+
+def _check_fernet_keys(raw: str) -> None:
+    # The key is never echoed: this message goes to logs and terminals.
+    for key in raw.split(","):
+        try:
+            decoded = base64.urlsafe_b64decode(key.strip().encode())
+        except (ValueError, binascii.Error):
+            decoded = b""
+        if len(decoded) != 32:
+            raise SettingsError(
+                "WEBHOOK_SECRET_KEY must be one or more comma-separated Fernet keys (32 bytes, "
+                "url-safe base64; docs/webhooks.md says how to make one); the value given "
+                "is not (it is not shown here)"
+            )
 
 
 def _check_urls(settings: Settings) -> None:

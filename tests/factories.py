@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import uuid4
 
@@ -15,6 +16,7 @@ from domain.inventory import StockKey, StockLevel
 from domain.order import Order
 from domain.order_lines import LineSpec
 from domain.returns import ReturnLineSpec
+from ports.webhooks import WebhookSubscription
 
 
 class CustomerFactory(factory.Factory):
@@ -125,3 +127,17 @@ class OrderFactory(factory.Factory):
 def case_id(n: int) -> str:
     """A CRM case id of the shape the CRM hands out (a Salesforce record id: 15 characters)."""
     return f"500{n:012d}"
+
+
+class WebhookSubscriptionFactory(factory.Factory):
+    """A subscription to every order event of the web channel, on a loopback receiver."""
+
+    class Meta:
+        model = WebhookSubscription
+
+    id = factory.LazyFunction(uuid4)
+    url = factory.Sequence(lambda n: f"http://127.0.0.1:9/hooks/{n}")
+    event_types = frozenset({"OrderPlaced", "InventoryReserved", "OrderBooked", "OrderCancelled"})
+    channel = "web"
+    created_at = factory.Sequence(lambda n: datetime(2026, 11, 2, 9, 0, n % 60, tzinfo=UTC))
+    secret = factory.Sequence(lambda n: f"whsec-{n:04d}")

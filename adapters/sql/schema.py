@@ -115,6 +115,11 @@ outbox = Table(
     Column("actor", String(200), nullable=False),
     Column("payload", Json, nullable=False),
     Column("published_at", UtcDateTime, nullable=True),
+    #: The writing transaction's id on PostgreSQL (its server default), 0 on SQLite: the feed's
+    #: position is (txid, id) (adapters/sql/event_feed.py).
+    Column("txid", BigInteger, nullable=False, server_default=text("0")),
+    #: The channel of the order whose event this is (null for stock): a channel's feed.
+    Column("channel", String(100), nullable=True),
     UniqueConstraint(
         "aggregate_type", "aggregate_id", "aggregate_version", name="uq_outbox_stream"
     ),
@@ -125,6 +130,9 @@ Index(
     postgresql_where=outbox.c.published_at.is_(None),
     sqlite_where=outbox.c.published_at.is_(None),
 )
+
+Index("ix_outbox_feed", outbox.c.txid, outbox.c.id)
+Index("ix_outbox_channel_feed", outbox.c.channel, outbox.c.txid, outbox.c.id)
 
 #: Idempotency-Key records: claimed in their own transaction, completed in the command's.
 idempotency_keys = Table(
@@ -329,3 +337,28 @@ timeline_entries = Table(
 Index("ix_timeline_kind_at", timeline_entries.c.kind, timeline_entries.c.at)
 #: For "published in the last minute" on the ops view.
 Index("ix_outbox_published_at", outbox.c.published_at)
+
+#: Outbound webhook subscriptions (PRODUCT.md §8.5); `secret` is encrypted with WEBHOOK_SECRET_KEY.
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("event_types", Json, nullable=False),
+    Column("channel", String(100), nullable=True),
+    Column("secret", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    #: Set when the receiver answered 410 Gone: nothing more is sent to it.
+    Column("disabled_at", UtcDateTime, nullable=True),
+    Column("disabled_reason", Text, nullable=True),
+)
+
+#: Which event each subscription was sent, so that a retry of the webhooks consumer (one
+#: subscription failed) sends nothing twice to the others.
+webhook_sends = Table(
+    "webhook_sends",
+    metadata,
+    Column("subscription_id", Uuid, primary_key=True),
+    Column("event_id", Uuid, primary_key=True),
+    Column("sent_at", UtcDateTime, nullable=False),
+)

@@ -90,7 +90,10 @@ class SqlUnitOfWork(UnitOfWork):
         assert self._tx is not None
         await self.orders.save_all()
         if envelopes:
-            await self._tx.execute(_INSERT_OUTBOX, [outbox_row(e) for e in envelopes])
+            channels = {order.stream_id: order.channel for order in self.orders.seen}
+            await self._tx.execute(
+                _INSERT_OUTBOX, [outbox_row(e, channels.get(e.aggregate_id)) for e in envelopes]
+            )
         await self.idempotency.flush()
         await self.inbox.flush()
         # Stock last: its conditional UPDATEs lock the levels' rows until the commit, and on a
@@ -104,8 +107,10 @@ class SqlUnitOfWork(UnitOfWork):
         subclass it to fail at the last moment and prove that nothing is left behind.)"""
 
 
-def outbox_row(envelope: EventEnvelope) -> dict[str, object]:
+def outbox_row(envelope: EventEnvelope, channel: str | None) -> dict[str, object]:
+    """`channel`: of the order the event is about (a channel's feed reads by it); None for stock."""
     return {
+        "channel": channel,
         "event_id": envelope.event_id,
         "event_type": envelope.event_type,
         "schema_version": envelope.schema_version,

@@ -16,6 +16,7 @@ from entrypoints.container import Container
 from entrypoints.http.auth import PUBLIC, ApiKeyAuthentication
 from entrypoints.http.console import console_router
 from entrypoints.http.correlation import Correlation, name_correlation
+from entrypoints.http.events import EventFeedController
 from entrypoints.http.health import HealthController
 from entrypoints.http.inbound import InboundController
 from entrypoints.http.inventory import InventoryController
@@ -28,6 +29,7 @@ from entrypoints.http.rate_limit import PublicRouteLimit, RateLimit
 from entrypoints.http.returns import ReturnController
 from entrypoints.http.shopify import ShopifyWebhookController, ShopifyWebhooks
 from entrypoints.http.strict_body import strict_json_body
+from entrypoints.http.webhook_subscriptions import Webhooks, WebhookSubscriptionController
 from entrypoints.metrics import HTTP_METRICS
 from entrypoints.readiness import Readiness
 
@@ -57,6 +59,8 @@ def create_app(container: Container) -> Litestar:
             HealthController,
             ShopifyWebhookController,
             OpsController,
+            EventFeedController,
+            WebhookSubscriptionController,
             MetricsController,
             console_router(
                 container.api_keys(),
@@ -85,6 +89,17 @@ def create_app(container: Container) -> Litestar:
             "hub_state": _provide(container.hub_state()),
             "readiness": _provide(Readiness(read_engine, container.broker())),
             "view_store": _provide(container.view_store()),
+            "feed": _provide(container.feed()),
+            "webhooks": _provide(
+                Webhooks(
+                    store=container.webhook_subscriptions(),
+                    box=container.webhook_secret_box(),
+                    ids=container.ids(),
+                    clock=container.clock(),
+                    feed=container.feed(),
+                    allow_private=settings.webhook_allow_private,
+                )
+            ),
         },
         middleware=[
             HTTP_METRICS.middleware,

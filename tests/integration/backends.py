@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from cryptography.fernet import Fernet
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -22,6 +23,7 @@ from adapters.memory.relay_minutes import InMemoryRelayMinutes
 from adapters.memory.store import InMemoryStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from adapters.memory.views import InMemoryViewReader, InMemoryViewStore
+from adapters.memory.webhook_subscriptions import InMemoryWebhookSubscriptions
 from adapters.message_codec import MsgspecCodec
 from adapters.sql.circuit_board import SqlCircuitBoard
 from adapters.sql.delivery_log import SqlDeadLetters, SqlDeliveryLog
@@ -33,6 +35,8 @@ from adapters.sql.schema import outbox, stock_levels
 from adapters.sql.unit_of_work import SqlUnitOfWork
 from adapters.sql.view_reader import SqlViewReader
 from adapters.sql.view_store import SqlViewStore
+from adapters.sql.webhook_subscriptions import SqlWebhookSubscriptions
+from adapters.webhook_secrets import SecretBox
 from application.bus import MessageBus
 from application.context import HandlerContext
 from application.settings import HubSettings
@@ -50,6 +54,7 @@ from ports.outbox import EventEnvelope, OutboxStore
 from ports.relay_minutes import RelayMinutes
 from ports.unit_of_work import CommandMeta, UnitOfWorkFactory
 from ports.views import ViewReader, ViewStore
+from ports.webhooks import WebhookSubscriptions
 
 META = CommandMeta(actor="key:test", correlation_id="corr-1")
 
@@ -76,6 +81,7 @@ class Backend:
     lookup: OrderLookup
     circuit_board: CircuitBoard
     relay_minutes: RelayMinutes
+    webhook_subscriptions: WebhookSubscriptions
 
     def __init__(self, uow_factory: UnitOfWorkFactory, clock: FixedClock, ids: RandomIds) -> None:
         self.uow_factory = uow_factory
@@ -130,6 +136,7 @@ class MemoryBackend(Backend):
         self.lookup = InMemoryOrderLookup(self.store)
         self.circuit_board = InMemoryCircuitBoard(self.store)
         self.relay_minutes = InMemoryRelayMinutes(self.store)
+        self.webhook_subscriptions = InMemoryWebhookSubscriptions()
 
     async def outbox(self) -> list[Row]:
         return [
@@ -195,6 +202,10 @@ class SqlBackend(Backend):
         self.lookup = SqlOrderLookup(engine)
         self.circuit_board = SqlCircuitBoard(engine)
         self.relay_minutes = SqlRelayMinutes(engine)
+        #: A fresh key per backend: a contract test never depends on one.
+        self.webhook_subscriptions = SqlWebhookSubscriptions(
+            engine, SecretBox(Fernet.generate_key().decode()), "webhooks"
+        )
 
     async def outbox(self) -> list[Row]:
         async with self.engine.connect() as conn:

@@ -19,7 +19,7 @@ PG_USER = os.environ.get("ORDERHUB_TEST_PG_USER", "postgres")
 
 TABLES = (
     "order_returns, backorder_waits, stock_levels, outbox, orders, inbox, deliveries, dead_letters, inbound_deferred, order_views, order_view_cases, order_view_returns, timeline_entries, "
-    "idempotency_keys, api_keys, remote_circuits, relay_minutes"
+    "idempotency_keys, api_keys, remote_circuits, relay_minutes, webhook_subscriptions, webhook_sends"
 )
 
 

@@ -77,6 +77,13 @@ ACCESS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("POST", "/v1/inbound/{source:str}"):                   ("inbound", (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, OK, SOURCE, DENIED)),
     # -- operations (ops) --
     ("GET", "/v1/ops/stuck"):                               ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, DENIED, OK)),
+    # the event feed: a channel reads its own orders' events, ops all (PRODUCT.md §8.5)
+    ("GET", "/v1/events"):                                  ("none",    (UNAUTH, UNAUTH, OK, OK, DENIED, DENIED, DENIED, OK)),
+    # webhook subscriptions are an operator's to make, list, delete and replay (PRODUCT.md §8.5)
+    ("POST", "/v1/webhook-subscriptions"):                  ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, DENIED, OK)),
+    ("GET", "/v1/webhook-subscriptions"):                   ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, DENIED, OK)),
+    ("DELETE", "/v1/webhook-subscriptions/{subscription_id:uuid}"): ("none", (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, DENIED, OK)),
+    ("POST", "/v1/webhook-subscriptions/{subscription_id:uuid}/replay"): ("none", (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, DENIED, OK)),
     ("GET", "/v1/ops/outbox"):                              ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, DENIED, OK)),
     ("GET", "/v1/ops/remotes"):                             ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, DENIED, OK)),
     ("GET", "/v1/ops/dead-letters"):                        ("none",    (UNAUTH, UNAUTH, DENIED, DENIED, DENIED, DENIED, DENIED, OK)),
@@ -198,6 +205,7 @@ async def test_every_route_admits_exactly_the_callers_the_table_names(secured: A
         "sku": SKU,
         "source": "warehouse",
         "dead_letter_id": str(uuid.uuid4()),
+        "subscription_id": str(uuid.uuid4()),
         "file_path": "console.css",
         "path": "nothing-here",
         "name": "hold",

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import schemathesis
+from cryptography.fernet import Fernet
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -130,6 +131,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
             public_rate_limit="100000/second",
             auth_failure_limit="100000/minute",
             shopify_webhook_secret=SHOPIFY_SECRET,
+            webhook_secret_key=Fernet.generate_key().decode(),
         )
 
         async def create_keys() -> dict[str, str]:
@@ -212,6 +214,11 @@ HAPPY: list[tuple[str, str, str, dict[str, str], Any, dict[str, Any]]] = [
     ("POST", "/v1/ops/projections/rebuild", "ops", {}, None, {}),
     # No dead letter exists here: the documented 404 `dead_letter_not_found` is the valid answer.
     ("POST", "/v1/ops/dead-letters/{dead_letter_id}/replay", "ops", {"dead_letter_id": str(uuid.uuid4())}, None, {}),
+    ("GET", "/v1/events", "web", {}, None, {"limit": 5}),
+    ("POST", "/v1/webhook-subscriptions", "ops", {}, {"url": "https://93.184.215.14/hooks", "event_types": ["OrderBooked"], "channel": "web"}, {}),
+    ("GET", "/v1/webhook-subscriptions", "ops", {}, None, {}),
+    ("POST", "/v1/webhook-subscriptions/{subscription_id}/replay", "ops", {"subscription_id": "subscription"}, "replay", {}),
+    ("DELETE", "/v1/webhook-subscriptions/{subscription_id}", "ops", {"subscription_id": "subscription"}, None, {}),
     ("GET", "/health/live", "none", {}, None, {}),
     ("GET", "/health/ready", "none", {}, None, {}),
 ]
@@ -253,6 +260,8 @@ def test_a_valid_request_to_every_operation_answers_as_documented(target: Target
             body = order_body()
         elif wanted == "snapshot":
             body = snapshot(on_hand=1000)
+        elif wanted == "replay":
+            body = {"after": ids["cursor"]}
         elif isinstance(wanted, str) and wanted in SHOPIFY_WEBHOOKS:
             payload, topic = SHOPIFY_WEBHOOKS[wanted]
             raw = shopify_body(payload())
@@ -275,6 +284,10 @@ def test_a_valid_request_to_every_operation_answers_as_documented(target: Target
             ids["fresh"] = response.json()["id"]
         if (method, path) == ("POST", "/v1/orders/{order_id}/returns"):
             ids["fresh_return"] = response.json()["id"]
+        if (method, path) == ("GET", "/v1/events"):
+            ids["cursor"] = response.json()["next_cursor"]
+        if (method, path) == ("POST", "/v1/webhook-subscriptions"):
+            ids["subscription"] = response.json()["id"]
         refused = REFUSED_AS_DOCUMENTED.get(path)
         try:
             assert (response.status_code == refused) if refused else response.status_code < 300

@@ -9,6 +9,7 @@ from adapters.guarded_commerce import GuardedCommerce
 from adapters.guarded_crm import GuardedCrm
 from adapters.guarded_payment import GuardedPayments
 from adapters.http.stripe import StripePayments
+from adapters.http.webhook_sender import HttpWebhookSender
 from adapters.memory.circuit_board import InMemoryCircuitBoard
 from adapters.memory.delivery_log import InMemoryDeadLetters, InMemoryDeliveryLog
 from adapters.memory.operations_reader import InMemoryOperationsReader
@@ -21,6 +22,7 @@ from adapters.message_codec import MsgspecCodec
 from adapters.simulators.payment import SimulatedPayments
 from adapters.sql.circuit_board import SqlCircuitBoard
 from adapters.sql.delivery_log import SqlDeadLetters, SqlDeliveryLog
+from adapters.sql.event_feed import SqlEventFeed
 from adapters.sql.operations_reader import SqlOperationsReader
 from adapters.sql.order_lookup import SqlOrderLookup
 from adapters.sql.outbox_store import SqlOutboxStore
@@ -28,11 +30,14 @@ from adapters.sql.relay_minutes import SqlRelayMinutes
 from adapters.sql.retention import SqlRetentionStore
 from adapters.sql.view_reader import SqlViewReader
 from adapters.sql.view_store import SqlViewStore
+from adapters.sql.webhook_subscriptions import SqlWebhookSubscriptions
+from adapters.webhook_commerce import ThroughWebhooks
 from ports.broker import Publisher
 from ports.circuits import CircuitBoard
 from ports.commerce import CommercePort
 from ports.crm import CrmPort
 from ports.delivery_log import DeadLetterStore, DeliveryLog
+from ports.event_feed import EventFeed
 from ports.operations import OperationsReader
 from ports.order_lookup import OrderLookup
 from ports.outbox import MessageCodec, OutboxStore
@@ -40,6 +45,7 @@ from ports.payment import PaymentPort
 from ports.relay_minutes import RelayMinutes
 from ports.retention import RetentionStore
 from ports.views import ViewReader, ViewStore
+from ports.webhooks import WebhookSender, WebhookSubscriptions
 
 
 def outbox_stores(memory: InMemoryOutboxStore, sql: SqlOutboxStore) -> list[OutboxStore]:
@@ -102,3 +108,19 @@ def guarded_remotes(
     payments: GuardedPayments, crm: GuardedCrm, commerce: GuardedCommerce
 ) -> tuple[PaymentPort, CrmPort, CommercePort]:
     return payments, crm, commerce
+
+
+def event_feeds(sql: SqlEventFeed) -> list[EventFeed]:
+    return [sql]
+
+
+def webhook_subscription_stores(sql: SqlWebhookSubscriptions) -> list[WebhookSubscriptions]:
+    return [sql]
+
+
+def webhook_senders(http: HttpWebhookSender) -> list[WebhookSender]:
+    return [http]
+
+
+def commerce_targets(webhooks: ThroughWebhooks) -> list[CommercePort]:
+    return [webhooks]

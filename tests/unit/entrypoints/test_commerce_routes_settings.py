@@ -49,7 +49,11 @@ def test_routes_given_replace_the_default() -> None:
         ({"COMMERCE_URL": "https://demo.myshopify.com"}, "COMMERCE_URL needs SHOPIFY_ACCESS_TOKEN"),
         (
             {**SHOP, "COMMERCE_ROUTES": "shopify=shopify,web=webhook"},
-            "COMMERCE_ROUTES sends web to webhook, but outbound webhooks .* are not built yet",
+            "COMMERCE_ROUTES routes a channel to webhook, which needs WEBHOOK_SECRET_KEY",
+        ),
+        (
+            {"COMMERCE_ROUTES": "web=webhook", "WEBHOOK_SECRET_KEY": "not-a-fernet-key"},
+            "WEBHOOK_SECRET_KEY must be one or more comma-separated Fernet keys",
         ),
     ],
 )
@@ -66,3 +70,10 @@ async def test_the_container_routes_web_orders_away_from_the_shop() -> None:
 
     assert isinstance(commerce, CommerceRouter)
     assert commerce.skipped == 1
+
+
+def test_a_channel_routed_to_webhook_starts_with_a_secret_key() -> None:
+    key = "A" * 43 + "="  # 32 bytes of url-safe base64, as Fernet.generate_key() makes
+    settings = Settings.from_env({"COMMERCE_ROUTES": "web=webhook", "WEBHOOK_SECRET_KEY": key})
+    assert settings.commerce_routing().target("web") == "webhook"
+    assert key not in repr(settings)

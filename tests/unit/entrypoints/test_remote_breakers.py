@@ -97,3 +97,13 @@ async def test_a_simulator_outage_opens_only_its_remotes_breaker() -> None:
         CircuitState.OPEN,
         5,
     )
+
+
+def test_a_channel_routed_to_webhook_calls_no_commerce_adapter() -> None:
+    key = "A" * 43 + "="
+    container = build_container(
+        Settings.from_env({"COMMERCE_ROUTES": "pos=webhook,*=simulator", "WEBHOOK_SECRET_KEY": key})
+    )
+    targets = adapters(container)["commerce"]
+    assert set(targets) == {"simulator", "webhook"}
+    assert not hasattr(targets["webhook"], "breaker")  # it calls nobody, so no circuit
