@@ -69,6 +69,9 @@ class WebhookDeliveries:
     name = "webhooks"
     subscribes = OFFERED
     in_order = True
+    #: Sent events only while a subscription is enabled (`ports.audience`): a hub nobody
+    #: subscribes to pays no delivery per event for it.
+    on_demand = True
 
     def __init__(
         self,

@@ -350,6 +350,7 @@ class Container(containers.DeclarativeContainer):
         clock,
         relay_settings,
         minutes=providers.Singleton(SqlRelayMinutes, engine),
+        audience=webhook_subscriptions,
     )
 
 

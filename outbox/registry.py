@@ -24,6 +24,12 @@ class ConsumerRegistry:
         self.newest_only = frozenset(
             c.name for c in self._consumers if getattr(c, "catches_up", False)
         )
+        #: Consumers that declare `on_demand = True`: they hear events only for someone (the
+        #: webhooks consumer, for its subscribers), so the relay sends them none while
+        #: nobody listens (`ports.audience`).
+        self.on_demand = frozenset(
+            c.name for c in self._consumers if getattr(c, "on_demand", False)
+        )
 
     @property
     def names(self) -> list[str]:

@@ -21,6 +21,7 @@ from opentelemetry.trace import SpanKind
 
 from outbox.registry import ConsumerRegistry
 from outbox.relay_tally import RelayTally
+from ports.audience import Audience
 from ports.broker import Publisher
 from ports.clock import Clock
 from ports.outbox import ClaimedEvents, DeliveryKey, Message, OutboxStore
@@ -78,8 +79,12 @@ class Relay:
         clock: Clock,
         settings: RelaySettings | None = None,
         minutes: RelayMinutes | None = None,
+        audience: Audience | None = None,
     ) -> None:
+        """`audience`, when given, says which `on_demand` consumers have someone listening;
+        without it they are sent every event they subscribe to."""
         self._outbox = outbox
+        self._audience = audience
         self._publisher = publisher
         self._registry = registry
         self._clock = clock
@@ -111,9 +116,12 @@ class Relay:
         """Record the deliveries, send the messages, mark the events published (one transaction)."""
         outgoing: Outgoing = []
         expected: list[DeliveryKey] = []
+        unheard = await self._unheard()
         for message in batch.messages:
             event_id = UUID(message["event_id"])
             for consumer in self._registry.consumers_of(message["event_type"]):
+                if consumer in unheard:
+                    continue
                 outgoing.append((consumer, message))
                 expected.append((event_id, consumer))
         now = self._clock.now()
@@ -121,6 +129,13 @@ class Relay:
         await asyncio.to_thread(self._publisher.publish, self._coalesce(outgoing))
         await batch.mark_published(now)
         return now
+
+    async def _unheard(self) -> frozenset[str]:
+        """The `on_demand` consumers nobody listens to now (asked after the claim)."""
+        on_demand = self._registry.on_demand
+        if not on_demand or self._audience is None:
+            return frozenset()
+        return on_demand - await self._audience.listening()
 
     def _coalesce(self, outgoing: Outgoing) -> Outgoing:
         """Of each aggregate's messages to a `newest_only` consumer, keep the newest event's, which

@@ -12,7 +12,8 @@ from ports.webhooks import WebhookSubscription
 
 
 class InMemoryWebhookSubscriptions:
-    def __init__(self) -> None:
+    def __init__(self, consumer: str = "webhooks") -> None:
+        self._consumer = consumer
         self.subscriptions: dict[UUID, WebhookSubscription] = {}
         #: (subscription id, event id) → when the subscriber acknowledged it
         self.sends: dict[tuple[UUID, UUID], datetime] = {}
@@ -29,6 +30,10 @@ class InMemoryWebhookSubscriptions:
     async def remove(self, subscription_id: UUID) -> bool:
         self.sends = {k: v for k, v in self.sends.items() if k[0] != subscription_id}
         return self.subscriptions.pop(subscription_id, None) is not None
+
+    async def listening(self) -> frozenset[str]:
+        enabled = any(x.disabled_at is None for x in self.subscriptions.values())
+        return frozenset({self._consumer}) if enabled else frozenset()
 
     async def unsent(
         self, event_id: UUID, event_type: str, channel: str | None

@@ -69,6 +69,12 @@ class SqlWebhookSubscriptions:
             )
         return bool(result.rowcount)
 
+    async def listening(self) -> frozenset[str]:
+        """The webhook consumer, while a subscription is enabled (`ports.audience`)."""
+        async with self._engine.connect() as conn:
+            enabled = await conn.execute(select(s.id).where(s.disabled_at.is_(None)).limit(1))
+            return frozenset({self._consumer}) if enabled.first() else frozenset()
+
     async def unsent(
         self, event_id: UUID, event_type: str, channel: str | None
     ) -> Sequence[WebhookSubscription]:

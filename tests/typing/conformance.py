@@ -18,6 +18,7 @@ from adapters.memory.outbox_store import InMemoryOutboxStore
 from adapters.memory.relay_minutes import InMemoryRelayMinutes
 from adapters.memory.remote import InMemoryPayments
 from adapters.memory.views import InMemoryViewReader, InMemoryViewStore
+from adapters.memory.webhook_subscriptions import InMemoryWebhookSubscriptions
 from adapters.message_codec import MsgspecCodec
 from adapters.simulators.payment import SimulatedPayments
 from adapters.sql.circuit_board import SqlCircuitBoard
@@ -32,6 +33,7 @@ from adapters.sql.view_reader import SqlViewReader
 from adapters.sql.view_store import SqlViewStore
 from adapters.sql.webhook_subscriptions import SqlWebhookSubscriptions
 from adapters.webhook_commerce import ThroughWebhooks
+from ports.audience import Audience
 from ports.broker import Publisher
 from ports.circuits import CircuitBoard
 from ports.commerce import CommercePort
@@ -84,6 +86,10 @@ def order_lookups(memory: InMemoryOrderLookup, sql: SqlOrderLookup) -> list[Orde
 
 def codecs(msgspec: MsgspecCodec) -> list[MessageCodec]:
     return [msgspec]
+
+
+def audiences(memory: InMemoryWebhookSubscriptions, sql: SqlWebhookSubscriptions) -> list[Audience]:
+    return [memory, sql]
 
 
 def retention_stores(sql: SqlRetentionStore) -> list[RetentionStore]:

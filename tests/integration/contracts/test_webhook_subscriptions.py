@@ -56,3 +56,18 @@ async def test_a_removed_subscription_is_gone_with_what_it_was_sent(backend: Bac
     assert await store.all() == []
     await store.add(made)  # the same id again hears the event afresh
     assert [x.id for x in await store.unsent(event, "OrderBooked", "web")] == [made.id]
+
+
+async def test_the_webhooks_consumer_is_listened_to_while_a_subscription_is_enabled(
+    backend: Backend,
+) -> None:
+    store = backend.webhook_subscriptions
+    assert await store.listening() == frozenset()
+    first, second = WebhookSubscriptionFactory(), WebhookSubscriptionFactory()
+    await store.add(first)
+    await store.add(second)
+    assert await store.listening() == frozenset({"webhooks"})
+    await store.disable(first.id, NOW, "410 Gone")
+    assert await store.listening() == frozenset({"webhooks"})
+    await store.remove(second.id)
+    assert await store.listening() == frozenset()
