@@ -1,6 +1,10 @@
 # orderhub developer commands. Every target builds .venv from uv.lock first, so each works on a fresh clone.
 SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
+# Installed packages get their bytecode at install time: with PYTHONDONTWRITEBYTECODE set (as on
+# our machines) every process would otherwise compile SQLAlchemy, Litestar & co. from source at
+# each start (`orderhub --help`: 3.8 s → 1.6 s).
+export UV_COMPILE_BYTECODE := 1
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENV := .venv
 PY := $(VENV)/bin/python
