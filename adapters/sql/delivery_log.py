@@ -3,7 +3,7 @@ with our own count of attempts, and `dead_letters`, the store of record."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict
 from datetime import datetime
@@ -109,10 +109,15 @@ _WITHDRAW_FAILING = (
 )
 
 
-def _unfinished_predecessor_query() -> Any:
+Of = Callable[[Any, Any], Sequence[Any]]  #: given the aliases `this` and `earlier`
+
+
+def _unfinished_earlier(columns: Of, these: Of, earliest_first: bool = False) -> Any:
+    """The unfinished deliveries, to `b_consumer`, of the events before `these` events in their
+    aggregates' streams."""
     this, earlier = outbox.alias("this"), outbox.alias("earlier")
-    return (
-        select(d.attempts, d.due_at)
+    query = (
+        select(*columns(this, earlier))
         .select_from(deliveries.join(earlier, earlier.c.event_id == d.event_id))
         .join(
             this,
@@ -123,41 +128,31 @@ def _unfinished_predecessor_query() -> Any:
             ),
         )
         .where(
-            this.c.event_id == bindparam("b_event_id"),
+            *these(this, earlier),
             d.consumer == bindparam("b_consumer"),
             d.processed_at.is_(None),
             d.dead_at.is_(None),
         )
-        .order_by(earlier.c.aggregate_version)
-        .limit(1)
     )
+    return query.order_by(earlier.c.aggregate_version).limit(1) if earliest_first else query
 
 
-_UNFINISHED_PREDECESSOR = _unfinished_predecessor_query()
+_UNFINISHED_PREDECESSOR = _unfinished_earlier(
+    lambda this, earlier: (d.attempts, d.due_at),
+    lambda this, earlier: (this.c.event_id == bindparam("b_event_id"),),
+    earliest_first=True,
+)
 
 
 def _unfinished_predecessors_query(dialect: str) -> Any:
     """Every unfinished earlier event of these events' aggregates, outside the batch, with the
     version it has (the earliest per event is picked in Python: few rows, any dialect)."""
-    this, earlier = outbox.alias("this"), outbox.alias("earlier")
-    return (
-        select(this.c.event_id, earlier.c.aggregate_version, d.attempts, d.due_at)
-        .select_from(deliveries.join(earlier, earlier.c.event_id == d.event_id))
-        .join(
-            this,
-            and_(
-                this.c.aggregate_type == earlier.c.aggregate_type,
-                this.c.aggregate_id == earlier.c.aggregate_id,
-                earlier.c.aggregate_version < this.c.aggregate_version,
-            ),
-        )
-        .where(
+    return _unfinished_earlier(
+        lambda this, earlier: (this.c.event_id, earlier.c.aggregate_version, d.attempts, d.due_at),
+        lambda this, earlier: (
             one_of(this.c.event_id, "b_event_ids")[dialect],
             ~one_of(earlier.c.event_id, "b_event_ids")[dialect],
-            d.consumer == bindparam("b_consumer"),
-            d.processed_at.is_(None),
-            d.dead_at.is_(None),
-        )
+        ),
     )
 
 
