@@ -44,7 +44,7 @@ from adapters.sql.retention import SqlRetentionStore
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from adapters.sql.view_reader import SqlViewReader
 from adapters.sql.view_store import SqlViewStore
-from adapters.sql.webhook_subscriptions import SqlWebhookSubscriptions
+from adapters.sql.webhook_subscriptions import SqlWebhookAudience, SqlWebhookSubscriptions
 from adapters.webhook_commerce import ThroughWebhooks
 from adapters.webhook_secrets import SecretBox
 from application.bus import MessageBus
@@ -350,7 +350,9 @@ class Container(containers.DeclarativeContainer):
         clock,
         relay_settings,
         minutes=providers.Singleton(SqlRelayMinutes, engine),
-        audience=webhook_subscriptions,
+        audience=providers.Singleton(
+            SqlWebhookAudience, read_engine, providers.Object(WebhookDeliveries.name)
+        ),
     )
 
 

@@ -69,12 +69,6 @@ class SqlWebhookSubscriptions:
             )
         return bool(result.rowcount)
 
-    async def listening(self) -> frozenset[str]:
-        """The webhook consumer, while a subscription is enabled (`ports.audience`)."""
-        async with self._engine.connect() as conn:
-            enabled = await conn.execute(select(s.id).where(s.disabled_at.is_(None)).limit(1))
-            return frozenset({self._consumer}) if enabled.first() else frozenset()
-
     async def unsent(
         self, event_id: UUID, event_type: str, channel: str | None
     ) -> Sequence[WebhookSubscription]:
@@ -149,3 +143,19 @@ class SqlWebhookSubscriptions:
             disabled_reason=row.disabled_reason,
             secret=self._box.open(row.secret),
         )
+
+
+class SqlWebhookAudience:
+    """`ports.audience` for the webhooks consumer: listened to while a subscription is enabled.
+    Give it the read engine: the relay asks while its claim holds SQLite's write lock, and a
+    reader never queues behind it (on PostgreSQL, it does not take one of the relay's
+    connections either)."""
+
+    def __init__(self, read_engine: AsyncEngine, consumer: str) -> None:
+        self._engine = read_engine
+        self._consumer = consumer
+
+    async def listening(self) -> frozenset[str]:
+        async with self._engine.connect() as conn:
+            enabled = await conn.execute(select(s.id).where(s.disabled_at.is_(None)).limit(1))
+            return frozenset({self._consumer}) if enabled.first() else frozenset()

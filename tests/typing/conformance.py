@@ -31,7 +31,7 @@ from adapters.sql.relay_minutes import SqlRelayMinutes
 from adapters.sql.retention import SqlRetentionStore
 from adapters.sql.view_reader import SqlViewReader
 from adapters.sql.view_store import SqlViewStore
-from adapters.sql.webhook_subscriptions import SqlWebhookSubscriptions
+from adapters.sql.webhook_subscriptions import SqlWebhookAudience, SqlWebhookSubscriptions
 from adapters.webhook_commerce import ThroughWebhooks
 from ports.audience import Audience
 from ports.broker import Publisher
@@ -88,7 +88,7 @@ def codecs(msgspec: MsgspecCodec) -> list[MessageCodec]:
     return [msgspec]
 
 
-def audiences(memory: InMemoryWebhookSubscriptions, sql: SqlWebhookSubscriptions) -> list[Audience]:
+def audiences(memory: InMemoryWebhookSubscriptions, sql: SqlWebhookAudience) -> list[Audience]:
     return [memory, sql]
 
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from adapters.memory.webhook_subscriptions import InMemoryWebhookSubscriptions
+from adapters.sql.webhook_subscriptions import SqlWebhookAudience
+from ports.audience import Audience
 from tests.factories import WebhookSubscriptionFactory
-from tests.integration.backends import Backend
+from tests.integration.backends import Backend, SqlBackend
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
@@ -58,16 +61,23 @@ async def test_a_removed_subscription_is_gone_with_what_it_was_sent(backend: Bac
     assert [x.id for x in await store.unsent(event, "OrderBooked", "web")] == [made.id]
 
 
+def audience_of(backend: Backend) -> Audience:
+    if isinstance(backend, SqlBackend):
+        return SqlWebhookAudience(backend.engine, "webhooks")
+    assert isinstance(backend.webhook_subscriptions, InMemoryWebhookSubscriptions)
+    return backend.webhook_subscriptions
+
+
 async def test_the_webhooks_consumer_is_listened_to_while_a_subscription_is_enabled(
     backend: Backend,
 ) -> None:
-    store = backend.webhook_subscriptions
-    assert await store.listening() == frozenset()
+    store, audience = backend.webhook_subscriptions, audience_of(backend)
+    assert await audience.listening() == frozenset()
     first, second = WebhookSubscriptionFactory(), WebhookSubscriptionFactory()
     await store.add(first)
     await store.add(second)
-    assert await store.listening() == frozenset({"webhooks"})
+    assert await audience.listening() == frozenset({"webhooks"})
     await store.disable(first.id, NOW, "410 Gone")
-    assert await store.listening() == frozenset({"webhooks"})
+    assert await audience.listening() == frozenset({"webhooks"})
     await store.remove(second.id)
-    assert await store.listening() == frozenset()
+    assert await audience.listening() == frozenset()
