@@ -11,7 +11,7 @@ import logging
 import sys
 from collections.abc import MutableMapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -40,18 +40,23 @@ def _drop_formatted_copies(
     return event
 
 
-def log_format(chosen: str | None) -> str:
-    """`LOG_FORMAT` when set; otherwise TEXT for a person at a terminal, JSON for a pipeline."""
+def log_format(chosen: str | None, stdout: TextIO | None = None) -> str:
+    """`LOG_FORMAT` when set; otherwise TEXT for a person at a terminal (`stdout`, the
+    process's own by default), JSON for a pipeline."""
     if chosen:
         return chosen.upper()
-    return "TEXT" if sys.stdout.isatty() else "JSON"
+    return "TEXT" if (stdout or sys.stdout).isatty() else "JSON"
 
 
 def configure_logging(
-    level: str, fmt: str | None = None, process: str = "orderhub", file: Path | None = None
+    level: str,
+    fmt: str | None = None,
+    process: str = "orderhub",
+    file: Path | None = None,
+    stream: TextIO | None = None,
 ) -> None:
-    """Route every log record of this process to stderr (or to `file`) at `level`, rendered as
-    `fmt` (None: `log_format`'s choice), each naming `process`."""
+    """Route every log record of this process to `stream` (stderr by default) or to `file` at
+    `level`, rendered as `fmt` (None: `log_format`'s choice), each naming `process`."""
 
     def _add_process(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         event.setdefault("process", process)
@@ -79,7 +84,9 @@ def configure_logging(
         ],
     )
     handler: logging.Handler = (
-        logging.StreamHandler() if file is None else logging.FileHandler(file, encoding="utf-8")
+        logging.StreamHandler(stream)
+        if file is None
+        else logging.FileHandler(file, encoding="utf-8")
     )
     handler.setFormatter(formatter)
     root = logging.getLogger()

@@ -1,14 +1,16 @@
-"""Every process logs one JSON object per line, with the correlation id of the work in hand."""
+"""Every process logs one line per record, with the correlation id of the work in hand and its
+process's name: text for people at a terminal, JSON for pipelines, `LOG_FORMAT` over both."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import Iterator
 
 import pytest
 
-from entrypoints.logs import configure_logging
+from entrypoints.logs import configure_logging, log_format
 from ports.correlation import correlated
 
 
@@ -65,3 +67,39 @@ def test_configuring_twice_does_not_double_every_line(
     err = capfd.readouterr().err
     assert err.count("once") == 1  # one handler
     assert not lines(err)  # and text now
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_text_at_a_terminal_json_otherwise() -> None:
+    assert log_format(None, Terminal()) == "TEXT"
+    assert log_format(None, io.StringIO()) == "JSON"
+
+
+def test_log_format_wins_over_the_terminal() -> None:
+    assert log_format("JSON", Terminal()) == "JSON"
+    assert log_format("text", io.StringIO()) == "TEXT"
+
+
+def _logged(fmt: str) -> str:
+    stream = io.StringIO()
+    configure_logging("INFO", fmt, process="relay", stream=stream)
+    logging.getLogger("orderhub.test").info("relayed %d events", 3)
+    logging.getLogger("dramatiq.worker").warning("a library speaks")
+    return stream.getvalue()
+
+
+def test_every_json_line_names_its_process(restored_logging: None) -> None:
+    logged = [json.loads(line) for line in _logged("JSON").splitlines()]
+    assert [line["event"] for line in logged] == ["relayed 3 events", "a library speaks"]
+    assert {line["process"] for line in logged} == {"relay"}
+
+
+def test_every_text_line_names_its_process(restored_logging: None) -> None:
+    logged = _logged("TEXT").splitlines()
+    assert len(logged) == 2
+    assert all("process=relay" in line for line in logged), logged
+    assert "relayed 3 events" in logged[0]
