@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -35,16 +36,23 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         )
 
 
+@cache
+def _scripts() -> ScriptDirectory:
+    """This code's migrations, read from their files once per process (readiness asks at every
+    probe)."""
+    return ScriptDirectory.from_config(alembic_config())
+
+
 def head_revision() -> str | None:
     """The newest revision this code knows."""
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    return _scripts().get_current_head()
 
 
 def known_revision(revision: str) -> bool:
     """Whether this code has a migration of that name (a database migrated by newer code has
     one it does not)."""
     try:
-        return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+        return _scripts().get_revision(revision) is not None
     except CommandError:
         return False
 
