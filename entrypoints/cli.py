@@ -13,7 +13,7 @@ from adapters.sql.engine import database_files
 from adapters.sql.migrate import current_revision, migrate
 from entrypoints.cli_parser import parser as _parser
 from entrypoints.config_report import config_report
-from entrypoints.container import build_container
+from entrypoints.container import build_container, dispose_engines
 from entrypoints.embedded import THREADS, is_embedded
 from entrypoints.heap import freeze_startup_objects
 from entrypoints.logs import configure_logging
@@ -164,7 +164,7 @@ def _projections(settings: Settings, args: argparse.Namespace) -> int:
         try:
             return await rebuild(container.view_store())
         finally:
-            await container.engine().dispose()
+            await dispose_engines(container)
 
     orders = asyncio.run(run())
     print(f"orderhub: rebuilt the order views and timelines of {orders} orders from the outbox")
@@ -188,7 +188,7 @@ async def _create_key(settings: Settings, args: argparse.Namespace) -> int:
         print(f"orderhub: {e}", file=sys.stderr)
         return 2
     finally:
-        await container.engine().dispose()
+        await dispose_engines(container)
     scope = f" for channel {principal.channel}" if principal.channel else ""
     if principal.sources:
         scope = f" for {', '.join(sorted(principal.sources))}"

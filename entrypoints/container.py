@@ -356,5 +356,12 @@ class Container(containers.DeclarativeContainer):
     )
 
 
+async def dispose_engines(container: Container) -> None:
+    """Close both of the container's connection pools (the read engine is made lazily, holds no
+    connection until used, and closes at once if it never was)."""
+    await container.engine().dispose()
+    await container.read_engine().dispose()
+
+
 def build_container(settings: Settings) -> Container:
     return Container(settings=settings)

@@ -11,7 +11,7 @@ import logging
 from dramatiq import Worker
 from dramatiq.asyncio import get_event_loop_thread
 
-from entrypoints.container import Container, build_container
+from entrypoints.container import Container, build_container, dispose_engines
 from entrypoints.relay_process import relay_with_jobs
 from entrypoints.settings import Settings
 from entrypoints.worker_process import start_worker
@@ -72,4 +72,4 @@ async def _relay(container: Container, stop: asyncio.Event) -> None:
     try:
         await relay_with_jobs(container, stop)
     finally:
-        await container.engine().dispose()
+        await dispose_engines(container)

@@ -6,7 +6,7 @@ import asyncio
 import signal
 
 from adapters.sql.notify import outbox_notifications
-from entrypoints.container import Container
+from entrypoints.container import Container, dispose_engines
 from entrypoints.jobs import run_jobs
 
 
@@ -19,7 +19,7 @@ async def run_relay(container: Container, stop: asyncio.Event | None = None) -> 
     try:
         await relay_with_jobs(container, stop)
     finally:
-        await container.engine().dispose()
+        await dispose_engines(container)
 
 
 async def relay_with_jobs(container: Container, stop: asyncio.Event) -> None:

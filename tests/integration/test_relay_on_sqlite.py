@@ -7,7 +7,7 @@ import asyncio
 from dataclasses import replace
 
 from domain import commands as c
-from entrypoints.container import build_container
+from entrypoints.container import build_container, dispose_engines
 from entrypoints.settings import Settings
 from ports.unit_of_work import CommandMeta
 
@@ -25,5 +25,4 @@ async def test_a_relay_batch_on_sqlite_completes_while_nobody_subscribes(sqlite_
 
         assert relayed >= 1
     finally:
-        await container.engine().dispose()
-        await container.read_engine().dispose()
+        await dispose_engines(container)
