@@ -16,6 +16,7 @@ from dramatiq import Actor
 
 from adapters.dramatiq.broker import HEARTBEAT_TIMEOUT_MS, make_broker
 from tests.e2e.killable_worker import QUEUE
+from tests.redis_db import emptied
 
 REDIS_URL = "redis://127.0.0.1:6379/10"
 
@@ -39,11 +40,8 @@ def wait_for(predicate: object, timeout: float) -> float:
 
 @pytest.fixture
 def marks() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(REDIS_URL)
-    client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
+    with emptied(REDIS_URL) as client:
+        yield client
 
 
 def test_a_killed_worker_s_message_comes_back_within_seconds(marks: redis.Redis) -> None:

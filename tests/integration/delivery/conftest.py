@@ -19,6 +19,7 @@ from entrypoints.container import Container, build_container
 from entrypoints.settings import Settings
 from entrypoints.worker_process import start_worker
 from ports.unit_of_work import CommandMeta
+from tests.redis_db import emptied
 
 #: A Redis database of the tests' own, emptied before each test.
 REDIS_URL = "redis://127.0.0.1:6379/9"
@@ -57,11 +58,8 @@ def _settings(url: str, **overrides: Any) -> Settings:
 
 @pytest.fixture
 def clean_redis() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(REDIS_URL)
-    client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
+    with emptied(REDIS_URL) as client:
+        yield client
 
 
 #: Fast clocks for the tests: republish after 1 s, treat an order as waiting for the ERP at once.

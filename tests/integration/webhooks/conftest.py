@@ -19,6 +19,7 @@ from entrypoints.worker_process import start_worker
 from ports.api_keys import Role
 from tests.integration.delivery.conftest import Pipeline, build_pipeline
 from tests.integration.webhooks.receiver import Receiver
+from tests.redis_db import emptied
 
 #: A Redis database of these tests' own (0 and 8–14 belong to others), emptied around each test.
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -27,11 +28,8 @@ SKU = "MUG"
 
 @pytest.fixture
 def redis_15() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(REDIS_URL)
-    client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
+    with emptied(REDIS_URL) as client:
+        yield client
 
 
 @pytest.fixture
