@@ -8,7 +8,9 @@ import asyncio
 import os
 import signal
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +22,26 @@ from adapters.clock import SystemClock
 from adapters.sql.api_keys import SqlApiKeys
 from adapters.sql.engine import create_engine
 from ports.api_keys import Role, Source
-from tests.e2e.processes import Hub, wait_for
+from tests.e2e.processes import Hub, free_port, wait_for
 from tests.faults.erp import ERP_KEY, ControllableErp
 from tests.faults.load import LOCATION, SKUS
 from tests.faults.reconcile import REPORT
+from tests.faults.round_robin import RoundRobin
 from tests.faults.stripe import ControllableStripe, stripe_settings
 from tests.integration.adapters.live_server import live_server
 from tests.integration.databases import postgres_database
 
 #: The broker's Redis database (the e2e tests use 10 and 11, the benchmarks 8); flushed per scenario.
 BROKER_URL = os.environ.get("ORDERHUB_FAULTS_BROKER_URL", "redis://127.0.0.1:6379/12")
+
+
+@dataclass(frozen=True)
+class Topology:
+    """How many of each process a stack runs."""
+
+    apis: int = 1
+    relays: int = 1
+    workers: int = 1
 
 
 @dataclass(frozen=True)
@@ -52,7 +64,9 @@ class Stack:
         self.keys = keys
         self.erp = erp
         self.stripe = stripe
-        self.url = hub.url
+        self.url = hub.url  #: the API, or the balancer in front of several
+        self.api_urls = [hub.url]
+        self.balancer: RoundRobin | None = None
         self._started: dict[str, int] = {}
 
     # -- processes ---------------------------------------------------------------------------
@@ -63,8 +77,8 @@ class Stack:
         self.hub.start(name, *args)
         return name
 
-    def start_api(self) -> str:
-        return self.start("api", "serve", "--port", str(self.hub.port))
+    def start_api(self, port: int | None = None) -> str:
+        return self.start("api", "serve", "--port", str(port or self.hub.port))
 
     def start_relay(self) -> str:
         return self.start("relay", "relay")
@@ -160,7 +174,9 @@ def make_stack(tmp_path: Path) -> Iterator[StackFactory]:
     one API, relay and worker (4 threads) started and ready; `env` overrides the processes'
     environment (tests.e2e.processes.Hub sets ERP_GRACE_SECONDS=1, DELIVERY_TIMEOUT_SECONDS=5).
     With `stripe_payments=True` payments go to the fake Stripe (`stack.stripe`), otherwise to the
-    simulated back office's provider. Everything is stopped and dropped afterwards."""
+    simulated back office's provider. `topology=Topology(apis=2, relays=2, workers=2)` runs the
+    production topology: several API processes behind a round-robin balancer (`stack.url`,
+    `stack.balancer`), several relays and workers. Everything is stopped and dropped afterwards."""
     broker = redis.Redis.from_url(BROKER_URL)
     broker.flushdb()
     erp = ControllableErp()
@@ -170,19 +186,34 @@ def make_stack(tmp_path: Path) -> Iterator[StackFactory]:
         postgres_database() as db_url,
         live_server(erp) as erp_url,
         live_server(stripe) as stripe_url,
+        ExitStack() as balancers,
     ):
         keys = _create_keys(db_url)
 
-        def make(on_hand: int = 100_000, stripe_payments: bool = False, **env: str) -> Stack:
+        def make(
+            on_hand: int = 100_000,
+            stripe_payments: bool = False,
+            topology: Topology = Topology(),
+            **env: str,
+        ) -> Stack:
             settings = {"ERP_URL": erp_url, "ERP_API_KEY": ERP_KEY, "DB_POOL_SIZE": "10",
                         **(stripe_settings(stripe_url) if stripe_payments else {}), **env}  # fmt: skip
             hub = Hub(db_url, BROKER_URL, tmp_path, **settings)
             hubs.append(hub)
             stack = Stack(hub, db_url, keys, erp, stripe)
-            stack.start_api()
-            stack.start_relay()
-            stack.start_worker()
-            wait_for(lambda: ready(stack.url), timeout=60, what="the API to come up")
+            ports = [hub.port] + [free_port() for _ in range(topology.apis - 1)]
+            for port in ports:
+                stack.start_api(port)
+            for _ in range(topology.relays):
+                stack.start_relay()
+            for _ in range(topology.workers):
+                stack.start_worker()
+            stack.api_urls = [f"http://127.0.0.1:{port}" for port in ports]
+            for url in stack.api_urls:
+                wait_for(partial(ready, url), timeout=60, what=f"the API at {url} to come up")
+            if topology.apis > 1:
+                stack.balancer = RoundRobin(stack.api_urls)
+                stack.url = balancers.enter_context(live_server(stack.balancer))
             stack.stock(on_hand)
             return stack
 

@@ -61,8 +61,11 @@ def relaying(stack: Stack) -> None:
 
 
 def kill_mid_publish(stack: Stack, relay: str, broker: redis.Redis) -> int:
-    """Returns how many events the killed relay had published and not marked."""
-    stack.pause("worker-1")
+    """Returns how many events the killed relay had published and not marked. Every worker is
+    held meanwhile, and every other relay too, so that what lands in the broker is this relay's."""
+    others = [n for n in stack.running() if n.startswith(("worker-", "relay-")) and n != relay]
+    for name in others:
+        stack.pause(name)
     stack.pause(relay)
     time.sleep(1.5)  # the load keeps writing events: a backlog for the relay
     before = held(broker)
@@ -72,7 +75,8 @@ def kill_mid_publish(stack: Stack, relay: str, broker: redis.Redis) -> int:
         pass  # a tight loop: the window between publishing and committing is milliseconds
     stack.kill(relay)
     caught = len(events_in_broker(broker) & asyncio.run(_unpublished(stack.db_url)))
-    stack.resume("worker-1")
+    for name in others:
+        stack.resume(name)
     return caught
 
 
