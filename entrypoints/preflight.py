@@ -55,21 +55,30 @@ async def _quietly(reading: Coroutine[Any, Any, str | None]) -> str | None:
 
 def check_port(host: str, port: int) -> None:
     """Raise `StartFailure` if nothing can listen on `host:port` (as the server will bind it)."""
+    listen(host, port).close()
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket listening on `host:port`, for a server to take over; connections made before it
+    accepts wait in the backlog instead of being refused. `StartFailure` if it cannot."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError as e:
-            if e.errno == errno.EADDRINUSE:
-                raise StartFailure(
-                    f"cannot listen on {host}:{port}: the port is in use; hint: stop what "
-                    f"listens there, or pass another port (--port {port + 1})"
-                ) from None
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind((host, port))
+        s.listen(2048)  # uvicorn's default backlog
+    except OSError as e:
+        s.close()
+        if e.errno == errno.EADDRINUSE:
             raise StartFailure(
-                f"cannot listen on {host}:{port} ({e.strerror or type(e).__name__}); hint: "
-                "--host takes an address of this machine, such as 127.0.0.1"
+                f"cannot listen on {host}:{port}: the port is in use; hint: stop what "
+                f"listens there, or pass another port (--port {port + 1})"
             ) from None
+        raise StartFailure(
+            f"cannot listen on {host}:{port} ({e.strerror or type(e).__name__}); hint: "
+            "--host takes an address of this machine, such as 127.0.0.1"
+        ) from None
+    return s
 
 
 def _check_schema(url: str, revision: str | None) -> None:

@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,6 +36,7 @@ from entrypoints.demo.summary import Summary
 from entrypoints.demo.traffic import DISCONTINUED
 from entrypoints.demo.world import DemoDay
 from entrypoints.logs import configure_logging
+from entrypoints.preflight import listen
 from entrypoints.relay_process import relay_with_jobs
 from entrypoints.settings import Settings
 from entrypoints.worker_process import start_worker
@@ -122,8 +124,11 @@ def run_demo(settings: Settings, args: argparse.Namespace) -> int:
             url = f"http://{args.host}:{args.port}"
             agent_key, ops_key = _on(loop, _demo_keys(container))
             clock.run_in_real_time()
+            # Listening before the invitation is shown: a curl copied from it at once waits to
+            # be accepted instead of being refused while the server starts.
+            listening = listen(args.host, args.port)
             display.invitation(url, agent_key, ops_key)
-            _serve(settings, container, office, loop, args.host, args.port)
+            _serve(settings, container, office, loop, listening)
     finally:
         worker.stop(timeout=10_000)
     return 0 if summary.reconciles else 1
@@ -161,8 +166,7 @@ def _serve(
     container: Container,
     office: SimulatedBackOffice,
     loop: asyncio.AbstractEventLoop,
-    host: str,
-    port: int,
+    listening: socket.socket,
 ) -> None:
     """Keep the hub alive (relay, jobs, the simulated back office) and serve the API."""
     import uvicorn  # noqa: PLC0415 - only needed once the day is played
@@ -175,7 +179,8 @@ def _serve(
     api.erp.override(providers.Object(office.erp))
     try:
         # log_config=None: uvicorn's lines go where the demo's go (its log file), not to the terminal
-        uvicorn.run(create_app(api), host=host, port=port, log_config=None, access_log=False)
+        config = uvicorn.Config(create_app(api), log_config=None, access_log=False)
+        uvicorn.Server(config).run(sockets=[listening])
     finally:
         loop.call_soon_threadsafe(stop.set)
         with contextlib.suppress(Exception):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import queue
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -45,16 +47,16 @@ def test_after_the_day_the_api_serves_what_it_left(tmp_path: Path) -> None:
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 240
-        ready = False
-        while time.monotonic() < deadline and not ready:
-            try:
-                ready = (
-                    httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=1).status_code == 200
-                )
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        assert ready, "the API did not come up"
+        shown = _until_line(demo, "curl -s", deadline=time.monotonic() + 240)
+        agent_key = re.search(r"Bearer (ohk_\S+?)\"", shown)
+        assert agent_key, shown
+        # The curl of the invitation, the moment it is shown, without retrying: it is served.
+        tried = httpx.get(
+            f"http://127.0.0.1:{port}/v1/orders?limit=3",
+            headers={"Authorization": f"Bearer {agent_key.group(1)}"},
+            timeout=30,
+        )
+        assert tried.status_code == 200, tried.text
         created = subprocess.run(
             [ORDERHUB, "keys", "create", "--role", "agent"],
             env=env,
@@ -77,3 +79,21 @@ def test_after_the_day_the_api_serves_what_it_left(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             demo.kill()
             demo.wait(timeout=10)
+
+
+def _until_line(process: subprocess.Popen[str], marker: str, deadline: float) -> str:
+    """The process's output up to and including the first line holding `marker` (bounded). A
+    thread reads the pipe, so that a line already buffered is never waited for."""
+    lines: queue.Queue[str] = queue.Queue()
+    assert process.stdout is not None
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout or ()],
+                     daemon=True).start()  # fmt: skip
+    seen: list[str] = []
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            seen.append(lines.get(timeout=min(left, 1.0)))
+        except queue.Empty:
+            continue
+        if marker in seen[-1]:
+            return "".join(seen)
+    raise AssertionError(f"no line with {marker!r} in:\n{''.join(seen)[-3000:]}")
