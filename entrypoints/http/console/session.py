@@ -58,6 +58,9 @@ class Agent:
     key_id: UUID
     role: Role
     csrf_token: str
+    #: Which of the key's secrets signed in: the session ends when that secret stops being
+    #: accepted (a revocation, the key's expiry, the end of a rotation's grace).
+    generation: int = 0
 
 
 def sign_in(connection: ASGIConnection[Any, Any, Any, Any], principal: Principal) -> None:
@@ -65,6 +68,7 @@ def sign_in(connection: ASGIConnection[Any, Any, Any, Any], principal: Principal
         {
             "key_id": str(principal.key_id),
             "role": principal.role.value,
+            "generation": principal.generation,
             "csrf": secrets.token_urlsafe(32),
             _NEW_ID: True,
         }
@@ -80,31 +84,35 @@ def current_agent(connection: ASGIConnection[Any, Any, Any, Any]) -> Agent | Non
     if not isinstance(data, dict):
         return None
     try:
-        return Agent(UUID(data["key_id"]), Role(data["role"]), data["csrf"])
+        return Agent(
+            UUID(data["key_id"]), Role(data["role"]), data["csrf"], int(data["generation"])
+        )
     except (KeyError, TypeError, ValueError):
         return None
 
 
 class SessionKeys:
-    """Whether the key a session was opened with is still active: the key store's answer, kept
-    for `KEY_RECHECK_SECONDS` per key (only a yes is kept; a revoked key's sessions end)."""
+    """Whether the secret a session was opened with is still accepted: the key store's answer,
+    kept for `KEY_RECHECK_SECONDS` per key and secret (only a yes is kept; the sessions of a
+    revoked or expired key, or of a secret whose rotation grace ended, end)."""
 
     def __init__(self, keys: ApiKeyStore, clock: Clock) -> None:
         self._keys = keys
         self._clock = clock
-        self._active_until: dict[UUID, datetime] = {}
+        self._active_until: dict[tuple[UUID, int], datetime] = {}
 
-    async def active(self, key_id: UUID) -> bool:
+    async def active(self, key_id: UUID, generation: int) -> bool:
         now = self._clock.now()
-        until = self._active_until.get(key_id)
+        secret = (key_id, generation)
+        until = self._active_until.get(secret)
         if until is not None and until > now:
             return True
-        if not await self._keys.is_active(key_id):
-            self._active_until.pop(key_id, None)
+        if not await self._keys.is_active(key_id, generation):
+            self._active_until.pop(secret, None)
             return False
         if len(self._active_until) > 1000:  # one entry per signed-in key: a handful
             self._active_until = {k: u for k, u in self._active_until.items() if u > now}
-        self._active_until[key_id] = now + timedelta(seconds=KEY_RECHECK_SECONDS)
+        self._active_until[secret] = now + timedelta(seconds=KEY_RECHECK_SECONDS)
         return True
 
 
@@ -116,7 +124,7 @@ async def checked_agent(
     agent = current_agent(connection)
     if agent is None:
         return None
-    if not await session_keys.active(agent.key_id):
+    if not await session_keys.active(agent.key_id, agent.generation):
         sign_out(connection)
         return None
     return agent
