@@ -1,7 +1,9 @@
-"""Console sessions: a random id in an HttpOnly, SameSite=Strict cookie; the data stays in memory.
+"""Console sessions: a random id in an HttpOnly, SameSite=Strict cookie; the data stays on the
+server (in memory, or in Redis shared by every API process: `session_store.py`).
 
-A session holds the id of the key it was opened with, and that key is re-checked with the key
-store at most every `KEY_RECHECK_SECONDS`: a revoked key ends its sessions within seconds.
+A session holds the id of the key it was opened with and which of its secrets, and that secret is
+re-checked with the key store at most every `KEY_RECHECK_SECONDS`: a revoked or expired key, or
+a secret whose rotation grace ended, ends its sessions within seconds.
 
 Litestar's server-side sessions, with two changes to when the id is handed out:
 - an anonymous visitor gets no session at all (nothing is stored, no cookie is set), so visits
@@ -38,11 +40,16 @@ from ports.clock import Clock
 CONSOLE_ROLES = frozenset({Role.AGENT, Role.OPS})
 #: A signed-in session lasts one working shift, however busy (it is not renewed on access).
 SESSION_SECONDS = 8 * 3600
-#: The name under which the app's store registry holds the sessions (a memory store by default).
+#: The name under which the app's store registry holds the sessions (`session_store.py`).
 SESSION_STORE = "console_sessions"
 COOKIE = "orderhub_console"
 #: How long a key found active stays trusted before its sessions ask the key store again.
 KEY_RECHECK_SECONDS = 5
+#: Set in a request's state once its session store was found unreachable: the page that says
+#: so is sent without touching the store again.
+SESSIONS_UNAVAILABLE = "orderhub_sessions_unavailable"
+#: A key no session has (ids are hex): asked for to learn whether the store answers.
+_PROBE = "probe"
 #: Session key asking the backend for a new id before the data is stored.
 _NEW_ID = "_new_id"
 
@@ -73,6 +80,13 @@ def sign_in(connection: ASGIConnection[Any, Any, Any, Any], principal: Principal
             _NEW_ID: True,
         }
     )
+
+
+async def ensure_store_reachable(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """Raise `SessionsUnavailable` now, while a page can still say so, if the session store is
+    away: the session itself is written (or deleted) only as the answer starts, too late to
+    change that answer."""
+    await connection.app.stores.get(SESSION_STORE).exists(_PROBE)
 
 
 def sign_out(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
@@ -147,6 +161,8 @@ class ConsoleSessionBackend(ServerSideSessionBackend):
         message: Message,
         connection: ASGIConnection[Any, Any, Any, Any],
     ) -> None:
+        if SESSIONS_UNAVAILABLE in connection.state:
+            return  # the answer says the store is away: asking it again would fail this answer
         store = self.config.get_store_from_app(connection.scope["app"])
         brought = connection.cookies.get(self.config.key)
         if brought == "null":
