@@ -16,6 +16,7 @@ from entrypoints.config_report import config_report
 from entrypoints.container import build_container, dispose_engines
 from entrypoints.embedded import THREADS, is_embedded
 from entrypoints.heap import freeze_startup_objects
+from entrypoints.key_commands import run_keys
 from entrypoints.logs import configure_logging
 from entrypoints.preflight import (
     StartFailure,
@@ -27,7 +28,6 @@ from entrypoints.relay_process import run_relay
 from entrypoints.settings import Settings, SettingsError
 from entrypoints.tracing import configure_tracing
 from entrypoints.worker_process import run_worker
-from ports.api_keys import Role, Source
 from read_models.projector import rebuild
 
 logger = logging.getLogger("orderhub")
@@ -171,32 +171,6 @@ def _projections(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _keys(settings: Settings, args: argparse.Namespace) -> int:
-    return asyncio.run(_create_key(settings, args))
-
-
-async def _create_key(settings: Settings, args: argparse.Namespace) -> int:
-    container = build_container(settings)
-    try:
-        principal, secret = await container.api_keys().create(
-            Role(args.role),
-            args.channel,
-            args.label,
-            frozenset(Source(s) for s in args.source or ()),
-        )
-    except ValueError as e:
-        print(f"orderhub: {e}", file=sys.stderr)
-        return 2
-    finally:
-        await dispose_engines(container)
-    scope = f" for channel {principal.channel}" if principal.channel else ""
-    if principal.sources:
-        scope = f" for {', '.join(sorted(principal.sources))}"
-    print(f"created {principal.role} key {principal.key_id}{scope}; it is shown only once:")
-    print(secret)
-    return 0
-
-
 def _config(settings: Settings, args: argparse.Namespace) -> int:
     print(config_report(settings))
     return 0
@@ -207,7 +181,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "migrate": _migrate,
     "relay": _relay,
     "worker": _worker,
-    "keys": _keys,
+    "keys": run_keys,
     "demo": _demo,
     "projections": _projections,
     "config": _config,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from uuid import UUID
 
 from ports.api_keys import Role, Source
 
@@ -108,6 +110,34 @@ def _demo(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     demo.add_argument("--port", type=int, default=8000, help="port to serve on (8000)")
 
 
+#: How long a rotated-out secret is still accepted unless `--grace` says otherwise: time to roll
+#: the new one out to its client; short, in case the rotation was for a leak and `--grace 0`
+#: was forgotten.
+DEFAULT_GRACE_SECONDS = 3600
+
+
+def _seconds(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"a whole number of seconds, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"at least {minimum} seconds, got {value}")
+        return value
+
+    return parse
+
+
+def _key_id(text: str) -> UUID:
+    try:
+        return UUID(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"a key id such as 9f2c6c1e-…, as `orderhub keys list` shows it; got {text!r}"
+        ) from None
+
+
 def _keys(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     keys = _command(sub, "keys", "API keys")
     actions = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
@@ -132,3 +162,47 @@ def _keys(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="a back-office system a system key speaks for (repeat for several)",
     )
     create.add_argument("--label", help="a note on who holds the key")
+    create.add_argument(
+        "--expires-in",
+        type=_seconds(1),
+        metavar="SECONDS",
+        help="refuse the key (like a revoked one) this many seconds from now (default: never)",
+    )
+    listing = actions.add_parser(
+        "list",
+        help="every key: id, role, scope, label, dates, state; never a secret",
+        description="List every key, revoked and expired ones too, oldest first: its id, role, "
+        "channel or sources, label, when it was created, expires, was revoked, and until when a "
+        "rotated-out secret is still accepted. Neither a secret nor its hash is shown.",
+    )
+    listing.add_argument("--json", action="store_true", help="one JSON array, for scripts")
+    revoke = actions.add_parser(
+        "revoke",
+        help="refuse a key from now on (every API process within 5 s; ends its console sessions)",
+        description="Revoke a key: every API process refuses it within 5 seconds and its "
+        "console sessions end. Revoking a revoked key changes nothing.",
+    )
+    revoke.add_argument("key_id", type=_key_id, metavar="ID", help="the key's id (keys list)")
+    rotate = actions.add_parser(
+        "rotate",
+        help="a new secret for a key, printed once; the old one accepted for --grace seconds",
+        description="Give a key a new secret, printed once, alone on the last line. The key "
+        "keeps its id, role, channel and sources (so callers keep the same actor on events); "
+        "the secret it replaces is still accepted for --grace seconds, and one replaced before "
+        "that no longer is.",
+    )
+    rotate.add_argument("key_id", type=_key_id, metavar="ID", help="the key's id (keys list)")
+    rotate.add_argument(
+        "--grace",
+        type=_seconds(0),
+        default=DEFAULT_GRACE_SECONDS,
+        metavar="SECONDS",
+        help=f"how long the old secret is still accepted (default {DEFAULT_GRACE_SECONDS}; "
+        "0: refused at once, for a leaked key)",
+    )
+    rotate.add_argument(
+        "--expires-in",
+        type=_seconds(1),
+        metavar="SECONDS",
+        help="a new expiry, this many seconds from now (default: the key's expiry is kept)",
+    )

@@ -23,6 +23,8 @@ def config_report(settings: Settings) -> str:
         shown = _shown(value, secret=not f.repr)
         if f.name == "log_format" and value is None:
             shown = "(not set: TEXT when stdout is a terminal, JSON otherwise)"
+        if f.name == "rate_limit_storage" and not value:
+            shown = f"(not set: {_where(settings.rate_limit_url())})"
         rows.append((f.name.upper(), shown, origin))
     width = max(len(name) for name, _, _ in rows)
     mode = (
@@ -35,8 +37,17 @@ def config_report(settings: Settings) -> str:
             "orderhub: effective configuration (environment over defaults; secrets masked)",
             *(f"  {name:<{width}}  {shown}  ({origin})" for name, shown, origin in rows),
             f"  delivery: {mode}",
+            f"  rate-limit counters: {_where(settings.rate_limit_url())}",
+            f"  console sessions: {_where(settings.session_store_url())}",
         ]
     )
+
+
+def _where(url: str) -> str:
+    """Memory, or which Redis (password masked), shared by every API process."""
+    if url.startswith("memory://"):
+        return "memory://, this process's own (one API process)"
+    return f"{masked_url(url)}, shared by every API process"
 
 
 def _shown(value: object, *, secret: bool) -> str:

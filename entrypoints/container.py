@@ -60,6 +60,7 @@ from application.retention import Retention, RetentionPolicy
 from application.webhooks import WebhookDeliveries
 from entrypoints.http.auth import Authenticator
 from entrypoints.http.commands import CommandRunner
+from entrypoints.http.console.session_store import session_store
 from entrypoints.http.rate_limit import Window, rate_limit_storage
 from entrypoints.metrics import HubState, observe_command
 from entrypoints.settings import Settings
@@ -234,8 +235,13 @@ class Container(containers.DeclarativeContainer):
     hub_state = providers.Singleton(
         HubState, operations, remotes, settings.provided.metrics_state_seconds
     )
+    #: Rate-limit counters and console sessions: in Redis whenever `BROKER_URL` or
+    #: `RATE_LIMIT_STORAGE` names one, so every API process shares them (PRODUCT.md §8.7).
     rate_limit_storage = providers.Singleton(
-        rate_limit_storage, settings.provided.rate_limit_storage
+        rate_limit_storage, settings.provided.rate_limit_url.call()
+    )
+    console_sessions = providers.Singleton(
+        session_store, settings.provided.session_store_url.call()
     )
     authenticator = providers.Singleton(
         Authenticator,

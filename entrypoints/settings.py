@@ -73,8 +73,9 @@ class Settings:
     idempotency_lease_seconds: int = 30
     #: Requests per key: `<count>/<second|minute|hour>`.
     rate_limit: str = "200/second"
-    #: Where rate-limit counters live: `memory://` or a `redis://` URL.
-    rate_limit_storage: str = "memory://"
+    #: Where rate-limit counters live: `memory://` or a `redis://` URL; empty (unset): the
+    #: broker's Redis when `BROKER_URL` is one, else memory (`rate_limit_url()`).
+    rate_limit_storage: str = ""
     #: Failed authentications (unknown or revoked keys, failed console sign-ins) per client
     #: address; past it, that address's unknown keys get 429 without a database lookup.
     auth_failure_limit: str = "20/minute"
@@ -182,7 +183,7 @@ class Settings:
             ),
             idempotency_lease_seconds=_int(env, "IDEMPOTENCY_LEASE_SECONDS", 30, minimum=1),
             rate_limit=_rate(env, "RATE_LIMIT", defaults.rate_limit),
-            rate_limit_storage=text("RATE_LIMIT_STORAGE", defaults.rate_limit_storage),
+            rate_limit_storage=env.get("RATE_LIMIT_STORAGE", "").strip(),
             auth_failure_limit=_rate(env, "AUTH_FAILURE_LIMIT", defaults.auth_failure_limit),
             public_rate_limit=_rate(env, "PUBLIC_RATE_LIMIT", defaults.public_rate_limit),
             metrics_state_seconds=_int(env, "METRICS_STATE_SECONDS", 5, minimum=0),
@@ -218,6 +219,21 @@ class Settings:
         except InvalidRoutes as e:
             raise SettingsError(f"COMMERCE_ROUTES: {e}") from None
 
+    def rate_limit_url(self) -> str:
+        """Where rate-limit counters live: `RATE_LIMIT_STORAGE`, or, unset, the broker's Redis
+        when `BROKER_URL` is one (several API processes then count together), else memory."""
+        if self.rate_limit_storage:
+            return self.rate_limit_storage
+        return self.broker_url if _is_redis(self.broker_url) else "memory://"
+
+    def session_store_url(self) -> str:
+        """Where console sessions live (PRODUCT.md §8.7): the Redis of `RATE_LIMIT_STORAGE`,
+        else the broker's Redis, else memory (one API process: the embedded run)."""
+        for url in (self.rate_limit_storage, self.broker_url):
+            if _is_redis(url):
+                return url
+        return "memory://"
+
     def hub(self) -> HubSettings:
         default = ReturnPolicy(
             window_days=self.return_window_days,
@@ -245,6 +261,10 @@ class Settings:
             delivery=timedelta(days=self.stuck_not_delivered_days),
             refund=timedelta(hours=self.stuck_not_refunded_hours),
         )
+
+
+def _is_redis(url: str) -> bool:
+    return url.startswith(("redis://", "rediss://"))
 
 
 def _secret(env: Mapping[str, str], name: str) -> str | None:
@@ -397,7 +417,9 @@ def _check_urls(settings: Settings) -> None:
             "BROKER_URL must be memory://, redis://… or amqp://…, "
             f"got {masked_url(settings.broker_url)!r}"
         )
-    if not settings.rate_limit_storage.startswith(("memory://", "redis://", "rediss://")):
+    if settings.rate_limit_storage and not settings.rate_limit_storage.startswith(
+        ("memory://", "redis://", "rediss://")
+    ):
         raise SettingsError(
             "RATE_LIMIT_STORAGE must be memory:// or redis://…, "
             f"got {masked_url(settings.rate_limit_storage)!r}"

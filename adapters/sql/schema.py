@@ -165,6 +165,15 @@ api_keys = Table(
     Column("label", String(200), nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime, nullable=True),
+    #: After this the key is refused like a revoked one (`keys create/rotate --expires-in`).
+    Column("expires_at", UtcDateTime, nullable=True),
+    #: Which of the key's secrets `key_hash` is: 0 at creation, one more at each rotation (a
+    #: console session remembers the generation it signed in with).
+    Column("generation", Integer, nullable=False, server_default=text("0")),
+    #: The secret `key_hash` replaced at the last rotation, valid until `previous_valid_until`
+    #: (the rotation's grace); NULL once no rotation left one.
+    Column("previous_key_hash", String(64), nullable=True, unique=True),
+    Column("previous_valid_until", UtcDateTime, nullable=True),
 )
 
 #: Messages each consumer has already processed (inbound events, delivered outbox events), so a

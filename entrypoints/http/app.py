@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from entrypoints.container import Container
 from entrypoints.http.auth import PUBLIC, ApiKeyAuthentication
 from entrypoints.http.console import console_router
+from entrypoints.http.console.session import SESSION_STORE
 from entrypoints.http.correlation import Correlation, name_correlation
 from entrypoints.http.events import EventFeedController
 from entrypoints.http.health import HealthController
@@ -44,10 +45,12 @@ def _provide(value: Any) -> Provide:
 def create_app(container: Container) -> Litestar:
     settings = container.settings()
     engine, read_engine = container.engine(), container.read_engine()
+    sessions = container.console_sessions()
 
     async def dispose() -> None:
         await engine.dispose()
         await read_engine.dispose()
+        await sessions.__aexit__(None, None, None)  # closes a Redis store's connections
 
     return Litestar(
         route_handlers=[
@@ -110,6 +113,7 @@ def create_app(container: Container) -> Litestar:
             ),
             RateLimit(settings.rate_limit, container.rate_limit_storage()),
         ],
+        stores={SESSION_STORE: sessions},
         exception_handlers=EXCEPTION_HANDLERS,
         # Litestar's default config would reset the root logger to INFO, ignoring LOG_LEVEL.
         logging_config=LoggingConfig(configure_root_logger=False),

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,18 @@ class Hub:
         )
         self.processes[name] = process
         return process
+
+    def serve(self, *names: str) -> list[str]:
+        """One more API process (`orderhub serve`) per name, each on a port of its own; their
+        URLs, once every one of them is ready."""
+        urls = []
+        for name in names:
+            port = free_port()
+            self.start(name, "serve", "--port", str(port))
+            urls.append(f"http://127.0.0.1:{port}")
+        for url in urls:
+            wait_for(partial(_ready, url), timeout=60, what=f"the API at {url} to come up")
+        return urls
 
     def start_all(self) -> None:
         self.start("api", "serve", "--port", str(self.port))

@@ -26,6 +26,9 @@ DATABASE_COMMANDS = {
     "migrate": ["migrate"],
     "demo": ["demo", "--no-serve", "--orders", "1"],
     "keys create": ["keys", "create", "--role", "agent"],
+    "keys list": ["keys", "list"],
+    "keys revoke": ["keys", "revoke", "9f2c6c1e-0000-4000-8000-000000000001"],
+    "keys rotate": ["keys", "rotate", "9f2c6c1e-0000-4000-8000-000000000001"],
     "projections rebuild": ["projections", "rebuild"],
 }
 #: The commands that need the schema migrated (migrate makes it; the demo migrates itself).

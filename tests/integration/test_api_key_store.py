@@ -26,7 +26,7 @@ async def test_a_key_is_active_until_it_is_revoked_and_an_unknown_id_never_is(
     keys = SqlApiKeys(engine, clock)
     principal, secret = await keys.create(Role.AGENT, None, "desk")
     other, _ = await keys.create(Role.OPS, None, "ops")
-    assert await keys.is_active(principal.key_id)
+    assert await keys.is_active(principal.key_id, 0)
     assert await keys.authenticate(secret) == principal  # now in the lookup cache
 
     async with engine.begin() as conn:
@@ -34,6 +34,6 @@ async def test_a_key_is_active_until_it_is_revoked_and_an_unknown_id_never_is(
             update(api_keys).where(api_keys.c.id == principal.key_id).values(revoked_at=clock.now())
         )
 
-    assert not await keys.is_active(principal.key_id)  # asked of the store, not of the cache
-    assert await keys.is_active(other.key_id)
-    assert not await keys.is_active(uuid.uuid4())
+    assert not await keys.is_active(principal.key_id, 0)  # asked of the store, not of the cache
+    assert await keys.is_active(other.key_id, 0)
+    assert not await keys.is_active(uuid.uuid4(), 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,9 +14,13 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.clock import FixedClock
+from adapters.key_secrets import key_hash
+from adapters.sql.api_keys import SqlApiKeys
 from adapters.sql.engine import create_engine
 from adapters.sql.migrate import current_revision, migrate
 from adapters.sql.schema import metadata
+from ports.api_keys import Principal, Role
 from tests.integration.databases import _admin, pg_url
 
 
@@ -78,6 +82,40 @@ async def test_the_events_kept_before_the_feed_get_their_orders_channel(
                     )
                 ).all()
             assert [tuple(r) for r in rows] == [("order", "pos", 0), ("stock", None, 0)]
+        finally:
+            await engine.dispose()
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+async def test_keys_made_before_rotation_keep_working_and_can_be_rotated(
+    database: str, tmp_path: Path
+) -> None:
+    """0012 on a key table with keys: each stands at generation 0 with no expiry, its secret
+    still opens it, and it can be rotated and revoked like a new one."""
+    async with _fresh_database(database, tmp_path) as url:
+        engine = create_engine(url)
+        try:
+            await migrate(engine, "0011")
+            key_id, secret = uuid.uuid4(), "ohk_made-before-0012"
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        "INSERT INTO api_keys (id, key_hash, role, channel, label, created_at) "
+                        "VALUES (:id, :hash, 'channel', 'web', 'old', :at)"
+                    ),
+                    {"id": key_id.hex if database == "sqlite" else key_id,
+                     "hash": key_hash(secret), "at": AT},
+                )  # fmt: skip
+            await migrate(engine)
+            keys = SqlApiKeys(engine, FixedClock(AT))
+
+            principal = await keys.authenticate(secret)
+            assert principal == Principal(key_id, Role.CHANNEL, "web", None, 0)
+            [record] = await keys.list_keys()
+            assert (record.generation, record.expires_at, record.grace_until) == (0, None, None)
+            rotated, _ = await keys.rotate(key_id, timedelta(0))
+            assert (rotated.key_id, rotated.generation) == (key_id, 1)
+            assert (await keys.revoke(key_id)).revoked_at == AT
         finally:
             await engine.dispose()
 

@@ -10,6 +10,7 @@ from adapters.guarded_crm import GuardedCrm
 from adapters.guarded_payment import GuardedPayments
 from adapters.http.stripe import StripePayments
 from adapters.http.webhook_sender import HttpWebhookSender
+from adapters.memory.api_keys import InMemoryApiKeys
 from adapters.memory.circuit_board import InMemoryCircuitBoard
 from adapters.memory.delivery_log import InMemoryDeadLetters, InMemoryDeliveryLog
 from adapters.memory.operations_reader import InMemoryOperationsReader
@@ -21,6 +22,7 @@ from adapters.memory.views import InMemoryViewReader, InMemoryViewStore
 from adapters.memory.webhook_subscriptions import InMemoryWebhookSubscriptions
 from adapters.message_codec import MsgspecCodec
 from adapters.simulators.payment import SimulatedPayments
+from adapters.sql.api_keys import SqlApiKeys
 from adapters.sql.circuit_board import SqlCircuitBoard
 from adapters.sql.delivery_log import SqlDeadLetters, SqlDeliveryLog
 from adapters.sql.event_feed import SqlEventFeed
@@ -33,6 +35,7 @@ from adapters.sql.view_reader import SqlViewReader
 from adapters.sql.view_store import SqlViewStore
 from adapters.sql.webhook_subscriptions import SqlWebhookAudience, SqlWebhookSubscriptions
 from adapters.webhook_commerce import ThroughWebhooks
+from ports.api_keys import ApiKeyStore
 from ports.audience import Audience
 from ports.broker import Publisher
 from ports.circuits import CircuitBoard
@@ -130,3 +133,7 @@ def webhook_senders(http: HttpWebhookSender) -> list[WebhookSender]:
 
 def commerce_targets(webhooks: ThroughWebhooks) -> list[CommercePort]:
     return [webhooks]
+
+
+def api_key_stores(memory: InMemoryApiKeys, sql: SqlApiKeys) -> list[ApiKeyStore]:
+    return [memory, sql]

@@ -24,12 +24,14 @@ from entrypoints.http.console.forgery import SameOrigin
 from entrypoints.http.console.ops_page import OpsPageController
 from entrypoints.http.console.pages import STATIC, Pages
 from entrypoints.http.console.session import (
+    SESSIONS_UNAVAILABLE,
     NotSignedIn,
     SessionKeys,
     current_agent,
     session_config,
     signed_in_agent,
 )
+from entrypoints.http.console.session_store import SessionsUnavailable
 from ports.api_keys import ApiKeyStore
 from ports.clock import Clock
 from ports.idempotency import ClaimLost
@@ -85,6 +87,15 @@ def console_router(
         agent = current_agent(request)
         return pages.render("refused.html", status, agent=agent, status=status, reason=reason)
 
+    def sessions_away(request: Request[Any, Any, Any], exc: SessionsUnavailable) -> Response[Any]:
+        request.state[SESSIONS_UNAVAILABLE] = True
+        logger.warning(
+            "console: %s %s answered 503: the session store is unreachable (%s)",
+            request.method, request.url.path, type(exc.__cause__).__name__,
+        )  # fmt: skip
+        reason = "Console sign-ins cannot be checked right now (their store is unreachable); the API is unaffected. Try again in a moment."  # fmt: skip
+        return pages.render("refused.html", 503, agent=None, status=503, reason=reason)
+
     static = create_static_files_router(
         path="/static", directories=[STATIC], opt={"skip_session": True}, include_in_schema=False
     )
@@ -104,6 +115,7 @@ def console_router(
         },
         exception_handlers={
             NotSignedIn: to_sign_in,
+            SessionsUnavailable: sessions_away,
             HTTPException: refused,
             # The app answers these with problem JSON; the console's pages with a sentence.
             DatabaseUnavailable: failed,

@@ -20,6 +20,7 @@ from entrypoints.http.console.session import (
     Agent,
     SessionKeys,
     checked_agent,
+    ensure_store_reachable,
     sign_in,
     sign_out,
 )
@@ -86,6 +87,7 @@ class ConsoleController(Controller):
         if principal.role not in CONSOLE_ROLES:
             error = f"A {principal.role} key cannot sign in here; use an agent or ops key."
             return pages.render("sign_in.html", 403, agent=None, error=error)
+        await ensure_store_reachable(request)
         sign_in(request, principal)
         return _home()
 
@@ -98,6 +100,7 @@ class ConsoleController(Controller):
     ) -> Redirect:
         same_origin.ensure(request)
         ensure_csrf_token(agent, (await request.form()).get("csrf"))
+        await ensure_store_reachable(request)
         sign_out(request)
         return _home()
 

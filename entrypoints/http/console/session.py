@@ -1,7 +1,9 @@
-"""Console sessions: a random id in an HttpOnly, SameSite=Strict cookie; the data stays in memory.
+"""Console sessions: a random id in an HttpOnly, SameSite=Strict cookie; the data stays on the
+server (in memory, or in Redis shared by every API process: `session_store.py`).
 
-A session holds the id of the key it was opened with, and that key is re-checked with the key
-store at most every `KEY_RECHECK_SECONDS`: a revoked key ends its sessions within seconds.
+A session holds the id of the key it was opened with and which of its secrets, and that secret is
+re-checked with the key store at most every `KEY_RECHECK_SECONDS`: a revoked or expired key, or
+a secret whose rotation grace ended, ends its sessions within seconds.
 
 Litestar's server-side sessions, with two changes to when the id is handed out:
 - an anonymous visitor gets no session at all (nothing is stored, no cookie is set), so visits
@@ -38,11 +40,16 @@ from ports.clock import Clock
 CONSOLE_ROLES = frozenset({Role.AGENT, Role.OPS})
 #: A signed-in session lasts one working shift, however busy (it is not renewed on access).
 SESSION_SECONDS = 8 * 3600
-#: The name under which the app's store registry holds the sessions (a memory store by default).
+#: The name under which the app's store registry holds the sessions (`session_store.py`).
 SESSION_STORE = "console_sessions"
 COOKIE = "orderhub_console"
 #: How long a key found active stays trusted before its sessions ask the key store again.
 KEY_RECHECK_SECONDS = 5
+#: Set in a request's state once its session store was found unreachable: the page that says
+#: so is sent without touching the store again.
+SESSIONS_UNAVAILABLE = "orderhub_sessions_unavailable"
+#: A key no session has (ids are hex): asked for to learn whether the store answers.
+_PROBE = "probe"
 #: Session key asking the backend for a new id before the data is stored.
 _NEW_ID = "_new_id"
 
@@ -58,6 +65,9 @@ class Agent:
     key_id: UUID
     role: Role
     csrf_token: str
+    #: Which of the key's secrets signed in: the session ends when that secret stops being
+    #: accepted (a revocation, the key's expiry, the end of a rotation's grace).
+    generation: int = 0
 
 
 def sign_in(connection: ASGIConnection[Any, Any, Any, Any], principal: Principal) -> None:
@@ -65,10 +75,18 @@ def sign_in(connection: ASGIConnection[Any, Any, Any, Any], principal: Principal
         {
             "key_id": str(principal.key_id),
             "role": principal.role.value,
+            "generation": principal.generation,
             "csrf": secrets.token_urlsafe(32),
             _NEW_ID: True,
         }
     )
+
+
+async def ensure_store_reachable(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """Raise `SessionsUnavailable` now, while a page can still say so, if the session store is
+    away: the session itself is written (or deleted) only as the answer starts, too late to
+    change that answer."""
+    await connection.app.stores.get(SESSION_STORE).exists(_PROBE)
 
 
 def sign_out(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
@@ -80,31 +98,35 @@ def current_agent(connection: ASGIConnection[Any, Any, Any, Any]) -> Agent | Non
     if not isinstance(data, dict):
         return None
     try:
-        return Agent(UUID(data["key_id"]), Role(data["role"]), data["csrf"])
+        return Agent(
+            UUID(data["key_id"]), Role(data["role"]), data["csrf"], int(data["generation"])
+        )
     except (KeyError, TypeError, ValueError):
         return None
 
 
 class SessionKeys:
-    """Whether the key a session was opened with is still active: the key store's answer, kept
-    for `KEY_RECHECK_SECONDS` per key (only a yes is kept; a revoked key's sessions end)."""
+    """Whether the secret a session was opened with is still accepted: the key store's answer,
+    kept for `KEY_RECHECK_SECONDS` per key and secret (only a yes is kept; the sessions of a
+    revoked or expired key, or of a secret whose rotation grace ended, end)."""
 
     def __init__(self, keys: ApiKeyStore, clock: Clock) -> None:
         self._keys = keys
         self._clock = clock
-        self._active_until: dict[UUID, datetime] = {}
+        self._active_until: dict[tuple[UUID, int], datetime] = {}
 
-    async def active(self, key_id: UUID) -> bool:
+    async def active(self, key_id: UUID, generation: int) -> bool:
         now = self._clock.now()
-        until = self._active_until.get(key_id)
+        secret = (key_id, generation)
+        until = self._active_until.get(secret)
         if until is not None and until > now:
             return True
-        if not await self._keys.is_active(key_id):
-            self._active_until.pop(key_id, None)
+        if not await self._keys.is_active(key_id, generation):
+            self._active_until.pop(secret, None)
             return False
         if len(self._active_until) > 1000:  # one entry per signed-in key: a handful
             self._active_until = {k: u for k, u in self._active_until.items() if u > now}
-        self._active_until[key_id] = now + timedelta(seconds=KEY_RECHECK_SECONDS)
+        self._active_until[secret] = now + timedelta(seconds=KEY_RECHECK_SECONDS)
         return True
 
 
@@ -116,7 +138,7 @@ async def checked_agent(
     agent = current_agent(connection)
     if agent is None:
         return None
-    if not await session_keys.active(agent.key_id):
+    if not await session_keys.active(agent.key_id, agent.generation):
         sign_out(connection)
         return None
     return agent
@@ -139,6 +161,8 @@ class ConsoleSessionBackend(ServerSideSessionBackend):
         message: Message,
         connection: ASGIConnection[Any, Any, Any, Any],
     ) -> None:
+        if SESSIONS_UNAVAILABLE in connection.state:
+            return  # the answer says the store is away: asking it again would fail this answer
         store = self.config.get_store_from_app(connection.scope["app"])
         brought = connection.cookies.get(self.config.key)
         if brought == "null":

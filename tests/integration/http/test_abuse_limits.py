@@ -49,8 +49,8 @@ class CountingKeys:
     def vouched_for(self, secret: str) -> bool:
         return self.inner.vouched_for(secret)
 
-    async def is_active(self, key_id: UUID) -> bool:
-        return await self.inner.is_active(key_id)
+    async def is_active(self, key_id: UUID, generation: int) -> bool:
+        return await self.inner.is_active(key_id, generation)
 
 
 async def test_an_address_that_keeps_failing_gets_429_without_a_lookup_while_valid_keys_work(

@@ -9,11 +9,10 @@ import uuid
 from datetime import timedelta
 
 import httpx
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.schema import api_keys
 from entrypoints.http.console.session import COOKIE, KEY_RECHECK_SECONDS
+from ports.api_keys import Role
 from tests.integration.http.conftest import Api
 from tests.integration.http.requests import api_with
 
@@ -27,15 +26,10 @@ async def sign_in(api: Api, who: str = "agent", **headers: str) -> httpx.Respons
 
 
 async def revoke(api: Api, secret: str) -> None:
-    """What `orderhub keys revoke` will do: the key's row is marked revoked."""
+    """What `orderhub keys revoke` does."""
     principal = await api.container.api_keys().authenticate(secret)
     assert principal is not None
-    async with api.container.engine().begin() as conn:
-        await conn.execute(
-            update(api_keys)
-            .where(api_keys.c.id == principal.key_id)
-            .values(revoked_at=api.clock.now())
-        )
+    await api.container.api_keys().revoke(principal.key_id)
 
 
 def signed_in(response: httpx.Response) -> bool:
@@ -57,6 +51,48 @@ async def test_a_revoked_key_ends_its_console_sessions_within_seconds(api: Api) 
     api.client.cookies.set(COOKIE, session, domain="orderhub.test", path="/console")
     assert not signed_in(await api.client.get("/console"))
     assert (await api.client.get("/console/orders/" + str(uuid.uuid4()))).status_code == 303
+
+
+async def test_a_rotation_ends_the_old_secret_s_sessions_with_its_grace_and_not_the_new_one_s(
+    api: Api,
+) -> None:
+    keys = api.container.api_keys()
+    principal = await keys.authenticate(api.keys["agent"])
+    assert principal is not None
+    await sign_in(api)  # with the secret about to be replaced
+    old_session = api.client.cookies[COOKIE]
+    _, new = await keys.rotate(principal.key_id, timedelta(seconds=60))
+    api.client.cookies.clear()
+    api.keys["agent"] = new
+    await sign_in(api)
+    new_session = api.client.cookies[COOKIE]
+
+    def use(session: str) -> None:
+        api.client.cookies.clear()
+        api.client.cookies.set(COOKIE, session, domain="orderhub.test", path="/console")
+
+    api.clock.advance(timedelta(seconds=30))  # within the grace: both sessions last
+    for session in (old_session, new_session):
+        use(session)
+        assert signed_in(await api.client.get("/console"))
+
+    api.clock.advance(timedelta(seconds=30 + KEY_RECHECK_SECONDS))  # the grace is over
+    use(old_session)
+    assert not signed_in(await api.client.get("/console"))
+    use(new_session)
+    assert signed_in(await api.client.get("/console"))
+
+
+async def test_an_expired_key_ends_its_sessions(api: Api) -> None:
+    _, api.keys["agent"] = await api.container.api_keys().create(
+        Role.AGENT, None, "temp", expires_in=timedelta(seconds=60)
+    )
+    await sign_in(api)
+    assert signed_in(await api.client.get("/console"))
+
+    api.clock.advance(timedelta(seconds=60 + KEY_RECHECK_SECONDS))
+
+    assert not signed_in(await api.client.get("/console"))
 
 
 async def test_a_key_that_stays_active_keeps_its_session(api: Api) -> None:

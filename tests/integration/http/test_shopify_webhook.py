@@ -16,36 +16,18 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 
+from adapters.memory.api_keys import InMemoryApiKeys
 from adapters.shopify_signature import shopify_hmac
 from entrypoints.http.auth import ApiKeyAuthentication, Authenticator
 from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.http.rate_limit import Window
 from entrypoints.http.shopify import ShopifyWebhookController, ShopifyWebhooks
-from ports.api_keys import Principal, Role
 from tests.hub import Hub
 from tests.unit.shopify.payloads import body, shopify_order
 
 SECRET = "shpss_0123456789abcdef0123456789abcdef"
 URL = "/v1/webhooks/shopify/orders-create"
 MAX_AGE = timedelta(minutes=10)
-
-
-class NoApiKeys:
-    """An API key store that knows no key: only public routes can answer at all."""
-
-    async def create(
-        self, role: Role, channel: str | None, label: str | None
-    ) -> tuple[Principal, str]:
-        raise NotImplementedError("no keys in these tests")
-
-    async def authenticate(self, secret: str) -> Principal | None:
-        return None
-
-    def vouched_for(self, secret: str) -> bool:
-        return False
-
-    async def is_active(self, key_id: UUID) -> bool:
-        return False
 
 
 def webhook_app(hub: Hub, secret: str | None) -> Litestar:
@@ -64,7 +46,8 @@ def webhook_app(hub: Hub, secret: str | None) -> Litestar:
             DefineMiddleware(
                 ApiKeyAuthentication,
                 authenticator=Authenticator(
-                    NoApiKeys(), Window("auth-failures", "20/minute", MemoryStorage())
+                    InMemoryApiKeys(hub.clock),
+                    Window("auth-failures", "20/minute", MemoryStorage()),
                 ),
             )
         ],
