@@ -44,10 +44,9 @@ class ProbeServer:
 
     def __init__(self, host: str, port: int) -> None:
         try:
-            self._server = ThreadingHTTPServer((host, port), _Handler)
+            self._server = _Server((host, port), _Handler)
         except OSError as e:
             raise cannot_listen(host, port, e, ("--health-host", "--health-port")) from None
-        self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
     @property
@@ -55,7 +54,7 @@ class ProbeServer:
         return int(self._server.server_address[1])
 
     def start(self, probes: Probes) -> None:
-        self._server.probes = probes  # type: ignore[attr-defined]
+        self._server.probes = probes
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="orderhub-probes", daemon=True
         )
@@ -98,11 +97,16 @@ def _down(check: str, why: str) -> Health:
     return Health(status="unavailable", checks={check: why})
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # a probe in flight never holds the process at exit
+    probes: Probes
+
+
 class _Handler(BaseHTTPRequestHandler):
-    server: Any
+    server: _Server
 
     def do_GET(self) -> None:
-        probes: Probes = self.server.probes
+        probes = self.server.probes
         path = self.path.split("?", 1)[0]
         if path == "/metrics":
             self._answer(200, METRICS, probes.metrics())
