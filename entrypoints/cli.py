@@ -24,6 +24,7 @@ from entrypoints.preflight import (
     check_database,
     check_port,
 )
+from entrypoints.probes import ProbeServer
 from entrypoints.relay_process import run_relay
 from entrypoints.settings import Settings, SettingsError
 from entrypoints.tracing import configure_tracing
@@ -128,19 +129,28 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 def _relay(settings: Settings, args: argparse.Namespace) -> int:
     check_broker_is_shared(settings.broker_url, "relay")
+    probes = _probe_server(args)
     logger.info("orderhub relay: %s", _uses(settings))
     container = build_container(settings)
     freeze_startup_objects()
-    asyncio.run(run_relay(container))
+    asyncio.run(run_relay(container, probes=probes))
     return 0
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
     check_broker_is_shared(settings.broker_url, "worker")
+    probes = _probe_server(args)
     logger.info("orderhub worker with %d threads: %s", args.threads, _uses(settings))
     container = build_container(settings)
     freeze_startup_objects()
-    return run_worker(container, threads=args.threads)
+    return run_worker(container, threads=args.threads, probes=probes)
+
+
+def _probe_server(args: argparse.Namespace) -> ProbeServer | None:
+    """The probes' server, bound before anything starts (a taken port fails at once)."""
+    if args.health_port is None:
+        return None
+    return ProbeServer(args.health_host, args.health_port)
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:

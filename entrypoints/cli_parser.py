@@ -36,10 +36,11 @@ def parser() -> argparse.ArgumentParser:
     sub = root.add_subparsers(dest="command", metavar="COMMAND")
     _serve(sub)
     _command(sub, "migrate", "bring the database schema up to date (safe to run twice)")
-    _command(
+    relay = _command(
         sub, "relay", "publish outbox events to the broker and run the periodic jobs "
         "(needs a real BROKER_URL; on memory:// `serve` relays itself)",
     )  # fmt: skip
+    _probes(relay)
     worker = _command(
         sub, "worker", "deliver events to their consumers: ERP, CRM, commerce, read models "
         "(needs a real BROKER_URL; on memory:// `serve` runs the workers itself)",
@@ -47,6 +48,7 @@ def parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--threads", type=int, default=8, help="worker threads in this process (default 8)"
     )
+    _probes(worker)
     _demo(sub)
     projections = _command(sub, "projections", "read models (order views and timelines)")
     rebuild = projections.add_subparsers(
@@ -72,6 +74,19 @@ def _command(sub: argparse._SubParsersAction, name: str, text: str) -> argparse.
         description=text[0].upper() + text[1:] + ".",
         epilog="Settings come from the environment: `orderhub --help` lists the main ones, "
         "`orderhub config` prints them all.",
+    )
+
+
+def _probes(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--health-port",
+        type=int,
+        help="serve /health/live, /health/ready and /metrics on this port (default: none)",
+    )
+    command.add_argument(
+        "--health-host",
+        default="127.0.0.1",
+        help="address the probes listen on (127.0.0.1; 0.0.0.0 in a container, for scrapers)",
     )
 
 

@@ -62,7 +62,14 @@ from entrypoints.http.auth import Authenticator
 from entrypoints.http.commands import CommandRunner
 from entrypoints.http.console.session_store import session_store
 from entrypoints.http.rate_limit import Window, rate_limit_storage
-from entrypoints.metrics import HubState, observe_command
+from entrypoints.metrics import (
+    HubState,
+    observe_command,
+    observe_delivery,
+    observe_relay_batch,
+    observe_republished,
+    watch_pool,
+)
 from entrypoints.settings import Settings
 from outbox.dead_letters import DeadLetters
 from outbox.delivery import Delivery
@@ -172,14 +179,25 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(RandomIds)
 
+    #: Each engine's connections in use are read at each scrape (`watch_pool`).
     engine = providers.Singleton(
-        create_engine, settings.provided.database_url, pool_size=settings.provided.db_pool_size
+        watch_pool,
+        "write",
+        providers.Singleton(
+            create_engine, settings.provided.database_url, pool_size=settings.provided.db_pool_size
+        ),
+        settings.provided.db_pool_size,
     )
     read_engine = providers.Singleton(
-        create_engine,
-        settings.provided.database_url,
-        pool_size=settings.provided.db_pool_size,
-        for_writes=False,
+        watch_pool,
+        "read",
+        providers.Singleton(
+            create_engine,
+            settings.provided.database_url,
+            pool_size=settings.provided.db_pool_size,
+            for_writes=False,
+        ),
+        settings.provided.db_pool_size,
     )
 
     # -- the write side ----------------------------------------------------------------------
@@ -333,7 +351,14 @@ class Container(containers.DeclarativeContainer):
         providers.Factory(partial, redacted, secrets=settings.provided.secrets.call()),
     )
     delivery = providers.Singleton(
-        Delivery, consumers, delivery_log, codec, clock, delivery_policy, trouble=trouble_reporter
+        Delivery,
+        consumers,
+        delivery_log,
+        codec,
+        clock,
+        delivery_policy,
+        trouble=trouble_reporter,
+        observe=providers.Object(observe_delivery),
     )
     actors = providers.Singleton(declare_actors, broker, CONSUMERS.names, delivery.provider)
     publisher = providers.Singleton(DramatiqPublisher, broker, actors)
@@ -359,6 +384,8 @@ class Container(containers.DeclarativeContainer):
         audience=providers.Singleton(
             SqlWebhookAudience, read_engine, providers.Object(WebhookDeliveries.name)
         ),
+        on_batch=providers.Object(observe_relay_batch),
+        on_republished=providers.Object(observe_republished),
     )
 
 

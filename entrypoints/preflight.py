@@ -69,16 +69,25 @@ def listen(host: str, port: int) -> socket.socket:
         s.listen(2048)  # uvicorn's default backlog
     except OSError as e:
         s.close()
-        if e.errno == errno.EADDRINUSE:
-            raise StartFailure(
-                f"cannot listen on {host}:{port}: the port is in use; hint: stop what "
-                f"listens there, or pass another port (--port {port + 1})"
-            ) from None
-        raise StartFailure(
-            f"cannot listen on {host}:{port} ({e.strerror or type(e).__name__}); hint: "
-            "--host takes an address of this machine, such as 127.0.0.1"
-        ) from None
+        raise cannot_listen(host, port, e) from None
     return s
+
+
+def cannot_listen(
+    host: str, port: int, error: OSError, flags: tuple[str, str] = ("--host", "--port")
+) -> StartFailure:
+    """The one-line failure of a server that could not bind `host:port`; `flags` are the
+    options that chose them."""
+    host_flag, port_flag = flags
+    if error.errno == errno.EADDRINUSE:
+        return StartFailure(
+            f"cannot listen on {host}:{port}: the port is in use; hint: stop what "
+            f"listens there, or pass another port ({port_flag} {port + 1})"
+        )
+    return StartFailure(
+        f"cannot listen on {host}:{port} ({error.strerror or type(error).__name__}); hint: "
+        f"{host_flag} takes an address of this machine, such as 127.0.0.1"
+    )
 
 
 def _check_schema(url: str, revision: str | None) -> None:

@@ -8,18 +8,39 @@ import signal
 from adapters.sql.notify import outbox_notifications
 from entrypoints.container import Container, dispose_engines
 from entrypoints.jobs import run_jobs
+from entrypoints.liveness import Progress
+from entrypoints.metrics import process_metrics
+from entrypoints.probes import Probes, ProbeServer, ready_on
+from entrypoints.readiness import Readiness
 
 
-async def run_relay(container: Container, stop: asyncio.Event | None = None) -> None:
-    """Relay until SIGINT/SIGTERM (or `stop`)."""
+async def run_relay(
+    container: Container, stop: asyncio.Event | None = None, probes: ProbeServer | None = None
+) -> None:
+    """Relay until SIGINT/SIGTERM (or `stop`), answering `probes` meanwhile if given."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if probes is not None:
+        probes.start(relay_probes(container, loop))
     try:
         await relay_with_jobs(container, stop)
     finally:
+        if probes is not None:
+            probes.close()
         await dispose_engines(container)
+
+
+def relay_probes(container: Container, loop: asyncio.AbstractEventLoop) -> Probes:
+    """Live while the relay's loops keep passing; ready as the API is (database, schema,
+    broker), checked on the relay's own loop."""
+    relay = container.relay()
+    return Probes(
+        live=Progress("relay", lambda: relay.passes),
+        ready=ready_on(loop, Readiness(container.read_engine(), container.broker()).check),
+        metrics=process_metrics,
+    )
 
 
 async def relay_with_jobs(container: Container, stop: asyncio.Event) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
@@ -74,6 +75,12 @@ class Result:
 _LATER = frozenset({Outcome.RETRY, Outcome.WAIT, Outcome.OUTAGE, Outcome.BUSY})
 
 
+#: Told of each message handed to a consumer: (consumer, outcome, seconds spent on it); the
+#: outcome is an `Outcome`'s value, or `ERROR` when the delivery's own bookkeeping failed.
+Observer = Callable[[str, str, float], None]
+ERROR = "error"
+
+
 class Delivery:
     def __init__(
         self,
@@ -84,9 +91,14 @@ class Delivery:
         policy: DeliveryPolicy | None = None,
         rng: random.Random | None = None,
         trouble: TroubleReporter | None = None,
+        observe: Observer | None = None,
+        timer: Callable[[], float] = time.perf_counter,
     ) -> None:
         """`trouble`, when given, hears of the deliveries it watches that fail past their first
-        retry, are buried, or go through after failing (PRODUCT.md §8.3)."""
+        retry, are buried, or go through after failing (PRODUCT.md §8.3); `observe` of every
+        message's outcome and the time spent on it (by `timer`), for the metrics."""
+        self._observe = observe
+        self._timer = timer
         self._consumers = consumers
         self._log = log
         self._codec = codec
@@ -97,6 +109,20 @@ class Delivery:
 
     async def deliver(self, consumer_name: str, message: Message) -> Result:
         """Deliver one message; the outcome says whether the broker should retry it later."""
+        started = self._timer()
+        try:
+            result = await self._deliver_one(consumer_name, message)
+        except Exception:
+            self._observed(consumer_name, ERROR, self._timer() - started)
+            raise
+        self._observed(consumer_name, result.outcome.value, self._timer() - started)
+        return result
+
+    def _observed(self, consumer: str, outcome: str, seconds: float) -> None:
+        if self._observe is not None:
+            self._observe(consumer, outcome, seconds)
+
+    async def _deliver_one(self, consumer_name: str, message: Message) -> Result:
         try:
             envelope = self._codec.decode(message)
         except UndecodableMessage as e:
@@ -116,17 +142,20 @@ class Delivery:
         record, is delivered on its own (`deliver`)."""
         if len(messages) == 1:
             return [await self.deliver(consumer_name, messages[0])]
-        results: list[Result | None] = [None] * len(messages)
-        envelopes: dict[int, EventEnvelope] = {}
-        for i, message in enumerate(messages):
-            try:
-                envelopes[i] = self._codec.decode(message)
-            except UndecodableMessage as e:
-                results[i] = await self._bury(message, consumer_name, 1, "undecodable", repr(e))
-        batch = _Batch(self, consumer_name, envelopes, messages)
-        for i, result in (await batch.run()).items():
-            results[i] = result
-        return [r if r is not None else Result(Outcome.DUPLICATE) for r in results]
+        started = self._timer()
+        batch = _Batch(self, consumer_name, messages)
+        try:
+            results = await batch.run()
+        except Exception:
+            share = (self._timer() - started) / len(messages)
+            for _ in messages:
+                self._observed(consumer_name, ERROR, share)
+            raise
+        # Each message's own step, and an even share of what the batch did for all of them.
+        shared = (self._timer() - started - sum(batch.spent.values())) / len(messages)
+        for i, result in enumerate(results):
+            self._observed(consumer_name, result.outcome.value, batch.spent.get(i, 0.0) + shared)
+        return results
 
     async def _deliver(
         self, consumer_name: str, envelope: EventEnvelope, message: Message
@@ -314,17 +343,13 @@ class Delivery:
 class _Batch:
     """One run of `Delivery.deliver_many`: the events it decoded, by their place in the batch."""
 
-    def __init__(
-        self,
-        delivery: Delivery,
-        consumer: str,
-        envelopes: Mapping[int, EventEnvelope],
-        messages: Sequence[Message],
-    ) -> None:
+    def __init__(self, delivery: Delivery, consumer: str, messages: Sequence[Message]) -> None:
         self._delivery = delivery
         self._consumer = delivery._consumers[consumer]
-        self._envelopes = envelopes
+        self._envelopes: dict[int, EventEnvelope] = {}
         self._messages = messages
+        #: Seconds each message's own step took, by its place in the batch.
+        self.spent: dict[int, float] = {}
         self._started: dict[UUID, Attempt] = {}
         #: Started by this batch and not concluded: the batch holds them (and lets go of them
         #: if its bookkeeping fails).
@@ -337,7 +362,19 @@ class _Batch:
         self._through: list[Trial] = []
         self._finished: list[UUID] = []
 
-    async def run(self) -> dict[int, Result]:
+    async def run(self) -> list[Result]:
+        """Each message's outcome, in the order of the batch."""
+        delivery, consumer = self._delivery, self._consumer.name
+        results: dict[int, Result] = {}
+        for i, message in enumerate(self._messages):
+            try:
+                self._envelopes[i] = delivery._codec.decode(message)
+            except UndecodableMessage as e:
+                results[i] = await delivery._bury(message, consumer, 1, "undecodable", repr(e))
+        results.update(await self._run())
+        return [results.get(i, Result(Outcome.DUPLICATE)) for i in range(len(self._messages))]
+
+    async def _run(self) -> dict[int, Result]:
         delivery, consumer = self._delivery, self._consumer.name
         ids = [e.event_id for e in self._envelopes.values()]
         if not ids:
@@ -356,9 +393,11 @@ class _Batch:
             async with delivery._holding(lambda: tuple(self._pending), consumer):
                 for i in self._in_stream_order():
                     envelope = self._envelopes[i]
+                    started = delivery._timer()
                     with _tracing(consumer, envelope) as current:
                         results[i] = await self._one(envelope, self._messages[i])
                         current.set_attribute("orderhub.outcome", results[i].outcome.value)
+                    self.spent[i] = delivery._timer() - started
                     self._pending.discard(envelope.event_id)
                     self._block_after(envelope, results[i])
             if self._finished:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -80,9 +81,17 @@ class Relay:
         settings: RelaySettings | None = None,
         minutes: RelayMinutes | None = None,
         audience: Audience | None = None,
+        on_batch: Callable[[int], None] | None = None,
+        on_republished: Callable[[int], None] | None = None,
     ) -> None:
         """`audience`, when given, says which `on_demand` consumers have someone listening;
-        without it they are sent every event they subscribe to."""
+        without it they are sent every event they subscribe to. `on_batch` is told the number
+        of events of each batch published for good, `on_republished` of each sweep's
+        deliveries published again (for the metrics)."""
+        self._on_batch = on_batch
+        self._on_republished = on_republished
+        #: Passes of the relay's loops so far, failed ones too: while it grows, the relay lives.
+        self.passes = 0
         self._outbox = outbox
         self._audience = audience
         self._publisher = publisher
@@ -108,6 +117,8 @@ class Relay:
                 published_at = await self._publish(batch)
         # Committed: only now are the events published for good.
         self.relayed += len(batch.messages)
+        if self._on_batch is not None:
+            self._on_batch(len(batch.messages))
         if self._minutes is not None:
             self._tally.count(batch.messages, published_at)
         return len(batch.messages)
@@ -203,6 +214,8 @@ class Relay:
             )
         count = len(overdue.deliveries)
         self.republished += count
+        if self._on_republished is not None:
+            self._on_republished(count)
         logger.info("published %d deliveries again (not processed in time)", count)
         return count
 
@@ -220,6 +233,7 @@ class Relay:
         last_sweep = 0.0
         loop = asyncio.get_running_loop()
         while not stop.is_set():
+            self.passes += 1
             try:
                 taken = await self.relay_once()
                 if sweeps and loop.time() - last_sweep >= 1.0:

@@ -71,6 +71,21 @@ class OperationsReader(Protocol):
         first such entry, oldest first."""
         ...
 
+    async def count_orders_waiting(
+        self, statuses: Sequence[str], since: Since, before: datetime
+    ) -> int:
+        """How many orders `orders_waiting` would list without a limit."""
+        ...
+
+    async def count_returns_received_before(self, before: datetime, statuses: Sequence[str]) -> int:
+        """How many of the returns `returns_received_before` would list without a limit are now
+        in one of `statuses`."""
+        ...
+
+    async def count_orders_with_entry(self, kind: str, statuses: Sequence[str]) -> int:
+        """How many orders `orders_with_entry` would list without a limit."""
+        ...
+
     async def delivery_counts(self) -> DeliveryCounts: ...
 
     async def waiting_for_remotes(self) -> dict[str, int]:

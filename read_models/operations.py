@@ -81,6 +81,25 @@ class Operations:
         found += await self._cancel_requested_after_shipment(now, limit)
         return found
 
+    async def stuck_counts(self, now: datetime) -> dict[str, int]:
+        """How many workflows of each of `STUCK_KINDS` `stuck` would find with no limit, each
+        counted by the database (for /metrics, which must not stop at a page)."""
+        reader, slas = self._reader, self.slas
+        return {
+            "not_booked": await reader.count_orders_waiting(
+                NOT_BOOKED, Since.PLACED, now - slas.booking
+            ),
+            "not_delivered": await reader.count_orders_waiting(
+                NOT_DELIVERED, Since.LAST_EVENT, now - slas.delivery
+            ),
+            "not_refunded": await reader.count_returns_received_before(
+                now - slas.refund, NOT_REFUNDED
+            ),
+            "cancel_requested_after_shipment": await reader.count_orders_with_entry(
+                CANCEL_REQUESTED_AFTER_SHIPMENT, STILL_SHIPPING
+            ),
+        }
+
     async def _cancel_requested_after_shipment(self, now: datetime, limit: int) -> list[Stuck]:
         # No SLA: the shop has already cancelled, so an agent must act at once.
         asked = await self._reader.orders_with_entry(

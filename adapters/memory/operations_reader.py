@@ -72,6 +72,19 @@ class InMemoryOperationsReader:
             )
         return sorted(found, key=lambda w: w.since)[:limit]
 
+    async def count_orders_waiting(
+        self, statuses: Sequence[str], since: Since, before: datetime
+    ) -> int:
+        return len(await self.orders_waiting(statuses, since, before, len(self._store.views)))
+
+    async def count_returns_received_before(self, before: datetime, statuses: Sequence[str]) -> int:
+        everything = sum(len(entries) for entries in self._store.timelines.values())
+        received = await self.returns_received_before(before, everything)
+        return sum(1 for r in received if r.return_status in statuses)
+
+    async def count_orders_with_entry(self, kind: str, statuses: Sequence[str]) -> int:
+        return len(await self.orders_with_entry(kind, statuses, len(self._store.views)))
+
     async def delivery_counts(self) -> DeliveryCounts:
         pending = [r for r in self._store.deliveries.values() if r.unfinished]
         return DeliveryCounts(

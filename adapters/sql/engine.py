@@ -136,3 +136,10 @@ def database_files(url: str) -> list[Path] | None:
     if parsed.get_backend_name() != "sqlite" or not parsed.database:
         return None
     return [Path(parsed.database + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
+
+
+def connections_in_use(engine: AsyncEngine) -> int:
+    """Connections lent out of `engine`'s pool now. Pools that keep no count (SQLite's in-memory
+    `StaticPool`, a `NullPool`) answer 0."""
+    checked_out = getattr(engine.pool, "checkedout", None)
+    return int(checked_out()) if checked_out is not None else 0

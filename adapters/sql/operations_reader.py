@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.schema import dead_letters, deliveries, order_views, outbox, timeline_entries
@@ -21,6 +22,7 @@ from ports.operations import (
 class SqlOperationsReader:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._status_of_return = _STATUS_OF_RETURN[engine.dialect.name]
 
     async def outbox_backlog(self, published_since: datetime) -> OutboxBacklog:
         o = outbox.c
@@ -100,6 +102,43 @@ class SqlOperationsReader:
                 for r in rows
             ]
 
+    async def count_orders_waiting(
+        self, statuses: Sequence[str], since: Since, before: datetime
+    ) -> int:
+        v = order_views.c
+        moment = v.created_at if since is Since.PLACED else v.last_event_at
+        return await self._count(
+            select(func.count()).where(v.status.in_(statuses), moment < before)
+        )
+
+    async def count_returns_received_before(self, before: datetime, statuses: Sequence[str]) -> int:
+        """The return's status now is read from its order's view (`return_documents`, keyed by
+        return id) in the statement: no row comes back but the count."""
+        t, v = timeline_entries.c, order_views.c
+        return await self._count(
+            select(func.count())
+            .select_from(timeline_entries)
+            .join(order_views, v.order_id == t.order_id)
+            .where(
+                t.kind == "return.received",
+                t.at < before,
+                self._status_of_return(v.return_documents, t.detail).in_(statuses),
+            )
+        )
+
+    async def count_orders_with_entry(self, kind: str, statuses: Sequence[str]) -> int:
+        t, v = timeline_entries.c, order_views.c
+        return await self._count(
+            select(func.count(distinct(v.order_id)))
+            .select_from(order_views)
+            .join(timeline_entries, t.order_id == v.order_id)
+            .where(t.kind == kind, v.status.in_(statuses))
+        )
+
+    async def _count(self, statement: Any) -> int:
+        async with self._engine.connect() as conn:
+            return int((await conn.execute(statement)).scalar_one())
+
     async def delivery_counts(self) -> DeliveryCounts:
         d = deliveries.c
         unfinished = (d.processed_at.is_(None), d.dead_at.is_(None))
@@ -124,6 +163,28 @@ class SqlOperationsReader:
                 .group_by(d.waiting_for)
             )
             return {str(remote): int(count) for remote, count in rows if remote is not None}
+
+
+def _postgres_status_of_return(
+    documents: ColumnElement[Any], detail: ColumnElement[Any]
+) -> ColumnElement[Any]:
+    return func.jsonb_extract_path_text(
+        documents, func.jsonb_extract_path_text(detail, "return_id"), "status"
+    )
+
+
+def _sqlite_status_of_return(
+    documents: ColumnElement[Any], detail: ColumnElement[Any]
+) -> ColumnElement[Any]:
+    path = func.printf('$."%s".status', func.json_extract(detail, "$.return_id"))
+    return func.json_extract(documents, path)
+
+
+#: `return_documents[detail.return_id].status`, by dialect.
+_STATUS_OF_RETURN = {
+    "postgresql": _postgres_status_of_return,
+    "sqlite": _sqlite_status_of_return,
+}
 
 
 def _aware(moment: datetime) -> datetime:

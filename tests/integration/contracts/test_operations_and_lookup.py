@@ -88,6 +88,13 @@ async def test_orders_waiting_at_a_status_come_oldest_first_by_the_moment_asked(
         WaitingOrder(held, "WEB-2", "on_hold", start + 3 * HOUR),
     ]
     assert await ops.orders_waiting(["on_hold"], Since.LAST_EVENT, start + 3 * HOUR, 10) == []
+    # Counted without a limit, as the stuck-workflow gauge counts them.
+    assert [
+        await ops.count_orders_waiting(["reserved"], Since.PLACED, start + 3 * HOUR),
+        await ops.count_orders_waiting(["reserved"], Since.PLACED, start + 2 * HOUR),
+        await ops.count_orders_waiting(["reserved", "on_hold"], Since.LAST_EVENT, start + 4 * HOUR),
+        await ops.count_orders_waiting(["on_hold"], Since.LAST_EVENT, start + 3 * HOUR),
+    ] == [2, 1, 3, 0]
 
 
 async def test_returns_received_before_a_moment_come_oldest_first_with_their_status_now(
@@ -123,6 +130,15 @@ async def test_returns_received_before_a_moment_come_oldest_first_with_their_sta
         ReceivedReturn(order_id, refs[order_id], str(inspected), "inspected", received_at),
     ]
     assert await ops.returns_received_before(received_at, 10) == []
+    # Counted by their status now, without a limit.
+    later = received_at + 2 * HOUR
+    assert [
+        await ops.count_returns_received_before(later, ["received", "inspected"]),
+        await ops.count_returns_received_before(later, ["received"]),
+        await ops.count_returns_received_before(later, ["refunded"]),
+        await ops.count_returns_received_before(received_at + HOUR, ["received", "inspected"]),
+        await ops.count_returns_received_before(received_at, ["received", "inspected"]),
+    ] == [2, 1, 0, 1, 0]
 
 
 async def test_orders_with_a_timeline_entry_come_oldest_first_while_in_the_statuses_asked(
@@ -163,6 +179,9 @@ async def test_orders_with_a_timeline_entry_come_oldest_first_while_in_the_statu
         WaitingOrder(first_asked, "SH-2", "partially_shipped", asked_at),
     ]
     assert await ops.orders_with_entry(kind, ["shipped", "delivered"], 10) == []
+    # Each order once, however many times it was asked.
+    assert await ops.count_orders_with_entry(kind, ["partially_shipped"]) == 2
+    assert await ops.count_orders_with_entry(kind, ["shipped", "delivered"]) == 0
 
 
 async def test_delivery_counts_follow_deliveries_through_failure_burial_and_revival(

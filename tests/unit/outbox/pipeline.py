@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import copy
 import random
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -25,7 +26,7 @@ from application.consumers import Consumer
 from application.integration_trouble import TroubleReporter
 from domain import commands as c
 from outbox.dead_letters import DeadLetters
-from outbox.delivery import Delivery, Result
+from outbox.delivery import Delivery, Observer, Result
 from outbox.policy import DeliveryPolicy
 from outbox.registry import ConsumerRegistry
 from outbox.relay import Relay, RelaySettings
@@ -227,9 +228,14 @@ def build_pipeline(
     seed: int = 7,
     trouble_of: frozenset[str] = frozenset(),
     trouble_bus: MessageBus | None = None,
+    observe: Observer | None = None,
+    on_batch: Callable[[int], None] | None = None,
+    on_republished: Callable[[int], None] | None = None,
+    timer: Callable[[], float] = time.perf_counter,
 ) -> Pipeline:
     """`trouble_of`: the consumers whose integration trouble goes on the order's timeline,
-    recorded through `trouble_bus` (the hub's own bus unless given)."""
+    recorded through `trouble_bus` (the hub's own bus unless given). `observe`, `on_batch` and
+    `on_republished` hear what the delivery and the relay tell the metrics."""
     hub = Hub()
     codec = MsgspecCodec()
     policy = policy or DeliveryPolicy()
@@ -255,6 +261,8 @@ def build_pipeline(
             hub.clock,
             settings or RelaySettings(redelivery_timeout=policy.redelivery_timeout),
             minutes=InMemoryRelayMinutes(hub.store),
+            on_batch=on_batch,
+            on_republished=on_republished,
         ),
         delivery=Delivery(
             consumers,
@@ -264,6 +272,8 @@ def build_pipeline(
             policy,
             random.Random(seed),
             trouble=TroubleReporter(trouble_bus or hub.bus, trouble_of) if trouble_of else None,
+            observe=observe,
+            timer=timer,
         ),
         in_order=in_order,
         as_they_come=as_they_come,
