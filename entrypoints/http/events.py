@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from entrypoints.http.auth import roles
+from entrypoints.http.openapi import EXTRA_PROBLEMS
 from entrypoints.http.problems import ApiError
 from ports.api_keys import Principal, Role
 from read_models.event_feed import CursorExpired, Feed, InvalidCursor, UnknownEventTypes
@@ -45,8 +46,8 @@ class EventFeedController(Controller):
     tags = ["events"]
     guards = [roles(Role.CHANNEL, Role.OPS)]
 
-    @get("/")
-    async def events(
+    @get("/", opt={EXTRA_PROBLEMS: (410,)})
+    async def read_event_feed(
         self,
         request: Req,
         feed: NamedDependency[Feed],

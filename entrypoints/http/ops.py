@@ -134,7 +134,7 @@ class OpsController(Controller):
     guards = [roles(Role.OPS)]
 
     @get("/dead-letters")
-    async def dead_letters(
+    async def list_dead_letters(
         self,
         dead_letter_store: NamedDependency[DeadLetters],
         limit: Limit = 50,
@@ -155,12 +155,12 @@ class OpsController(Controller):
         )
 
     @get("/outbox")
-    async def outbox(self, operations: NamedDependency[Operations]) -> OutboxStatus:
+    async def get_outbox_status(self, operations: NamedDependency[Operations]) -> OutboxStatus:
         """How far the relay is behind: unpublished events, the oldest one's age, and the pace."""
         return await operations.outbox(operations.now())
 
     @get("/stuck")
-    async def stuck(
+    async def list_stuck_workflows(
         self,
         operations: NamedDependency[Operations],
         limit: Limit = 100,
@@ -171,7 +171,7 @@ class OpsController(Controller):
         return StuckPage(items=[StuckResource(**asdict(s)) for s in found], next_cursor=None)
 
     @get("/remotes")
-    async def remotes(self, remotes: NamedDependency[Remotes]) -> RemotePage:
+    async def list_remotes(self, remotes: NamedDependency[Remotes]) -> RemotePage:
         """Each remote system (erp, payment, crm, commerce): its circuit as the breakers of the
         worker processes last reported it (`closed`, `open`, `half_open` while a probe is in
         flight; a remote never reported on is `closed` with `since` null), since when it has been
@@ -199,7 +199,7 @@ class OpsController(Controller):
 
     # Before `/dead-letters/{id}/replay`, so that the two read apart at a glance.
     @post("/dead-letters/replay", status_code=200)
-    async def replay_matching(
+    async def replay_matching_dead_letters(
         self, data: JSONBody[ReplayFilterBody], dead_letter_store: NamedDependency[DeadLetters]
     ) -> BulkReplayResult:
         """Deliver again every dead letter that matches the filter and was not replayed yet, as
@@ -212,7 +212,7 @@ class OpsController(Controller):
         return BulkReplayResult(replayed=await dead_letter_store.replay_matching(data.to_filter()))
 
     @post("/dead-letters/{dead_letter_id:uuid}/replay", status_code=202)
-    async def replay(
+    async def replay_dead_letter(
         self, dead_letter_id: FromPath[UUID], dead_letter_store: NamedDependency[DeadLetters]
     ) -> Response[Any]:
         """Deliver a dead letter again once its cause is fixed; its attempts count anew."""

@@ -14,8 +14,10 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter,
 
 from domain import commands as c
 from domain.errors import OrderNotFound
+from domain.order_lifecycle import OrderStatus
 from entrypoints.http.auth import may_see_channel, roles
 from entrypoints.http.commands import CommandRunner, Render
+from entrypoints.http.openapi import IDEMPOTENCY_REQUIRED
 from entrypoints.http.problems import ApiError
 from entrypoints.http.rendering import etag, order_rendered, return_rendered
 from entrypoints.http.resources import OrderResource, ReturnResource
@@ -117,6 +119,7 @@ class OrderController(Controller):
         responses={
             201: ResponseSpec(OrderResource, description="the order, reserved or backordered")
         },
+        opt={IDEMPOTENCY_REQUIRED: True},
     )
     async def place_order(
         self,
@@ -159,7 +162,7 @@ class OrderController(Controller):
         channel_order_ref: Query = None,
         erp_order_ref: Query = None,
         case_id: Query = None,
-        status: Query = None,
+        status: Annotated[OrderStatus | None, QueryParameter()] = None,
         limit: Limit = 50,
         cursor: Query = None,
     ) -> OrderPage:
@@ -182,7 +185,7 @@ class OrderController(Controller):
         return OrderPage(items=page.items, next_cursor=page.next_cursor)
 
     @get("/{order_id:uuid}/timeline", guards=[roles(Role.CHANNEL, Role.AGENT, Role.OPS)])
-    async def timeline(
+    async def get_order_timeline(
         self,
         request: Req,
         order_id: FromPath[UUID],
