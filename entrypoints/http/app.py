@@ -136,7 +136,15 @@ def create_app(container: Container) -> Litestar:
             tags=TAGS,
             operation_id_creator=operation_id,
             use_handler_docstrings=True,  # each route's docstring is its description
-            render_plugins=[RedocRenderPlugin(js_url=REDOC_JS, google_fonts=False, path="/")],
+            render_plugins=[
+                # Litestar's default favicon is an image on a CDN: none instead.
+                RedocRenderPlugin(
+                    js_url=REDOC_JS,
+                    google_fonts=False,
+                    path="/",
+                    favicon='<link rel="icon" href="data:,">',
+                )
+            ],
         ),
         on_shutdown=[dispose],
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+import msgspec
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.spec import (
@@ -67,7 +68,8 @@ TAGS: Final = [
 ]
 
 _DESCRIPTIONS: Final = {
-    400: "The body is not JSON, or a header or cursor is malformed",
+    400: "The body is not JSON, or a header or cursor is malformed; or (in text/plain, from the "
+    "HTTP server before the app) the request is not valid HTTP, e.g. a NUL in a header",
     401: "No key, an unknown or revoked key (or a bad webhook signature)",
     403: "The key's role (or channel, or source) may not do this",
     404: "No such resource, or not one this key may see",
@@ -86,6 +88,11 @@ _RETRY_AFTER = OpenAPIHeader(
     required=True,
 )
 _CORRELATION = Reference(ref=f"#/components/headers/{CORRELATION_HEADER}")
+_MAYBE_CORRELATION = OpenAPIHeader(
+    schema=Schema(type=OpenAPIType.STRING),
+    description="The request's correlation id; absent when the HTTP server itself refused a "
+    "request that is not valid HTTP.",
+)
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -144,6 +151,7 @@ def tell_the_truth(app: Litestar) -> None:
     assert isinstance(document.components, Components)
     schemas = document.components.schemas
     schemas["ProblemDetails"] = problem_details_schema()
+    _close_strict_bodies(schemas)
     for route in app.routes:
         if not isinstance(route, HTTPRoute):
             continue
@@ -155,6 +163,20 @@ def tell_the_truth(app: Litestar) -> None:
                 operation = getattr(item, method.lower(), None)
                 if operation is not None:
                     _amend(operation, handler, method, document)
+
+
+def _structs(root: type[msgspec.Struct] = msgspec.Struct) -> Any:
+    for sub in root.__subclasses__():
+        yield sub
+        yield from _structs(sub)
+
+
+def _close_strict_bodies(schemas: dict[str, Schema]) -> None:
+    """A body that refuses unknown members (`forbid_unknown_fields`) says so in its schema."""
+    for struct in _structs():
+        schema = schemas.get(struct.__name__)
+        if isinstance(schema, Schema) and struct.__struct_config__.forbid_unknown_fields:
+            schema.additional_properties = False
 
 
 def _amend(
@@ -180,7 +202,8 @@ def _amend(
     for code, response in responses.items():
         if isinstance(response, OpenAPIResponse):
             headers = response.headers if response.headers is not None else {}
-            headers[CORRELATION_HEADER] = _CORRELATION
+            # The HTTP server's own plain-text 400 comes before the app: no correlation id.
+            headers[CORRELATION_HEADER] = _CORRELATION if code != "400" else _MAYBE_CORRELATION
             if code.startswith("2"):
                 headers.update(_success_headers(operation, names))
                 _example(response, operation)
@@ -193,11 +216,13 @@ def _problems(
 ) -> set[int]:
     """The refusals a route's shape implies; anything else it answers is in its `opt`."""
     parameters = operation.parameters or []
-    statuses = {429}  # per key, or per address on public routes
+    # 400: also the HTTP server's own plain-text answer to a request that is not valid HTTP (a NUL
+    # in a header); 429: per key, or per address on public routes.
+    statuses = {400, 429}
     if not public:
         statuses |= {401, 403, 503}
     if any(isinstance(p, Parameter) and p.param_in == "path" for p in parameters):
-        statuses.add(404)
+        statuses |= {404, 422}
     if any(isinstance(p, Parameter) and p.param_in == "query" for p in parameters):
         statuses.add(422)
     if names & {"cursor", "after"}:
@@ -217,14 +242,13 @@ def _problem_response(status: int) -> OpenAPIResponse:
     headers: dict[str, OpenAPIHeader | Reference] = {}
     if status in (429, 503):
         headers["Retry-After"] = _RETRY_AFTER
+    content = {
+        PROBLEM_JSON: OpenAPIMediaType(schema=Reference(ref="#/components/schemas/ProblemDetails"))
+    }
+    if status == 400:
+        content["text/plain"] = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
     return OpenAPIResponse(
-        description=_DESCRIPTIONS.get(status, "A refusal"),
-        headers=headers,
-        content={
-            PROBLEM_JSON: OpenAPIMediaType(
-                schema=Reference(ref="#/components/schemas/ProblemDetails")
-            )
-        },
+        description=_DESCRIPTIONS.get(status, "A refusal"), headers=headers, content=content
     )
 
 

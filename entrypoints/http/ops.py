@@ -113,7 +113,7 @@ class ReplayFilterBody(Body):
 
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
-Cursor = Annotated[str | None, QueryParameter(max_length=200)]
+Cursor = Annotated[str | None, QueryParameter(max_length=200, pattern=NO_NUL)]
 
 
 def encode_cursor(letter: DeadLetter) -> str:

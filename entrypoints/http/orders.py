@@ -22,6 +22,7 @@ from entrypoints.http.problems import ApiError
 from entrypoints.http.rendering import etag, order_rendered, return_rendered
 from entrypoints.http.resources import OrderResource, ReturnResource
 from entrypoints.http.schemas import (
+    NO_NUL,
     AmendOrderBody,
     CancelOrderBody,
     CancelRemainingBody,
@@ -38,7 +39,7 @@ from read_models.queries import BadCursor, ReadModels
 Req = Request[Principal, Any, Any]
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)]
 IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False)]
-Query = Annotated[str | None, QueryParameter(max_length=200)]
+Query = Annotated[str | None, QueryParameter(max_length=200, pattern=NO_NUL)]
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
 
 #: A port (a Protocol): given as is, not validated as a value.

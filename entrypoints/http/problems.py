@@ -56,11 +56,12 @@ HTTP_CODES: Final = frozenset(
         "already_replayed", "contention", "cursor_expired", "database_unavailable",
         "dead_letter_not_found", "dead_letter_unreplayable", "event_types_not_offered",
         "idempotency_key_required", "idempotency_key_reused", "invalid_cursor",
-        "invalid_idempotency_key", "invalid_if_match", "invalid_signature", "malformed_json",
+        "invalid_idempotency_key", "invalid_if_match", "invalid_signature", "invalid_triggered_at",
+        "malformed_json",
         "rate_limited", "request_in_progress", "source_not_allowed", "too_many_failed_authentications",
         "unknown_event_types", "unsupported_event_type", "unsupported_topic",
         "webhook_not_configured", "webhook_subscription_disabled", "webhook_subscription_not_found",
-        "webhook_target_refused", "webhooks_not_configured",
+        "webhook_target_refused", "webhook_too_old", "webhooks_not_configured",
     }
 )  # fmt: skip
 
