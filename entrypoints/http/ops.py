@@ -14,6 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter, SkipValidation
 from msgspec import Meta
 
+from domain.events import EVENT_TYPES
 from entrypoints.http.auth import roles
 from entrypoints.http.problems import ApiError
 from entrypoints.http.schemas import NO_NUL, Body
@@ -99,6 +100,10 @@ class ReplayFilterBody(Body):
     ids: Annotated[list[UUID], Meta(max_length=1000)] | None = None
 
     def to_filter(self) -> DeadLetterFilter:
+        if self.event_type is not None and self.event_type not in EVENT_TYPES:
+            # Not an empty match: a misspelt type would replay nothing and look like success.
+            raise ApiError(422, "unknown_event_types", f"unknown event type: {self.event_type}",
+                           errors=[{"field": "event_type", "message": f"unknown: {self.event_type}"}])  # fmt: skip
         if self.since is not None and self.until is not None and self.since > self.until:
             raise ApiError(422, "validation_error", "the request does not match its schema",
                            errors=[{"field": "until", "message": "must not be before `since`"}])  # fmt: skip
