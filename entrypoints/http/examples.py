@@ -101,6 +101,30 @@ PROBLEM_EXAMPLE: Final[dict[str, Any]] = {
     "shortages": [{"sku": "MUG-BLUE-350", "requested": 2, "available": 1}],
 }
 
+PLACE_ORDER_EXAMPLE: Final[dict[str, Any]] = {
+    "channel_order_ref": "W-100234",
+    "customer": {"id": "C-8812", "email": "ada@example.com", "name": "Ada Lovelace"},
+    "shipping_address": {
+        "name": "Ada Lovelace",
+        "line1": "12 Analytical Row",
+        "city": "London",
+        "postal_code": "N1 9GU",
+        "country": "GB",
+    },
+    "currency": "EUR",
+    "lines": [{"sku": "MUG-BLUE-350", "quantity": 2, "unit_price": "29.99"}],
+    "payment": {"reference": "pi_3PqL2x2eZvKYlo2C1a2b3c4d", "amount": "59.98"},
+    "allow_backorder": False,
+}
+
+#: operationId → (summary, example) of its request body.
+REQUEST_EXAMPLES: Final[dict[str, tuple[str, dict[str, Any]]]] = {
+    "placeOrder": ("two mugs for Ada, paid by card", PLACE_ORDER_EXAMPLE),
+    "amendOrder": ("one mug instead of two", {"lines": [{"sku": "MUG-BLUE-350", "quantity": 1}]}),
+    "holdOrder": ("held for a fraud check", {"reason": "fraud check"}),
+    "addNote": ("what the customer said", {"text": "customer called: leave at the door"}),
+}
+
 #: operationId → (summary, example) of its success answer.
 RESPONSE_EXAMPLES: Final[dict[str, tuple[str, dict[str, Any]]]] = {
     "placeOrder": ("an order placed and reserved", ORDER_EXAMPLE),

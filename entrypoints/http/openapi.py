@@ -16,6 +16,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.spec import (
     Components,
     Example,
+    Link,
     OpenAPI,
     OpenAPIHeader,
     OpenAPIMediaType,
@@ -24,6 +25,7 @@ from litestar.openapi.spec import (
     Operation,
     Parameter,
     Reference,
+    RequestBody,
     Schema,
     SecurityScheme,
     Tag,
@@ -32,7 +34,7 @@ from litestar.routes import HTTPRoute
 from litestar.types import Method
 
 from entrypoints.http.auth import PUBLIC
-from entrypoints.http.examples import PROBLEM_EXAMPLE, RESPONSE_EXAMPLES
+from entrypoints.http.examples import PROBLEM_EXAMPLE, REQUEST_EXAMPLES, RESPONSE_EXAMPLES
 from entrypoints.http.problems import PROBLEM_JSON, problem_codes
 from ports.correlation import HEADER as CORRELATION_HEADER
 
@@ -80,6 +82,34 @@ _DESCRIPTIONS: Final = {
     422: "The request breaks a field rule or a policy (`errors[]` names the fields)",
     429: "Too many requests for this key (or address); retry after `Retry-After` seconds",
     503: "The database is unreachable or contended; retry after `Retry-After` seconds",
+}
+
+_ORDER_ID = {"path.order_id": "$response.body#/id"}
+_ORDER_VERSION = {**_ORDER_ID, "header.If-Match": "$response.header.ETag"}
+_RETURN_ID = {"path.return_id": "$response.body#/id"}
+#: Where a success answer leads: operationId → {link name: (target operationId, parameters)}.
+#: For readers, and for schemathesis's stateful run (place → read → amend → …).
+LINKS: Final[dict[str, dict[str, tuple[str, dict[str, str]]]]] = {
+    "placeOrder": {
+        "GetOrder": ("getOrder", _ORDER_ID),
+        "GetOrderTimeline": ("getOrderTimeline", _ORDER_ID),
+        "AmendOrder": ("amendOrder", _ORDER_VERSION),
+        "HoldOrder": ("holdOrder", _ORDER_VERSION),
+        "CancelOrder": ("cancelOrder", _ORDER_VERSION),
+        "AddNote": ("addNote", _ORDER_ID),
+        "RequestReturn": ("requestReturn", _ORDER_ID),
+    },
+    "getOrder": {
+        "AmendOrder": ("amendOrder", _ORDER_VERSION),
+        "HoldOrder": ("holdOrder", _ORDER_VERSION),
+        "CancelOrder": ("cancelOrder", _ORDER_VERSION),
+    },
+    "amendOrder": {"GetOrder": ("getOrder", _ORDER_ID)},
+    "holdOrder": {"ResumeOrder": ("resumeOrder", _ORDER_VERSION)},
+    "requestReturn": {
+        "GetReturn": ("getReturn", _RETURN_ID),
+        "CancelReturn": ("cancelReturn", _RETURN_ID),
+    },
 }
 
 _RETRY_AFTER = OpenAPIHeader(
@@ -207,8 +237,14 @@ def _amend(
             if code.startswith("2"):
                 headers.update(_success_headers(operation, names))
                 _example(response, operation)
+                _links(response, operation)
             response.headers = headers
     operation.responses = responses
+    request = REQUEST_EXAMPLES.get(operation.operation_id or "")
+    body = operation.request_body
+    if request is not None and isinstance(body, RequestBody):
+        for media in body.content.values():
+            media.examples = {"example": Example(summary=request[0], value=request[1])}
 
 
 def _problems(
@@ -273,6 +309,15 @@ def _success_headers(operation: Operation, names: set[str]) -> dict[str, OpenAPI
             "same `Idempotency-Key` and body: the command did not run again.",
         )
     return headers
+
+
+def _links(response: OpenAPIResponse, operation: Operation) -> None:
+    leads = LINKS.get(operation.operation_id or "")
+    if leads:
+        response.links = {
+            name: Link(operation_id=target, parameters=dict(parameters))
+            for name, (target, parameters) in leads.items()
+        }
 
 
 def _example(response: OpenAPIResponse, operation: Operation) -> None:

@@ -7,7 +7,8 @@ generated requests, and every answer goes through all of schemathesis's default 
 5xx, every status and content type documented, headers and bodies matching their schemas, …).
 Path ids are drawn at random or, half the time, are those of a real order and return, so commands
 also reach a live order. Hostile values (control characters, NUL, very long strings, odd unicode)
-go into every path, query and header parameter of every operation (`test_hostile_parameters…`).
+go into every path, query and header parameter of every operation (`test_hostile_parameters…`),
+and the document's links are followed from a placed order (`test_following_the_documents_links…`).
 
 The totals (operations, cases, answers by status, failures, time) are printed at the end of the run.
 """
@@ -34,6 +35,7 @@ from schemathesis.config import SchemathesisConfig
 from adapters.shopify_signature import shopify_hmac
 from entrypoints.container import build_container
 from entrypoints.http.app import create_app
+from entrypoints.http.examples import PLACE_ORDER_EXAMPLE, REQUEST_EXAMPLES
 from entrypoints.settings import Settings
 from ports.api_keys import Role, Source
 from tests.e2e.processes import Hub, wait_for
@@ -126,7 +128,7 @@ def _seed(client: httpx.Client, keys: dict[str, str]) -> dict[str, str]:
         }
 
     call("POST", "/v1/inbound/warehouse", "system", snapshot(on_hand=1000))
-    for sku in ("IPOD2008PINK", "CBL-USBC-1M"):  # the Shopify fixture order's lines
+    for sku in ("IPOD2008PINK", "CBL-USBC-1M", "MUG-BLUE-350"):  # Shopify's, the doc example's
         call("POST", "/v1/inbound/warehouse", "system", snapshot(sku=sku, on_hand=100))
     order = call("POST", "/v1/orders", "web", order_body())
     oid = order["id"]
@@ -353,6 +355,7 @@ def test_generated_requests_never_fail_the_server_or_the_schema(
     )
     @given(case=_with_real_ids(operation.as_strategy(), target.ids))
     def run(case: Any) -> None:
+        case.headers = {**(case.headers or {}), **headers}  # not a generated bearer token
         response = case.call(headers=headers, timeout=10)
         TOTALS.count(response.status_code)
         case.validate_response(response, headers=headers)
@@ -371,7 +374,8 @@ def report_totals() -> list[str]:
     statuses = ", ".join(f"{status}: {n}" for status, n in sorted(TOTALS.statuses.items()))
     return [
         f"schemathesis: {len(TOTALS.operations)} operations x keys {', '.join(ROLES)} = "
-        f"{TOTALS.runs} runs, {TOTALS.cases} test cases generated, "
+        f"{TOTALS.runs} generated runs; {TOTALS.cases} requests in all (generated, hostile, valid, "
+        "along the links), "
         f"{len(TOTALS.failures)} failures, {time.monotonic() - TOTALS.started:.0f} s",
         f"schemathesis: responses by status: {statuses}",
         *(f"schemathesis: failed: {failure}" for failure in TOTALS.failures),
@@ -435,4 +439,83 @@ def test_hostile_parameters_get_a_documented_answer(target: Target, method: str,
                 wrong.append(
                     f"{location} {name}={value[:20]!r}: {response.status_code} {response.text[:80]!r} {str(e)[:300]}"
                 )
+    assert wrong == [], "\n".join(wrong)
+
+
+def _resolve(expression: str, response: Any) -> str:
+    """The two runtime expressions the document's links use."""
+    if expression.startswith("$response.body#/"):
+        return str(response.json()[expression.removeprefix("$response.body#/")])
+    if expression.startswith("$response.header."):
+        values = response.headers[expression.removeprefix("$response.header.").lower()]
+        return str(values[0])  # schemathesis keeps headers lower-cased, each a list
+    raise AssertionError(f"unexpected link expression {expression}")
+
+
+def _by_operation_id(schema: Any) -> dict[str, Any]:
+    return {
+        result.ok().definition.raw["operationId"]: result.ok()
+        for result in schema.get_all_operations()
+    }
+
+
+@pytest.mark.parametrize("who", ["web", "agent"])
+def test_following_the_documents_links_from_a_placed_order(target: Target, who: str) -> None:
+    """Every link of the document, followed from a real answer (place → read → amend on its
+    ETag, hold → resume, note, return → read the return …), two levels deep; every answer goes
+    through all of schemathesis's default checks. Schemathesis's own state machine does not
+    start from placeOrder here (it never chose it as a root), so the walk is explicit."""
+    from entrypoints.http.openapi import LINKS
+
+    operations = _by_operation_id(target.schema)
+    headers = {"Authorization": f"Bearer {target.keys[who]}"}
+    wrong: list[str] = []
+    followed = 0
+    answered: dict[str, int] = {}
+
+    def call(operation_id: str, parameters: dict[str, str], body: Any = None) -> Any:
+        operation = operations[operation_id]
+        paths = {k.split(".", 1)[1]: v for k, v in parameters.items() if k.startswith("path.")}
+        extra = {k.split(".", 1)[1]: v for k, v in parameters.items() if k.startswith("header.")}
+        request_headers = {**headers, **extra, "Idempotency-Key": str(uuid.uuid4())}
+        example = REQUEST_EXAMPLES.get(operation_id)
+        if body is None and example is not None:
+            body = example[1]
+        if body is None and operation.body:  # a body the link's target needs: its example
+            body = {"reason": "schemathesis"}
+        case = operation.Case(
+            path_parameters=paths,
+            headers=request_headers,
+            **({} if body is None else {"body": body, "media_type": "application/json"}),
+        )
+        response = case.call(timeout=10)
+        TOTALS.count(response.status_code)
+        answered.setdefault(operation_id, response.status_code)
+        try:
+            case.validate_response(response, headers=request_headers)
+        except (Exception, BaseExceptionGroup) as e:  # noqa: BLE001 - collect them all
+            wrong.append(f"{operation_id}: {response.status_code} {response.text[:200]} {e}")
+        return response
+
+    def walk(source: str, response: Any, depth: int) -> None:
+        nonlocal followed
+        if depth == 0 or response.status_code >= 300:
+            return
+        for target_id, parameters in LINKS.get(source, {}).values():  # in the document's order
+            resolved = {
+                name: _resolve(expression, response) for name, expression in parameters.items()
+            }
+            followed += 1
+            walk(target_id, call(target_id, resolved), depth - 1)
+
+    body = {**PLACE_ORDER_EXAMPLE, "channel_order_ref": f"LINK-{uuid.uuid4().hex[:12]}"}
+    if who == "agent":
+        body["channel"] = "web"
+    placed = call("placeOrder", {}, body)
+    assert placed.status_code == 201, placed.text
+    walk("placeOrder", placed, 2)
+    assert followed >= len(LINKS["placeOrder"])
+    # The links lead somewhere real: the first read and the amendment on the placed ETag went
+    # through (later commands on that ETag may meet 412 `version_mismatch`, as documented).
+    assert (answered["getOrder"], answered["amendOrder"]) == (200, 200)
     assert wrong == [], "\n".join(wrong)

@@ -18,7 +18,7 @@ from litestar.testing import TestClient
 from domain.errors import DomainError
 from entrypoints.container import build_container
 from entrypoints.http.app import create_app
-from entrypoints.http.examples import PROBLEM_EXAMPLE, RESPONSE_EXAMPLES
+from entrypoints.http.examples import PROBLEM_EXAMPLE, REQUEST_EXAMPLES, RESPONSE_EXAMPLES
 from entrypoints.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -177,6 +177,30 @@ def test_examples_are_valid_instances_of_what_they_illustrate(document: dict[str
         _validator_for_media(document, media["schema"]).validate(example[1])
         shown += 1
     assert shown == len(RESPONSE_EXAMPLES)
+    for _, _, operation in operations(document):
+        request = REQUEST_EXAMPLES.get(operation["operationId"])
+        if request is not None:
+            media = operation["requestBody"]["content"]["application/json"]
+            assert media["examples"]["example"]["value"] == request[1]
+            _validator_for_media(document, media["schema"]).validate(request[1])
+            shown += 1
+    assert shown == len(RESPONSE_EXAMPLES) + len(REQUEST_EXAMPLES)
+
+
+def test_links_lead_to_operations_that_exist(document: dict[str, Any]) -> None:
+    ids = {operation["operationId"] for _, _, operation in operations(document)}
+    place = document["paths"]["/v1/orders"]["post"]["responses"]["201"]["links"]
+    assert place["AmendOrder"] == {
+        "operationId": "amendOrder",
+        "parameters": {
+            "path.order_id": "$response.body#/id",
+            "header.If-Match": "$response.header.ETag",
+        },
+    }
+    for _, _, operation in operations(document):
+        for response in operation["responses"].values():
+            for link in response.get("links", {}).values():
+                assert link["operationId"] in ids
 
 
 def _without_nulls(value: Any) -> Any:
