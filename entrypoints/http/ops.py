@@ -20,9 +20,10 @@ from entrypoints.http.problems import ApiError
 from entrypoints.http.schemas import NO_NUL, Body
 from outbox.dead_letters import DeadLetters, Replay
 from ports.api_keys import Role
+from ports.circuits import CircuitState
 from ports.delivery_log import DeadLetter, DeadLetterFilter
 from ports.views import ViewStore
-from read_models.operations import Operations, OutboxStatus
+from read_models.operations import Operations, OutboxStatus, StuckKind
 from read_models.projector import rebuild
 from read_models.remotes import Remotes
 
@@ -46,7 +47,7 @@ class DeadLetterPage(msgspec.Struct, kw_only=True):
 
 
 class StuckResource(msgspec.Struct, kw_only=True):
-    kind: str
+    kind: StuckKind
     order_id: UUID
     channel_order_ref: str
     status: str
@@ -62,7 +63,7 @@ class StuckPage(msgspec.Struct, kw_only=True):
 
 class RemoteResource(msgspec.Struct, kw_only=True):
     name: str
-    state: str  #: closed, open or half_open
+    state: CircuitState
     since: datetime | None
     consecutive_failures: int
     waiting: int
@@ -185,7 +186,7 @@ class OpsController(Controller):
             items=[
                 RemoteResource(
                     name=r.name,
-                    state=r.state.value,
+                    state=r.state,
                     since=r.since,
                     consecutive_failures=r.consecutive_failures,
                     waiting=r.waiting,
