@@ -17,7 +17,6 @@ from litestar.openapi.spec import (
     Components,
     Example,
     Link,
-    OpenAPI,
     OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIResponse,
@@ -34,6 +33,7 @@ from litestar.routes import HTTPRoute
 from litestar.types import Method
 
 from entrypoints.http.auth import PUBLIC
+from entrypoints.http.commands import IDEMPOTENCY_KEY_PATTERN
 from entrypoints.http.examples import PROBLEM_EXAMPLE, REQUEST_EXAMPLES, RESPONSE_EXAMPLES
 from entrypoints.http.problems import PROBLEM_JSON, problem_codes
 from ports.correlation import HEADER as CORRELATION_HEADER
@@ -192,7 +192,7 @@ def tell_the_truth(app: Litestar) -> None:
             for method in handler.http_methods:
                 operation = getattr(item, method.lower(), None)
                 if operation is not None:
-                    _amend(operation, handler, method, document)
+                    _amend(operation, handler, method)
 
 
 def _structs(root: type[msgspec.Struct] = msgspec.Struct) -> Any:
@@ -209,20 +209,21 @@ def _close_strict_bodies(schemas: dict[str, Schema]) -> None:
             schema.additional_properties = False
 
 
-def _amend(
-    operation: Operation, handler: HTTPRouteHandler, method: Method, document: OpenAPI
-) -> None:
+def _amend(operation: Operation, handler: HTTPRouteHandler, method: Method) -> None:
     opts = handler.opt
     public = bool(opts.get(PUBLIC))
     if public:
         operation.security = []
     parameters = [p for p in operation.parameters or [] if isinstance(p, Parameter)]
     names = {p.name for p in parameters}
-    if opts.get(IDEMPOTENCY_REQUIRED):
-        for p in parameters:
-            if p.name == "Idempotency-Key":
-                p.required = True
-                p.schema = Schema(type=OpenAPIType.STRING, min_length=1, max_length=200)
+    for p in parameters:
+        if p.name == "Idempotency-Key":  # as `CommandRunner` checks it
+            p.required = bool(opts.get(IDEMPOTENCY_REQUIRED))
+            p.schema = Schema(
+                type=OpenAPIType.STRING,
+                pattern=IDEMPOTENCY_KEY_PATTERN,
+                description="1-200 printable ASCII characters, new for each new request",
+            )
     responses = operation.responses or {}
     # Litestar's own 400 has a shape the server never sends; a route that answers 400 gets the
     # problem shape below instead.

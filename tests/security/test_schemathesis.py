@@ -93,6 +93,7 @@ class Totals:
     statuses: dict[int, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
+    finished: float | None = None
 
     def count(self, status: int) -> None:
         self.cases += 1
@@ -190,6 +191,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
                 ids = _seed(client, keys)
             yield Target(schema, keys, ids)
         finally:
+            TOTALS.finished = time.monotonic()
             hub.close()
             assert "Traceback" not in hub.log("api"), hub.log("api")[-5000:]
 
@@ -376,7 +378,7 @@ def report_totals() -> list[str]:
         f"schemathesis: {len(TOTALS.operations)} operations x keys {', '.join(ROLES)} = "
         f"{TOTALS.runs} generated runs; {TOTALS.cases} requests in all (generated, hostile, valid, "
         "along the links), "
-        f"{len(TOTALS.failures)} failures, {time.monotonic() - TOTALS.started:.0f} s",
+        f"{len(TOTALS.failures)} failures, {(TOTALS.finished or time.monotonic()) - TOTALS.started:.0f} s",
         f"schemathesis: responses by status: {statuses}",
         *(f"schemathesis: failed: {failure}" for failure in TOTALS.failures),
     ]
