@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from uuid import UUID
 
 from ports.clock import Clock
@@ -16,8 +17,19 @@ NOT_REFUNDED = ("received", "inspected", "on_hold")
 #: A cancellation the channel asked for after shipping waits for an agent until the order is
 #: delivered (then it is a return, not a cancellation, to settle).
 STILL_SHIPPING = ("partially_shipped", "shipped")
+
+
+class StuckKind(StrEnum):
+    """Why a workflow is stuck: the step it has waited on past its service level."""
+
+    NOT_BOOKED = "not_booked"
+    NOT_DELIVERED = "not_delivered"
+    NOT_REFUNDED = "not_refunded"
+    CANCEL_REQUESTED_AFTER_SHIPMENT = "cancel_requested_after_shipment"
+
+
 #: Every kind of stuck workflow, for those who count them.
-STUCK_KINDS = ("not_booked", "not_delivered", "not_refunded", "cancel_requested_after_shipment")
+STUCK_KINDS = tuple(kind.value for kind in StuckKind)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -24,7 +24,9 @@ from ports.unit_of_work import CommandMeta, UnitOfWork
 #: Renders the response from the command's result, inside its transaction.
 Render = Callable[[Any, UnitOfWork], Awaitable[StoredResponse]]
 
-_KEY = re.compile(r"[\x21-\x7e]{1,200}")
+#: What `Idempotency-Key` may hold (the OpenAPI document says so too).
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,200}$"
+_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 
 def json_response(

@@ -10,7 +10,9 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from entrypoints.http.auth import roles
+from entrypoints.http.openapi import EXTRA_PROBLEMS
 from entrypoints.http.problems import ApiError
+from entrypoints.http.schemas import NO_NUL
 from ports.api_keys import Principal, Role
 from read_models.event_feed import CursorExpired, Feed, InvalidCursor, UnknownEventTypes
 
@@ -45,13 +47,13 @@ class EventFeedController(Controller):
     tags = ["events"]
     guards = [roles(Role.CHANNEL, Role.OPS)]
 
-    @get("/")
-    async def events(
+    @get("/", opt={EXTRA_PROBLEMS: (410,)})
+    async def read_event_feed(
         self,
         request: Req,
         feed: NamedDependency[Feed],
-        after: Annotated[str | None, QueryParameter(max_length=200)] = None,
-        types: Annotated[str | None, QueryParameter(max_length=2000)] = None,
+        after: Annotated[str | None, QueryParameter(max_length=200, pattern=NO_NUL)] = None,
+        types: Annotated[str | None, QueryParameter(max_length=2000, pattern=NO_NUL)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> EventPage:
         """Events in commit order after the cursor `after` (from the start without it), only of

@@ -36,7 +36,7 @@ class InboundController(Controller):
     tags = ["inbound"]
 
     @post("/{source:str}", guards=[roles(Role.SYSTEM), bound_source], status_code=200)
-    async def receive(
+    async def receive_inbound_event(
         self,
         request: Request[Principal, Any, Any],
         source: FromPath[Source],

@@ -14,14 +14,16 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter, SkipValidation
 from msgspec import Meta
 
+from domain.events import EVENT_TYPES
 from entrypoints.http.auth import roles
 from entrypoints.http.problems import ApiError
 from entrypoints.http.schemas import NO_NUL, Body
 from outbox.dead_letters import DeadLetters, Replay
 from ports.api_keys import Role
+from ports.circuits import CircuitState
 from ports.delivery_log import DeadLetter, DeadLetterFilter
 from ports.views import ViewStore
-from read_models.operations import Operations, OutboxStatus
+from read_models.operations import Operations, OutboxStatus, StuckKind
 from read_models.projector import rebuild
 from read_models.remotes import Remotes
 
@@ -45,7 +47,7 @@ class DeadLetterPage(msgspec.Struct, kw_only=True):
 
 
 class StuckResource(msgspec.Struct, kw_only=True):
-    kind: str
+    kind: StuckKind
     order_id: UUID
     channel_order_ref: str
     status: str
@@ -61,7 +63,7 @@ class StuckPage(msgspec.Struct, kw_only=True):
 
 class RemoteResource(msgspec.Struct, kw_only=True):
     name: str
-    state: str  #: closed, open or half_open
+    state: CircuitState
     since: datetime | None
     consecutive_failures: int
     waiting: int
@@ -99,6 +101,10 @@ class ReplayFilterBody(Body):
     ids: Annotated[list[UUID], Meta(max_length=1000)] | None = None
 
     def to_filter(self) -> DeadLetterFilter:
+        if self.event_type is not None and self.event_type not in EVENT_TYPES:
+            # Not an empty match: a misspelt type would replay nothing and look like success.
+            raise ApiError(422, "unknown_event_types", f"unknown event type: {self.event_type}",
+                           errors=[{"field": "event_type", "message": f"unknown: {self.event_type}"}])  # fmt: skip
         if self.since is not None and self.until is not None and self.since > self.until:
             raise ApiError(422, "validation_error", "the request does not match its schema",
                            errors=[{"field": "until", "message": "must not be before `since`"}])  # fmt: skip
@@ -113,7 +119,7 @@ class ReplayFilterBody(Body):
 
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
-Cursor = Annotated[str | None, QueryParameter(max_length=200)]
+Cursor = Annotated[str | None, QueryParameter(max_length=200, pattern=NO_NUL)]
 
 
 def encode_cursor(letter: DeadLetter) -> str:
@@ -134,7 +140,7 @@ class OpsController(Controller):
     guards = [roles(Role.OPS)]
 
     @get("/dead-letters")
-    async def dead_letters(
+    async def list_dead_letters(
         self,
         dead_letter_store: NamedDependency[DeadLetters],
         limit: Limit = 50,
@@ -155,12 +161,12 @@ class OpsController(Controller):
         )
 
     @get("/outbox")
-    async def outbox(self, operations: NamedDependency[Operations]) -> OutboxStatus:
+    async def get_outbox_status(self, operations: NamedDependency[Operations]) -> OutboxStatus:
         """How far the relay is behind: unpublished events, the oldest one's age, and the pace."""
         return await operations.outbox(operations.now())
 
     @get("/stuck")
-    async def stuck(
+    async def list_stuck_workflows(
         self,
         operations: NamedDependency[Operations],
         limit: Limit = 100,
@@ -171,7 +177,7 @@ class OpsController(Controller):
         return StuckPage(items=[StuckResource(**asdict(s)) for s in found], next_cursor=None)
 
     @get("/remotes")
-    async def remotes(self, remotes: NamedDependency[Remotes]) -> RemotePage:
+    async def list_remotes(self, remotes: NamedDependency[Remotes]) -> RemotePage:
         """Each remote system (erp, payment, crm, commerce): its circuit as the breakers of the
         worker processes last reported it (`closed`, `open`, `half_open` while a probe is in
         flight; a remote never reported on is `closed` with `since` null), since when it has been
@@ -180,7 +186,7 @@ class OpsController(Controller):
             items=[
                 RemoteResource(
                     name=r.name,
-                    state=r.state.value,
+                    state=r.state,
                     since=r.since,
                     consecutive_failures=r.consecutive_failures,
                     waiting=r.waiting,
@@ -199,7 +205,7 @@ class OpsController(Controller):
 
     # Before `/dead-letters/{id}/replay`, so that the two read apart at a glance.
     @post("/dead-letters/replay", status_code=200)
-    async def replay_matching(
+    async def replay_matching_dead_letters(
         self, data: JSONBody[ReplayFilterBody], dead_letter_store: NamedDependency[DeadLetters]
     ) -> BulkReplayResult:
         """Deliver again every dead letter that matches the filter and was not replayed yet, as
@@ -212,7 +218,7 @@ class OpsController(Controller):
         return BulkReplayResult(replayed=await dead_letter_store.replay_matching(data.to_filter()))
 
     @post("/dead-letters/{dead_letter_id:uuid}/replay", status_code=202)
-    async def replay(
+    async def replay_dead_letter(
         self, dead_letter_id: FromPath[UUID], dead_letter_store: NamedDependency[DeadLetters]
     ) -> Response[Any]:
         """Deliver a dead letter again once its cause is fixed; its attempts count anew."""

@@ -14,12 +14,15 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter,
 
 from domain import commands as c
 from domain.errors import OrderNotFound
+from domain.order_lifecycle import OrderStatus
 from entrypoints.http.auth import may_see_channel, roles
 from entrypoints.http.commands import CommandRunner, Render
+from entrypoints.http.openapi import IDEMPOTENCY_REQUIRED
 from entrypoints.http.problems import ApiError
 from entrypoints.http.rendering import etag, order_rendered, return_rendered
 from entrypoints.http.resources import OrderResource, ReturnResource
 from entrypoints.http.schemas import (
+    NO_NUL,
     AmendOrderBody,
     CancelOrderBody,
     CancelRemainingBody,
@@ -36,7 +39,7 @@ from read_models.queries import BadCursor, ReadModels
 Req = Request[Principal, Any, Any]
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)]
 IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False)]
-Query = Annotated[str | None, QueryParameter(max_length=200)]
+Query = Annotated[str | None, QueryParameter(max_length=200, pattern=NO_NUL)]
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
 
 #: A port (a Protocol): given as is, not validated as a value.
@@ -117,6 +120,7 @@ class OrderController(Controller):
         responses={
             201: ResponseSpec(OrderResource, description="the order, reserved or backordered")
         },
+        opt={IDEMPOTENCY_REQUIRED: True},
     )
     async def place_order(
         self,
@@ -159,7 +163,7 @@ class OrderController(Controller):
         channel_order_ref: Query = None,
         erp_order_ref: Query = None,
         case_id: Query = None,
-        status: Query = None,
+        status: Annotated[OrderStatus | None, QueryParameter()] = None,
         limit: Limit = 50,
         cursor: Query = None,
     ) -> OrderPage:
@@ -182,7 +186,7 @@ class OrderController(Controller):
         return OrderPage(items=page.items, next_cursor=page.next_cursor)
 
     @get("/{order_id:uuid}/timeline", guards=[roles(Role.CHANNEL, Role.AGENT, Role.OPS)])
-    async def timeline(
+    async def get_order_timeline(
         self,
         request: Req,
         order_id: FromPath[UUID],

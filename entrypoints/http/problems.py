@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Final
 
 import msgspec
 from litestar import Request, Response
@@ -43,6 +44,37 @@ _CODE_BY_STATUS = {
     500: "internal_error",
     503: "unavailable",
 }
+
+
+#: Codes the HTTP layer itself sends (`ApiError`, `problem(...)` and the handlers below), besides
+#: the domain's; `problem_codes()` joins the two into the document's `code` enum, and
+#: tests/unit/http/test_problem_codes.py finds every code written in `entrypoints/` in it.
+HTTP_CODES: Final = frozenset(
+    {
+        *_CODE_BY_STATUS.values(),
+        "error",  # `http_error` for a status without a code of its own
+        "already_replayed", "contention", "cursor_expired", "database_unavailable",
+        "dead_letter_not_found", "dead_letter_unreplayable", "event_types_not_offered",
+        "idempotency_key_required", "idempotency_key_reused", "invalid_cursor",
+        "invalid_idempotency_key", "invalid_if_match", "invalid_signature", "invalid_triggered_at",
+        "malformed_json",
+        "rate_limited", "request_in_progress", "source_not_allowed", "too_many_failed_authentications",
+        "unknown_event_types", "unsupported_event_type", "unsupported_topic",
+        "webhook_not_configured", "webhook_subscription_disabled", "webhook_subscription_not_found",
+        "webhook_target_refused", "webhook_too_old", "webhooks_not_configured",
+    }
+)  # fmt: skip
+
+
+def _domain_errors(root: type[DomainError] = DomainError) -> Iterator[type[DomainError]]:
+    yield root
+    for sub in root.__subclasses__():
+        yield from _domain_errors(sub)
+
+
+def problem_codes() -> list[str]:
+    """Every stable `code` a problem answer can carry: the domain's error tree and the HTTP layer's."""
+    return sorted({error.code for error in _domain_errors()} | HTTP_CODES)
 
 
 class ApiError(HTTPException):

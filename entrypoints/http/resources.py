@@ -8,7 +8,9 @@ from uuid import UUID
 from msgspec import Struct
 
 from domain.order import Order
-from domain.returns import Return
+from domain.order_lifecycle import OrderStatus
+from domain.payment import PaymentStatus
+from domain.returns import Disposition, Return, ReturnStatus
 from ports.order_lookup import LocationStock
 
 
@@ -37,7 +39,7 @@ class LineResource(Struct, kw_only=True):
 
 
 class PaymentResource(Struct, kw_only=True):
-    status: str
+    status: PaymentStatus
     reference: str
     authorized: str
     captured: str
@@ -46,14 +48,14 @@ class PaymentResource(Struct, kw_only=True):
 
 class ReturnRef(Struct, kw_only=True):
     id: UUID
-    status: str
+    status: ReturnStatus
 
 
 class OrderResource(Struct, kw_only=True):
     id: UUID
     channel: str
     channel_order_ref: str
-    status: str
+    status: OrderStatus
     version: int
     currency: str
     total: str
@@ -74,13 +76,13 @@ class ReturnLineResource(Struct, kw_only=True):
     quantity: int
     reason: str
     received: int
-    disposition: str | None
+    disposition: Disposition | None
 
 
 class ReturnResource(Struct, kw_only=True):
     id: UUID
     order_id: UUID
-    status: str
+    status: ReturnStatus
     rma_number: str | None
     lines: list[ReturnLineResource]
     refund_amount: str | None
@@ -109,7 +111,7 @@ def order_resource(order: Order) -> OrderResource:
         id=order.id,
         channel=order.channel,
         channel_order_ref=order.channel_order_ref,
-        status=order.status.value,
+        status=order.status,
         version=order.version,
         currency=order.currency,
         total=str(order.total.amount),
@@ -137,14 +139,14 @@ def order_resource(order: Order) -> OrderResource:
             for ln in order.lines
         ],
         payment=PaymentResource(
-            status=p.status.value,
+            status=p.status,
             reference=p.reference,
             authorized=str(p.authorized.amount),
             captured=str(p.captured.amount),
             refunded=str(p.refunded.amount),
         ),
         erp_order_ref=order.erp_order_ref,
-        returns=[ReturnRef(id=r.id, status=r.status.value) for r in order.returns.values()],
+        returns=[ReturnRef(id=r.id, status=r.status) for r in order.returns.values()],
         case_ids=list(order.case_ids),
         created_at=order.created_at,
         updated_at=order.updated_at,
@@ -155,7 +157,7 @@ def return_resource(ret: Return) -> ReturnResource:
     return ReturnResource(
         id=ret.id,
         order_id=ret.order_id,
-        status=ret.status.value,
+        status=ret.status,
         rma_number=ret.rma_number,
         lines=[
             ReturnLineResource(
@@ -163,7 +165,7 @@ def return_resource(ret: Return) -> ReturnResource:
                 quantity=ln.quantity,
                 reason=ln.reason,
                 received=ln.received,
-                disposition=ln.disposition.value if ln.disposition else None,
+                disposition=ln.disposition,
             )
             for ln in ret.lines
         ],

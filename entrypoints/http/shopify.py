@@ -31,6 +31,7 @@ from domain.errors import (
 )
 from entrypoints.http.auth import PUBLIC
 from entrypoints.http.commands import correlation_id
+from entrypoints.http.openapi import EXTRA_PROBLEMS
 from entrypoints.http.problems import ApiError
 from ports.clock import Clock
 from ports.unit_of_work import CommandMeta
@@ -92,10 +93,11 @@ class ShopifyWebhookController(Controller):
 
     path = "/v1/webhooks/shopify"
     tags = ["webhooks"]
-    opt = {PUBLIC: True}
+    #: The raw body is read and verified by hand: its refusals are not implied by a `data` body.
+    opt = {PUBLIC: True, EXTRA_PROBLEMS: (400, 401, 413, 422, 503)}
 
     @post("/orders-create", status_code=200, summary="Shopify orders/create webhook")
-    async def orders_create(
+    async def receive_shopify_order_created(
         self,
         request: Request[Any, Any, Any],
         bus: NamedDependency[MessageBus],
@@ -128,7 +130,7 @@ class ShopifyWebhookController(Controller):
         return ShopifyOrderResult(order_id=result, status="created")
 
     @post("/orders-cancelled", status_code=200, summary="Shopify orders/cancelled webhook")
-    async def orders_cancelled(
+    async def receive_shopify_order_cancelled(
         self,
         request: Request[Any, Any, Any],
         bus: NamedDependency[MessageBus],
@@ -171,7 +173,7 @@ class ShopifyWebhookController(Controller):
         return ShopifyCancellationResult(order_id=order_id, status=str(outcome))
 
     @post("/refunds-create", status_code=200, summary="Shopify refunds/create webhook")
-    async def refunds_create(
+    async def receive_shopify_refund_created(
         self,
         request: Request[Any, Any, Any],
         bus: NamedDependency[MessageBus],

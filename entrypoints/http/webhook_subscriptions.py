@@ -19,6 +19,7 @@ from adapters.webhook_secrets import SecretBox
 from application.webhooks import OFFERED, subscribe
 from entrypoints.http.auth import roles
 from entrypoints.http.events import feed_problem
+from entrypoints.http.openapi import EXTRA_PROBLEMS
 from entrypoints.http.problems import ApiError
 from entrypoints.http.schemas import NO_NUL, Body
 from ports.api_keys import Role
@@ -108,7 +109,7 @@ class WebhookSubscriptionController(Controller):
     guards = [roles(Role.OPS)]
 
     @post("/", status_code=201)
-    async def create(
+    async def create_webhook_subscription(
         self, data: JSONBody[SubscriptionBody], webhooks: NamedDependency[Webhooks]
     ) -> NewSubscriptionResource:
         """Subscribe a URL to event types (of one channel's orders, when `channel` is given).
@@ -146,7 +147,9 @@ class WebhookSubscriptionController(Controller):
         return NewSubscriptionResource(**_fields(made), secret=made.secret)
 
     @get("/")
-    async def list_subscriptions(self, webhooks: NamedDependency[Webhooks]) -> SubscriptionPage:
+    async def list_webhook_subscriptions(
+        self, webhooks: NamedDependency[Webhooks]
+    ) -> SubscriptionPage:
         """Every subscription, oldest first, disabled ones too (a receiver that answered 410 is
         disabled, with the reason); never their secrets."""
         found = await webhooks.store.all()
@@ -155,15 +158,15 @@ class WebhookSubscriptionController(Controller):
         )
 
     @delete("/{subscription_id:uuid}", status_code=204)
-    async def remove(
+    async def delete_webhook_subscription(
         self, subscription_id: FromPath[UUID], webhooks: NamedDependency[Webhooks]
     ) -> None:
         """Stop sending to the subscription and forget it."""
         if not await webhooks.store.remove(subscription_id):
             raise _not_found(subscription_id)
 
-    @post("/{subscription_id:uuid}/replay", status_code=202)
-    async def replay(
+    @post("/{subscription_id:uuid}/replay", status_code=202, opt={EXTRA_PROBLEMS: (410,)})
+    async def replay_webhook_subscription(
         self,
         subscription_id: FromPath[UUID],
         data: JSONBody[ReplayBody],

@@ -100,14 +100,9 @@ ACCESS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("GET", "/metrics"):                                    ("none", PUBLIC),
     ("GET", "/schema"):                                     ("none", PUBLIC),
     ("GET", "/schema/openapi.json"):                        ("none", PUBLIC),
-    ("GET", "/schema/openapi.yaml"):                        ("none", PUBLIC),
-    ("GET", "/schema/openapi.yml"):                         ("none", PUBLIC),
-    ("GET", "/schema/swagger"):                             ("none", PUBLIC),
-    ("GET", "/schema/elements"):                            ("none", PUBLIC),
-    ("GET", "/schema/rapidoc"):                             ("none", PUBLIC),
-    ("GET", "/schema/redoc"):                               ("none", PUBLIC),
-    ("GET", "/schema/oauth2-redirect.html"):                ("none", PUBLIC),
     ("GET", "/schema/{path:str}"):                          ("none", PUBLIC),
+    ("GET", "/schema/assets/{file_path:path}"):             ("none", PUBLIC),  # the docs viewer
+    ("HEAD", "/schema/assets/{file_path:path}"):            ("none", PUBLIC),
     # -- agent console: its own sign-in (an agent or ops key in a form, then a session cookie);
     #    a bearer key signs nobody in --
     ("GET", "/console"):                                    ("none", PUBLIC),  # the sign-in form
@@ -178,7 +173,8 @@ def classify(response: httpx.Response) -> str:
     """The outcome class of an answer (see the module docstring)."""
     status = response.status_code
     is_problem = response.headers.get("content-type", "").startswith("application/problem")
-    code = response.json().get("code") if is_problem else None
+    # A HEAD answer carries no body, a refusal's neither.
+    code = response.json().get("code") if is_problem and response.content else None
     if status == 303 and response.headers.get("location") == "/console":
         return SIGN_IN
     if status == 401:
