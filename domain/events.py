@@ -26,6 +26,8 @@ class LineItem:
     sku: str
     quantity: int
     unit_price: Decimal
+    #: Per unit; absent from events recorded before lines carried tax (read as zero).
+    tax_amount: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

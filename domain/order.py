@@ -654,7 +654,7 @@ class Order(Aggregate):
             policy=policy,
             case_id=case_id,
             now=now,
-            unit_prices={ln.sku: ln.unit_price for ln in self.lines},
+            unit_prices={ln.sku: (ln.unit_price, ln.tax_amount) for ln in self.lines},
             returnable=self.returnable,
             delivered_at=self.delivered_at,
         )
@@ -847,7 +847,12 @@ class Order(Aggregate):
             shipping_address=self.shipping_address,
             currency=self.currency,
             lines=tuple(
-                events.LineItem(sku=ln.sku, quantity=ln.quantity, unit_price=ln.unit_price.amount)
+                events.LineItem(
+                    sku=ln.sku,
+                    quantity=ln.quantity,
+                    unit_price=ln.unit_price.amount,
+                    tax_amount=ln.tax_amount.amount,
+                )
                 for ln in self.lines
             ),
             shipping_amount=self.shipping_amount.amount,
@@ -882,7 +887,8 @@ class Order(Aggregate):
     # -- rules -------------------------------------------------------------------------------
 
     def _unshipped_value(self) -> Money:
-        return sum((ln.unit_price * ln.unshipped for ln in self.lines), Money.zero(self.currency))
+        """What the unshipped units cost the customer, their tax included."""
+        return sum((ln.unit_gross * ln.unshipped for ln in self.lines), Money.zero(self.currency))
 
     def _refund_for_a_smaller_total(self, new_total: Money) -> Money:
         """What to refund of a capture once the order costs `new_total`: the capture less the new

@@ -21,16 +21,25 @@ MAX_REASON_LENGTH: Final = 500
 
 @dataclass(slots=True, kw_only=True)
 class OrderLine:
-    """`quantity` is what the customer currently wants (amendments reduce it); `shipped` left."""
+    """`quantity` is what the customer currently wants (amendments reduce it); `shipped` left.
+    `unit_price` excludes tax; `tax_amount` is the tax on one unit (zero when the channel sent
+    none), so one unit costs the customer `unit_price + tax_amount`."""
 
     sku: str
     quantity: int
     unit_price: Money
+    tax_amount: Money
     shipped: int = 0
 
     @property
+    def unit_gross(self) -> Money:
+        """What one unit costs the customer, tax included."""
+        return self.unit_price + self.tax_amount
+
+    @property
     def amount(self) -> Money:
-        return self.unit_price * self.quantity
+        """What the line costs the customer, tax included."""
+        return self.unit_gross * self.quantity
 
     @property
     def unshipped(self) -> int:
@@ -39,15 +48,17 @@ class OrderLine:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LineSpec:
-    """A line as a channel sends it."""
+    """A line as a channel sends it; `tax_amount` is per unit (zero: the channel sent no tax)."""
 
     sku: str
     quantity: int
     unit_price: Decimal
+    tax_amount: Decimal = Decimal(0)
 
 
 def build_lines(currency: str, specs: Sequence[LineSpec]) -> list[OrderLine]:
-    """Validate the lines of a new order: known currency, quantity ≥ 1, price ≥ 0, unique SKUs."""
+    """Validate the lines of a new order: known currency, quantity ≥ 1, price ≥ 0, tax ≥ 0 (both
+    within the currency's minor unit), unique SKUs."""
     issues: list[FieldIssue] = []
     if not is_known_currency(currency):
         raise ValidationFailed([FieldIssue("currency", f"unknown currency {currency!r}")])
@@ -66,7 +77,10 @@ def build_lines(currency: str, specs: Sequence[LineSpec]) -> list[OrderLine]:
         if not 1 <= spec.quantity <= MAX_QUANTITY:
             issues.append(FieldIssue(f"{where}.quantity", f"must be between 1 and {MAX_QUANTITY}"))
         price = money_or_issue(spec.unit_price, currency, f"{where}.unit_price", issues)
-        lines.append(OrderLine(sku=spec.sku, quantity=spec.quantity, unit_price=price))
+        tax = money_or_issue(spec.tax_amount, currency, f"{where}.tax_amount", issues)
+        lines.append(
+            OrderLine(sku=spec.sku, quantity=spec.quantity, unit_price=price, tax_amount=tax)
+        )
     if issues:
         raise ValidationFailed(issues)
     return lines

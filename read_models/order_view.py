@@ -58,6 +58,7 @@ def _placed(d: Document, e: Document) -> None:
                 "sku": ln["sku"],
                 "quantity": ln["quantity"],
                 "unit_price": ln["unit_price"],
+                "tax_amount": ln.get("tax_amount") or _zero(ln["unit_price"]),
                 "reserved": 0,
                 "shipped": 0,
                 "returned": 0,

@@ -63,11 +63,15 @@ def erp_lines(order: Order) -> Iterator[ErpLine]:
             if r.is_active and r.sku == ln.sku and r.outstanding:
                 held[r.location] = held.get(r.location, 0) + r.outstanding
         unheld = ln.quantity - sum(held.values())
-        price = ln.unit_price.amount
+        price, tax = ln.unit_price.amount, ln.tax_amount.amount
         for location, quantity in held.items():
-            yield ErpLine(sku=ln.sku, quantity=quantity, unit_price=price, location=location)
+            yield ErpLine(
+                sku=ln.sku, quantity=quantity, unit_price=price, tax_amount=tax, location=location
+            )
         if unheld > 0:
-            yield ErpLine(sku=ln.sku, quantity=unheld, unit_price=price, location=None)
+            yield ErpLine(
+                sku=ln.sku, quantity=unheld, unit_price=price, tax_amount=tax, location=None
+            )
 
 
 class Fulfilment:
