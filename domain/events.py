@@ -231,6 +231,19 @@ class RefundRecorded(OrderEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AppeasementIssued(OrderEvent):
+    """An agent refunded `amount` without a return (a goodwill gesture, `reason` says why): the
+    payment's refunded total grew and the payment provider is to pay it out once, under
+    `refund_id`."""
+
+    refund_id: UUID
+    amount: Decimal
+    currency: str
+    reason: str
+    payment_status: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CaseLinked(OrderEvent):
     case_id: str
     return_id: UUID | None
@@ -389,7 +402,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         ReservationExpired,
         ShipmentDispatched, ShipmentDelivered, PaymentCaptured, OvercaptureRefunded, PaymentFailed,
         PaymentVoided,
-        CancelRequestedAfterShipment, RefundRecorded,
+        CancelRequestedAfterShipment, RefundRecorded, AppeasementIssued,
         IntegrationFailing, IntegrationRecovered, IntegrationDeadLettered,
         CaseLinked, CaseUpdated, ReturnRequested, ReturnAuthorized, ReturnRejected, ReturnCancelled,
         ReturnReceived, ReturnInspected, ReturnHeld, ReturnHoldReleased, RefundIssued,

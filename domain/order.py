@@ -22,6 +22,7 @@ from domain.errors import (
     ShipmentExceedsOrdered,
     ShipmentNotFound,
     Shortage,
+    TooManyAppeasements,
     TooManyCases,
     TooManyReturns,
     UnknownReplacementReturn,
@@ -487,6 +488,43 @@ class Order(Aggregate):
                 refund_ref=refund_ref,
                 amount=amount.amount,
                 currency=amount.currency,
+                payment_status=self.payment.status.value,
+            )
+        )
+        return True
+
+    def issue_appeasement(
+        self,
+        refund_id: UUID,
+        amount: Money,
+        reason: str,
+        now: datetime,
+        *,
+        limits: OrderLimits = DEFAULT_LIMITS,
+    ) -> bool:
+        """An agent refunds `amount` without a return (a goodwill gesture), in any state of the
+        order: never more than captured less refunded (`RefundExceedsCaptured`, also before any
+        capture), at most `limits.max_appeasements` times (`TooManyAppeasements`). The same
+        `refund_id` again is harmless; returns whether this call issued it."""
+        issues = text_issues("reason", reason, MAX_REASON_LENGTH)
+        if not amount.amount > 0:
+            issues.append(FieldIssue("amount", "must be more than zero"))
+        ensure_no_issues(issues)
+        if str(refund_id) in self.payment.appeasements:
+            return False
+        self._ensure_refund_within_capture(amount)
+        if len(self.payment.appeasements) >= limits.max_appeasements:
+            raise TooManyAppeasements(limits.max_appeasements)
+        self.payment.refund(amount)
+        self.payment.appeasements.append(str(refund_id))
+        self.updated_at = now
+        self._record(
+            events.AppeasementIssued(
+                order_id=self.id,
+                refund_id=refund_id,
+                amount=amount.amount,
+                currency=amount.currency,
+                reason=reason,
                 payment_status=self.payment.status.value,
             )
         )

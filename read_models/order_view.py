@@ -215,6 +215,7 @@ _APPLY: dict[str, Callable[[Document, Document], None]] = {
     "PaymentFailed": _payment_failed,
     "PaymentVoided": _payment_status("voided"),
     "RefundRecorded": _refund_recorded,
+    "AppeasementIssued": _refund_recorded,
     "CaseLinked": _case_linked,
     "ReturnRequested": _return_requested,
     "ReturnAuthorized": _return_status("authorized"),

@@ -62,6 +62,7 @@ def order_state(order: Order) -> Record:
             "captured": str(order.payment.captured.amount),
             "refunded": str(order.payment.refunded.amount),
             "channel_refunds": list(order.payment.channel_refunds),
+            "appeasements": list(order.payment.appeasements),
         },
         "allow_backorder": order.allow_backorder,
         "erp_order_ref": order.erp_order_ref,
@@ -139,6 +140,8 @@ def order_from_row(row: Any) -> Order:
             refunded=money(payment["refunded"]),
             # Absent from orders stored before channel refunds were recorded.
             channel_refunds=list(payment.get("channel_refunds", [])),
+            # Absent from orders stored before appeasements.
+            appeasements=list(payment.get("appeasements", [])),
         ),
         allow_backorder=s["allow_backorder"],
         erp_order_ref=s["erp_order_ref"],

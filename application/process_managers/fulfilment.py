@@ -33,7 +33,7 @@ _SUBSCRIBED = frozenset(
     for cls in (
         e.InventoryReserved, e.OrderResumed, e.OrderAmended, e.OrderBooked, e.OrderRejectedByErp,
         e.ShipmentDispatched, e.ShipmentDelivered, e.OrderCancelled, e.PaymentVoided,
-        e.RemainderCancelled, e.OvercaptureRefunded,
+        e.RemainderCancelled, e.OvercaptureRefunded, e.AppeasementIssued,
     )
 )  # fmt: skip
 
@@ -111,6 +111,8 @@ class Fulfilment:
                 await self._remainder_cancelled(event, envelope)
             case e.OvercaptureRefunded():
                 await self._refund_remainder(event.order_id, event.amount, event.currency)
+            case e.AppeasementIssued():
+                await self._appeasement_issued(event, envelope)
 
     # -- the ERP -----------------------------------------------------------------------------
 
@@ -230,6 +232,19 @@ class Fulfilment:
             currency,
             idempotency_key=f"refund:{order_id}:remainder",
         )
+
+    async def _appeasement_issued(self, event: e.AppeasementIssued, cause: EventEnvelope) -> None:
+        """An agent's refund without a return is paid out once (`refund:<refund id>`, the key
+        returns use with their own id), then the channel and the order's cases hear of it."""
+        order = await self._ctx.order(event.order_id)
+        await self._ctx.payment.refund(
+            order.payment.reference,
+            event.amount,
+            event.currency,
+            idempotency_key=f"refund:{event.refund_id}",
+        )
+        note = f"refund {event.amount} {event.currency} without a return: {event.reason}"
+        await self._push(order.id, cause, event.payment_status, note=note)
 
     # -- payment and the commerce platform -----------------------------------------------------
 

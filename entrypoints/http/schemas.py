@@ -161,6 +161,13 @@ class AddNoteBody(Body):
     text: LongText
 
 
+class AppeasementBody(Body):
+    """An agent's refund without a return, in the order's currency."""
+
+    amount: Amount
+    reason: LongText
+
+
 class RejectReturnBody(Body):
     reason: LongText
 
