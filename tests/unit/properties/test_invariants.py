@@ -34,6 +34,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from adapters.message_codec import MsgspecCodec
 from application.settings import HubSettings
 from domain import commands as c
 from domain.allocation import LocationPriority
@@ -180,6 +181,9 @@ class HubMachine(RuleBasedStateMachine):
         self.numbers = count(1)
         #: True when no command changed anything since the hub's reactions were last drained.
         self.quiet = True
+        #: Each order's view as last folded, and how many of its events that took.
+        self.views: dict[UUID, tuple[dict[str, Any] | None, int]] = {}
+        self.codec = MsgspecCodec()
 
     def teardown(self) -> None:
         self.loop.close()
@@ -214,6 +218,16 @@ class HubMachine(RuleBasedStateMachine):
 
     def order(self, order_id: UUID) -> Order:
         return self.hub.order(order_id)
+
+    def view(self, order_id: UUID) -> dict[str, Any]:
+        """The order's view folded from its events, the new ones onto the last fold."""
+        document, folded = self.views.get(order_id, (None, 0))
+        envelopes = self.hub.events(order_id)
+        for envelope in envelopes[folded:]:
+            document = fold(document, self.codec.encode(envelope))
+        assert document is not None
+        self.views[order_id] = (document, len(envelopes))
+        return document
 
     def ret(self, return_id: UUID) -> Return:
         order = next(o for o in self.hub.store.orders.values() if return_id in o.returns)
@@ -717,10 +731,7 @@ class HubMachine(RuleBasedStateMachine):
                 ((ln.unit_price.amount + ln.tax_amount.amount) * ln.quantity for ln in order.lines),
                 Decimal(0),
             )
-            document = None
-            for message in self.hub.messages(order.id):
-                document = fold(document, message)
-            assert document is not None
+            document = self.view(order.id)
             assert Decimal(document["total"]) == lines + order.shipping_amount.amount, (
                 order.id,
                 document["total"],
