@@ -9,13 +9,15 @@ from typing import Any
 from uuid import UUID
 
 import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.message_codec import MsgspecCodec
 from application.process_managers.fulfilment import Fulfilment
 from domain import commands as c
 from domain.returns import ReturnLineSpec
 from ports.unit_of_work import CommandMeta
-from tests.integration.http.conftest import Api
+from tests.integration.http.conftest import Api, make_api
 from tests.integration.http.requests import (
     SKU,
     assert_problem,
@@ -26,6 +28,8 @@ from tests.integration.http.requests import (
     ship,
     stock,
 )
+from tests.integration.http.test_shopify_lifecycle_webhooks import ORDER, SECRET, deliver
+from tests.unit.shopify.payloads import shopify_order
 
 #: Two units at 10.00 with 2.00 tax each: 24.00.
 TAXED = [{"sku": SKU, "quantity": 2, "unit_price": "10.00", "tax_amount": "2.00"}]
@@ -172,3 +176,29 @@ async def refund_entries(api: Api, order_id: str) -> list[tuple[str, str]]:
         f"/v1/orders/{order_id}/timeline", headers=api.auth("agent")
     )
     return [(e["source"], e["title"]) for e in page.json()["items"] if e["kind"] == "refund.issued"]
+
+
+@pytest.fixture
+async def shop_api(postgres_engine: AsyncEngine) -> Any:
+    async for built in make_api(postgres_engine, shopify_webhook_secret=SECRET):
+        yield built
+
+
+async def test_a_tax_included_shopify_order_is_placed_with_its_tax_split_out(
+    shop_api: Api,
+) -> None:
+    """The documented payload in a shop whose prices include tax: the lines' `tax_lines` are
+    taken out of the prices, and the order costs what the customer paid."""
+    for sku in ("IPOD2008PINK", "CBL-USBC-1M"):
+        await stock(shop_api, sku, 10)
+    payload = {**shopify_order(), "taxes_included": True, "total_price": "426.97"}
+
+    response = await deliver(shop_api.client, ORDER, payload, "create-taxed")
+
+    assert response.status_code == 200, response.text
+    order = await get_order(shop_api, response.json()["order_id"])
+    assert order["total"] == "426.97"  # 2 × 189.00 + 3 × 12.99 + 10.00, tax inside
+    assert [(ln["sku"], ln["unit_price"], ln["tax_amount"]) for ln in order["lines"]] == [
+        ("IPOD2008PINK", "177.66", "11.34"),
+        ("CBL-USBC-1M", "12.21", "0.78"),
+    ]
