@@ -138,6 +138,21 @@ class OrderAmended(OrderEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LinesAdded(OrderEvent):
+    """Lines were added before booking under a new authorization (`payment_reference`,
+    `payment_amount`) covering the new `total`; `previous_payment_reference` was authorized for
+    the order before, to be released. Not yet in `EVENT_TYPES`: no command records it until the
+    edit is wired at the edges (issue 20 item 3)."""
+
+    lines: tuple[LineItem, ...]
+    payment_reference: str
+    payment_amount: Decimal
+    previous_payment_reference: str
+    total: Decimal
+    order_status: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OrderCancelled(OrderEvent):
     reason: str
     released: tuple[ReservedUnits, ...]

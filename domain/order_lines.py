@@ -56,34 +56,53 @@ class LineSpec:
     tax_amount: Decimal = Decimal(0)
 
 
-def build_lines(currency: str, specs: Sequence[LineSpec]) -> list[OrderLine]:
+def build_lines(currency: str, specs: Sequence[LineSpec], where: str = "lines") -> list[OrderLine]:
     """Validate the lines of a new order: known currency, quantity ≥ 1, price ≥ 0, tax ≥ 0 (both
     within the currency's minor unit), unique SKUs."""
     issues: list[FieldIssue] = []
     if not is_known_currency(currency):
         raise ValidationFailed([FieldIssue("currency", f"unknown currency {currency!r}")])
     if not specs:
-        issues.append(FieldIssue("lines", "an order needs at least one line"))
+        issues.append(FieldIssue(where, "an order needs at least one line"))
     if len(specs) > MAX_LINES:
-        issues.append(FieldIssue("lines", f"at most {MAX_LINES} lines"))
+        issues.append(FieldIssue(where, f"at most {MAX_LINES} lines"))
     seen: set[str] = set()
     lines: list[OrderLine] = []
     for i, spec in enumerate(specs):
-        where = f"lines[{i}]"
-        issues += sku_issues(f"{where}.sku", spec.sku)
+        at = f"{where}[{i}]"
+        issues += sku_issues(f"{at}.sku", spec.sku)
         if spec.sku in seen:
-            issues.append(FieldIssue(f"{where}.sku", f"duplicate SKU {spec.sku!r}"))
+            issues.append(FieldIssue(f"{at}.sku", f"duplicate SKU {spec.sku!r}"))
         seen.add(spec.sku)
         if not 1 <= spec.quantity <= MAX_QUANTITY:
-            issues.append(FieldIssue(f"{where}.quantity", f"must be between 1 and {MAX_QUANTITY}"))
-        price = money_or_issue(spec.unit_price, currency, f"{where}.unit_price", issues)
-        tax = money_or_issue(spec.tax_amount, currency, f"{where}.tax_amount", issues)
+            issues.append(FieldIssue(f"{at}.quantity", f"must be between 1 and {MAX_QUANTITY}"))
+        price = money_or_issue(spec.unit_price, currency, f"{at}.unit_price", issues)
+        tax = money_or_issue(spec.tax_amount, currency, f"{at}.tax_amount", issues)
         lines.append(
             OrderLine(sku=spec.sku, quantity=spec.quantity, unit_price=price, tax_amount=tax)
         )
     if issues:
         raise ValidationFailed(issues)
     return lines
+
+
+def build_added_lines(
+    currency: str, existing: Sequence[OrderLine], specs: Sequence[LineSpec]
+) -> list[OrderLine]:
+    """Validate lines added to an order (`add_lines[i]…`): a new order's line rules, no SKU the
+    order already has (its quantity is the order's; an edit only adds new items), and at most
+    `MAX_LINES` lines in all."""
+    added = build_lines(currency, specs, where="add_lines")
+    have = {ln.sku for ln in existing}
+    issues = [
+        FieldIssue(f"add_lines[{i}].sku", f"{ln.sku!r} is already a line of this order")
+        for i, ln in enumerate(added)
+        if ln.sku in have
+    ]
+    if len(existing) + len(added) > MAX_LINES:
+        issues.append(FieldIssue("add_lines", f"an order has at most {MAX_LINES} lines"))
+    ensure_no_issues(issues)
+    return added
 
 
 def ensure_valid_amendment(
