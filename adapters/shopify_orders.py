@@ -37,8 +37,13 @@ def place_order_from_shopify(payload: Mapping[str, Any]) -> PlaceOrder:
       merged when their `price` is the same and refused otherwise. A line's unit price is what
       the customer pays for one unit: `price` less the line's `discount_allocations` spread
       over its quantity, rounded down to the currency's minor unit (the domain requires the
-      payment to cover Σ unit price × quantity + shipping, and Shopify's `total_price` is net
-      of discounts).
+      payment to cover Σ (unit price + tax) × quantity + shipping, and Shopify's `total_price`
+      is net of discounts).
+    - Tax: a line's `tax_amount` (per unit) is the sum of its `tax_lines[].price` spread over
+      its quantity, rounded down to the minor unit. When the order says `taxes_included`, the
+      `price` already contains that tax, so the unit price is the discounted price less it;
+      otherwise the tax comes on top of the price. Order-level `tax_lines` are only their sum
+      and are not read.
     - `shipping_amount` = `total_shipping_price_set.shop_money.amount` less the shipping lines'
       discount allocations (absent: zero).
     - Payment: amount `total_price` (taxes, tips and duties included); reference the
@@ -93,9 +98,11 @@ class _Merged:
     price: Decimal
     quantity: int
     discount: Decimal
+    tax: Decimal
 
 
 def _lines(read: _Reader, payload: Mapping[str, Any], currency: str) -> tuple[LineSpec, ...]:
+    taxes_included = payload.get("taxes_included") is True
     merged: dict[str, _Merged] = {}
     for i, item in read.objects(payload.get("line_items"), "line_items", required=True):
         where = f"line_items[{i}]"
@@ -103,11 +110,12 @@ def _lines(read: _Reader, payload: Mapping[str, Any], currency: str) -> tuple[Li
         quantity = read.whole(item.get("quantity"), f"{where}.quantity")
         price = read.amount(item.get("price"), f"{where}.price")
         discount = _discounts(read, item, where)
+        tax = _taxes(read, item, where)
         if sku is None or quantity is None or price is None:
             continue
         seen = merged.get(sku)
         if seen is None:
-            merged[sku] = _Merged(i, price, quantity, discount)
+            merged[sku] = _Merged(i, price, quantity, discount, tax)
         elif seen.price != price:
             read.refuse(
                 f"{where}.price",
@@ -117,11 +125,21 @@ def _lines(read: _Reader, payload: Mapping[str, Any], currency: str) -> tuple[Li
         else:
             seen.quantity += quantity
             seen.discount += discount
+            seen.tax += tax
     if not merged and not read.issues:
         read.refuse("line_items", "an order needs at least one line item")
-    return tuple(
-        LineSpec(sku=sku, quantity=m.quantity, unit_price=_unit_price(m, currency))
-        for sku, m in merged.items()
+    return tuple(_line(sku, m, currency, taxes_included) for sku, m in merged.items())
+
+
+def _line(sku: str, merged: _Merged, currency: str, taxes_included: bool) -> LineSpec:
+    """The hub's line: its unit price excludes tax, its tax is per unit."""
+    price = _unit_price(merged, currency)
+    tax = _per_unit(merged.tax, merged.quantity, currency)
+    return LineSpec(
+        sku=sku,
+        quantity=merged.quantity,
+        unit_price=price - tax if taxes_included else price,
+        tax_amount=tax,
     )
 
 
@@ -130,10 +148,17 @@ def _unit_price(line: _Merged, currency: str) -> Decimal:
     to more than the customer paid."""
     if line.discount == 0 or line.quantity < 1:
         return line.price
-    net = (line.price * line.quantity - line.discount) / line.quantity
+    return _per_unit(line.price * line.quantity - line.discount, line.quantity, currency)
+
+
+def _per_unit(amount: Decimal, quantity: int, currency: str) -> Decimal:
+    """`amount` spread over `quantity` units, rounded down to the currency's minor unit."""
+    if amount == 0 or quantity < 1:
+        return amount
+    share = amount / quantity
     if not is_known_currency(currency):
-        return net  # the domain refuses the currency; nothing to round to
-    return net.quantize(Decimal(1).scaleb(-minor_unit_exponent(currency)), rounding=ROUND_FLOOR)
+        return share  # the domain refuses the currency; nothing to round to
+    return share.quantize(Decimal(1).scaleb(-minor_unit_exponent(currency)), rounding=ROUND_FLOOR)
 
 
 def _discounts(read: _Reader, item: Mapping[str, Any], where: str) -> Decimal:
@@ -141,6 +166,15 @@ def _discounts(read: _Reader, item: Mapping[str, Any], where: str) -> Decimal:
     allocations = read.objects(item.get("discount_allocations"), f"{where}.discount_allocations")
     for j, allocation in allocations:
         amount = read.amount(allocation.get("amount"), f"{where}.discount_allocations[{j}].amount")
+        total += amount or 0
+    return total
+
+
+def _taxes(read: _Reader, item: Mapping[str, Any], where: str) -> Decimal:
+    """The tax the line item carries, all its units together (Shopify's `tax_lines[].price`)."""
+    total = Decimal(0)
+    for j, tax_line in read.objects(item.get("tax_lines"), f"{where}.tax_lines"):
+        amount = read.amount(tax_line.get("price"), f"{where}.tax_lines[{j}].price")
         total += amount or 0
     return total
 

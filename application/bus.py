@@ -35,6 +35,7 @@ COMMAND_HANDLERS: Final[Mapping[type[c.Command], Handler]] = {
     c.CancelOrder: orders.cancel_order,
     c.FollowChannelCancellation: orders.follow_channel_cancellation,
     c.RecordChannelRefund: orders.record_channel_refund,
+    c.IssueAppeasement: orders.issue_appeasement,
     c.HoldOrder: orders.hold_order,
     c.AddNote: orders.add_note,
     c.RecordIntegrationTrouble: orders.record_integration_trouble,

@@ -13,6 +13,7 @@ from domain.commands import (
     CancelRemaining,
     FollowChannelCancellation,
     HoldOrder,
+    IssueAppeasement,
     LinkCase,
     PlaceOrder,
     RecordCaseUpdate,
@@ -108,6 +109,18 @@ async def record_channel_refund(
     order = await _channel_order(uow, cmd.channel, cmd.channel_order_ref)
     amount = Money.of(cmd.amount, cmd.currency)
     return order.id, order.record_channel_refund(cmd.refund_ref, amount, ctx.clock.now())
+
+
+async def issue_appeasement(
+    cmd: IssueAppeasement, uow: UnitOfWork, ctx: HandlerContext
+) -> tuple[UUID, bool]:
+    order = await uow.orders.get(cmd.order_id)
+    amount = Money.of(cmd.amount, order.currency)
+    limits = ctx.settings.order_limits
+    issued = order.issue_appeasement(
+        cmd.refund_id, amount, cmd.reason, ctx.clock.now(), limits=limits
+    )
+    return order.id, issued
 
 
 async def _channel_order(uow: UnitOfWork, channel: str, channel_order_ref: str) -> Order:

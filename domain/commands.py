@@ -82,6 +82,17 @@ class RecordChannelRefund(Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class IssueAppeasement(Command):
+    """An agent refunds `amount` (in the order's currency) without a return; `refund_id` is
+    stable across retries of one request, so the refund is issued once."""
+
+    order_id: UUID
+    refund_id: UUID
+    amount: Decimal
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CancelRemaining(Command):
     order_id: UUID
     reason: str

@@ -233,6 +233,10 @@ class RefundExceedsCaptured(DomainError):
 
     def __init__(self, requested: str, refundable: str) -> None:
         super().__init__(f"cannot refund {requested}: only {refundable} is refundable")
+        self.refundable = refundable
+
+    def context(self) -> dict[str, Any]:
+        return {"refundable": self.refundable}
 
 
 class ReturnPolicyViolation(DomainError):
@@ -288,6 +292,15 @@ class TooManyCases(LimitReached):
 
     def __init__(self, limit: int) -> None:
         super().__init__(f"an order may have at most {limit} CRM cases linked", limit)
+
+
+class TooManyAppeasements(LimitReached):
+    """Raised when one more appeasement would take an order past its most appeasements."""
+
+    code = "too_many_appeasements"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"an order may have at most {limit} appeasements refunded", limit)
 
 
 class TooManyReturns(LimitReached):

@@ -26,6 +26,8 @@ class LineItem:
     sku: str
     quantity: int
     unit_price: Decimal
+    #: Per unit; absent from events recorded before lines carried tax (read as zero).
+    tax_amount: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -136,6 +138,21 @@ class OrderAmended(OrderEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LinesAdded(OrderEvent):
+    """Lines were added before booking under a new authorization (`payment_reference`,
+    `payment_amount`) covering the new `total`; `previous_payment_reference` was authorized for
+    the order before, to be released. Not yet in `EVENT_TYPES`: no command records it until the
+    edit is wired at the edges (issue 20 item 3)."""
+
+    lines: tuple[LineItem, ...]
+    payment_reference: str
+    payment_amount: Decimal
+    previous_payment_reference: str
+    total: Decimal
+    order_status: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OrderCancelled(OrderEvent):
     reason: str
     released: tuple[ReservedUnits, ...]
@@ -225,6 +242,19 @@ class RefundRecorded(OrderEvent):
     refund_ref: str
     amount: Decimal
     currency: str
+    payment_status: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AppeasementIssued(OrderEvent):
+    """An agent refunded `amount` without a return (a goodwill gesture, `reason` says why): the
+    payment's refunded total grew and the payment provider is to pay it out once, under
+    `refund_id`."""
+
+    refund_id: UUID
+    amount: Decimal
+    currency: str
+    reason: str
     payment_status: str
 
 
@@ -387,7 +417,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         ReservationExpired,
         ShipmentDispatched, ShipmentDelivered, PaymentCaptured, OvercaptureRefunded, PaymentFailed,
         PaymentVoided,
-        CancelRequestedAfterShipment, RefundRecorded,
+        CancelRequestedAfterShipment, RefundRecorded, AppeasementIssued,
         IntegrationFailing, IntegrationRecovered, IntegrationDeadLettered,
         CaseLinked, CaseUpdated, ReturnRequested, ReturnAuthorized, ReturnRejected, ReturnCancelled,
         ReturnReceived, ReturnInspected, ReturnHeld, ReturnHoldReleased, RefundIssued,

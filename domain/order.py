@@ -16,12 +16,14 @@ from domain.case_ids import case_id_issues
 from domain.customer import Address, Customer
 from domain.errors import (
     FieldIssue,
+    InsufficientStock,
     InvalidTransition,
     RefundExceedsCaptured,
     ShipmentConflict,
     ShipmentExceedsOrdered,
     ShipmentNotFound,
     Shortage,
+    TooManyAppeasements,
     TooManyCases,
     TooManyReturns,
     UnknownReplacementReturn,
@@ -35,6 +37,7 @@ from domain.order_lines import (
     MAX_REASON_LENGTH,
     LineSpec,
     OrderLine,
+    build_added_lines,
     build_lines,
     ensure_no_issues,
     ensure_valid_amendment,
@@ -388,6 +391,54 @@ class Order(Aggregate):
             )
         )
 
+    def add_lines(
+        self,
+        *,
+        lines: Sequence[LineSpec],
+        payment_reference: str,
+        payment_amount: Decimal,
+        now: datetime,
+        stock: Stock,
+        priority: LocationPriority,
+        new_id: NewId,
+    ) -> None:
+        """Before booking, add new lines, reserved like placement, under a new authorization
+        that covers the new total (it replaces the old one, which the event names to release).
+        A reserved order stays reserved: its new lines must be reservable at once
+        (`InsufficientStock`, nothing changes); a backordered order's may wait for stock too."""
+        self._ensure_open_for_new_lines()
+        added = build_added_lines(self.currency, self.lines, lines)
+        issues = text_issues("payment.reference", payment_reference)
+        authorized = money_or_issue(payment_amount, self.currency, "payment.amount", issues)
+        new_total = sum((ln.amount for ln in added), self.total)
+        if not issues and authorized < new_total:
+            issues.append(FieldIssue("payment.amount", f"must cover the new total {new_total}"))
+        ensure_no_issues(issues)
+        kept = self.lines
+        self.lines = [*kept, *added]
+        try:
+            created, shortages = self._allocate(
+                stock, priority, new_id, all_or_nothing=self.status is _S.RESERVED
+            )
+        except InsufficientStock:
+            self.lines = kept
+            raise
+        previous = self.payment.reference
+        self.payment = Payment.authorize(payment_reference, authorized)
+        self._move(_C.AMEND, _S.BACKORDERED if shortages else _S.RESERVED, now)
+        self._record(
+            events.LinesAdded(
+                order_id=self.id,
+                lines=tuple(_line_item(ln) for ln in added),
+                payment_reference=payment_reference,
+                payment_amount=authorized.amount,
+                previous_payment_reference=previous,
+                total=self.total.amount,
+                order_status=self.status,
+            )
+        )
+        self._record_allocation(created, shortages)
+
     def cancel(self, reason: str, now: datetime, stock: Stock) -> None:
         """Cancel before the first shipment: every hold is released, the authorization voided."""
         ensure_no_issues(text_issues("reason", reason, MAX_REASON_LENGTH))
@@ -487,6 +538,43 @@ class Order(Aggregate):
                 refund_ref=refund_ref,
                 amount=amount.amount,
                 currency=amount.currency,
+                payment_status=self.payment.status.value,
+            )
+        )
+        return True
+
+    def issue_appeasement(
+        self,
+        refund_id: UUID,
+        amount: Money,
+        reason: str,
+        now: datetime,
+        *,
+        limits: OrderLimits = DEFAULT_LIMITS,
+    ) -> bool:
+        """An agent refunds `amount` without a return (a goodwill gesture), in any state of the
+        order: never more than captured less refunded (`RefundExceedsCaptured`, also before any
+        capture), at most `limits.max_appeasements` times (`TooManyAppeasements`). The same
+        `refund_id` again is harmless; returns whether this call issued it."""
+        issues = text_issues("reason", reason, MAX_REASON_LENGTH)
+        if not amount.amount > 0:
+            issues.append(FieldIssue("amount", "must be more than zero"))
+        ensure_no_issues(issues)
+        if str(refund_id) in self.payment.appeasements:
+            return False
+        self._ensure_refund_within_capture(amount)
+        if len(self.payment.appeasements) >= limits.max_appeasements:
+            raise TooManyAppeasements(limits.max_appeasements)
+        self.payment.refund(amount)
+        self.payment.appeasements.append(str(refund_id))
+        self.updated_at = now
+        self._record(
+            events.AppeasementIssued(
+                order_id=self.id,
+                refund_id=refund_id,
+                amount=amount.amount,
+                currency=amount.currency,
+                reason=reason,
                 payment_status=self.payment.status.value,
             )
         )
@@ -654,7 +742,7 @@ class Order(Aggregate):
             policy=policy,
             case_id=case_id,
             now=now,
-            unit_prices={ln.sku: ln.unit_price for ln in self.lines},
+            unit_prices={ln.sku: (ln.unit_price, ln.tax_amount) for ln in self.lines},
             returnable=self.returnable,
             delivered_at=self.delivered_at,
         )
@@ -846,10 +934,7 @@ class Order(Aggregate):
             customer=self.customer,
             shipping_address=self.shipping_address,
             currency=self.currency,
-            lines=tuple(
-                events.LineItem(sku=ln.sku, quantity=ln.quantity, unit_price=ln.unit_price.amount)
-                for ln in self.lines
-            ),
+            lines=tuple(_line_item(ln) for ln in self.lines),
             shipping_amount=self.shipping_amount.amount,
             total=self.total.amount,
             payment_reference=self.payment.reference,
@@ -882,7 +967,8 @@ class Order(Aggregate):
     # -- rules -------------------------------------------------------------------------------
 
     def _unshipped_value(self) -> Money:
-        return sum((ln.unit_price * ln.unshipped for ln in self.lines), Money.zero(self.currency))
+        """What the unshipped units cost the customer, their tax included."""
+        return sum((ln.unit_gross * ln.unshipped for ln in self.lines), Money.zero(self.currency))
 
     def _refund_for_a_smaller_total(self, new_total: Money) -> Money:
         """What to refund of a capture once the order costs `new_total`: the capture less the new
@@ -904,6 +990,12 @@ class Order(Aggregate):
         """Every linked case is commented on at each later change: their number is bounded."""
         if case_id not in self.case_ids and len(self.case_ids) >= limits.max_cases:
             raise TooManyCases(limits.max_cases)
+
+    def _ensure_open_for_new_lines(self) -> None:
+        """New lines join an order only while it is reserved or backordered and the ERP never
+        booked it (after booking an edit is an amendment the ERP must accept: not yet here)."""
+        if self.status not in (_S.RESERVED, _S.BACKORDERED) or self.erp_order_ref is not None:
+            raise InvalidTransition("order", self.status, "add_lines")
 
     def _ensure_nothing_shipped(self, command: OrderCommand) -> None:
         """Amending and cancelling stop at the first shipment, on hold or not."""
@@ -935,3 +1027,12 @@ class Order(Aggregate):
         """Capturing, and refusing a channel's cancellation, need a first shipment."""
         if not self.shipments:
             raise InvalidTransition("order", self.status, command)
+
+
+def _line_item(line: OrderLine) -> events.LineItem:
+    return events.LineItem(
+        sku=line.sku,
+        quantity=line.quantity,
+        unit_price=line.unit_price.amount,
+        tax_amount=line.tax_amount.amount,
+    )

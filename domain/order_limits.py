@@ -1,4 +1,5 @@
-"""How much one order may gather: CRM cases linked to it and returns requested on it."""
+"""How much one order may gather: CRM cases linked to it, returns requested and appeasements
+refunded on it."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ class OrderLimits:
 
     max_cases: int = 20
     max_returns: int = 50
+    #: Appeasements refunded on one order (each id is kept in its stored state); not configured.
+    max_appeasements: int = 50
 
 
 #: The bounds when configuration says nothing (`MAX_CASES_PER_ORDER`, `MAX_RETURNS_PER_ORDER`).

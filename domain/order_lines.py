@@ -21,16 +21,25 @@ MAX_REASON_LENGTH: Final = 500
 
 @dataclass(slots=True, kw_only=True)
 class OrderLine:
-    """`quantity` is what the customer currently wants (amendments reduce it); `shipped` left."""
+    """`quantity` is what the customer currently wants (amendments reduce it); `shipped` left.
+    `unit_price` excludes tax; `tax_amount` is the tax on one unit (zero when the channel sent
+    none), so one unit costs the customer `unit_price + tax_amount`."""
 
     sku: str
     quantity: int
     unit_price: Money
+    tax_amount: Money
     shipped: int = 0
 
     @property
+    def unit_gross(self) -> Money:
+        """What one unit costs the customer, tax included."""
+        return self.unit_price + self.tax_amount
+
+    @property
     def amount(self) -> Money:
-        return self.unit_price * self.quantity
+        """What the line costs the customer, tax included."""
+        return self.unit_gross * self.quantity
 
     @property
     def unshipped(self) -> int:
@@ -39,37 +48,61 @@ class OrderLine:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LineSpec:
-    """A line as a channel sends it."""
+    """A line as a channel sends it; `tax_amount` is per unit (zero: the channel sent no tax)."""
 
     sku: str
     quantity: int
     unit_price: Decimal
+    tax_amount: Decimal = Decimal(0)
 
 
-def build_lines(currency: str, specs: Sequence[LineSpec]) -> list[OrderLine]:
-    """Validate the lines of a new order: known currency, quantity ≥ 1, price ≥ 0, unique SKUs."""
+def build_lines(currency: str, specs: Sequence[LineSpec], where: str = "lines") -> list[OrderLine]:
+    """Validate the lines of a new order: known currency, quantity ≥ 1, price ≥ 0, tax ≥ 0 (both
+    within the currency's minor unit), unique SKUs."""
     issues: list[FieldIssue] = []
     if not is_known_currency(currency):
         raise ValidationFailed([FieldIssue("currency", f"unknown currency {currency!r}")])
     if not specs:
-        issues.append(FieldIssue("lines", "an order needs at least one line"))
+        issues.append(FieldIssue(where, "an order needs at least one line"))
     if len(specs) > MAX_LINES:
-        issues.append(FieldIssue("lines", f"at most {MAX_LINES} lines"))
+        issues.append(FieldIssue(where, f"at most {MAX_LINES} lines"))
     seen: set[str] = set()
     lines: list[OrderLine] = []
     for i, spec in enumerate(specs):
-        where = f"lines[{i}]"
-        issues += sku_issues(f"{where}.sku", spec.sku)
+        at = f"{where}[{i}]"
+        issues += sku_issues(f"{at}.sku", spec.sku)
         if spec.sku in seen:
-            issues.append(FieldIssue(f"{where}.sku", f"duplicate SKU {spec.sku!r}"))
+            issues.append(FieldIssue(f"{at}.sku", f"duplicate SKU {spec.sku!r}"))
         seen.add(spec.sku)
         if not 1 <= spec.quantity <= MAX_QUANTITY:
-            issues.append(FieldIssue(f"{where}.quantity", f"must be between 1 and {MAX_QUANTITY}"))
-        price = money_or_issue(spec.unit_price, currency, f"{where}.unit_price", issues)
-        lines.append(OrderLine(sku=spec.sku, quantity=spec.quantity, unit_price=price))
+            issues.append(FieldIssue(f"{at}.quantity", f"must be between 1 and {MAX_QUANTITY}"))
+        price = money_or_issue(spec.unit_price, currency, f"{at}.unit_price", issues)
+        tax = money_or_issue(spec.tax_amount, currency, f"{at}.tax_amount", issues)
+        lines.append(
+            OrderLine(sku=spec.sku, quantity=spec.quantity, unit_price=price, tax_amount=tax)
+        )
     if issues:
         raise ValidationFailed(issues)
     return lines
+
+
+def build_added_lines(
+    currency: str, existing: Sequence[OrderLine], specs: Sequence[LineSpec]
+) -> list[OrderLine]:
+    """Validate lines added to an order (`add_lines[i]…`): a new order's line rules, no SKU the
+    order already has (its quantity is the order's; an edit only adds new items), and at most
+    `MAX_LINES` lines in all."""
+    added = build_lines(currency, specs, where="add_lines")
+    have = {ln.sku for ln in existing}
+    issues = [
+        FieldIssue(f"add_lines[{i}].sku", f"{ln.sku!r} is already a line of this order")
+        for i, ln in enumerate(added)
+        if ln.sku in have
+    ]
+    if len(existing) + len(added) > MAX_LINES:
+        issues.append(FieldIssue("add_lines", f"an order has at most {MAX_LINES} lines"))
+    ensure_no_issues(issues)
+    return added
 
 
 def ensure_valid_amendment(

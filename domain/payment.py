@@ -1,4 +1,5 @@
-"""The order's payment: authorized by the channel, captured on first shipment, refunded by returns."""
+"""The order's payment: authorized by the channel, captured on first shipment, refunded by returns,
+by the channel, or by an agent's appeasement."""
 
 from __future__ import annotations
 
@@ -62,6 +63,8 @@ class Payment:
     status: PaymentStatus = PaymentStatus.AUTHORIZED
     #: The channel's ids of refunds it made itself and the hub recorded (`Order.record_channel_refund`).
     channel_refunds: list[str] = field(default_factory=list)
+    #: The ids of the appeasements refunded from this payment (`Order.issue_appeasement`).
+    appeasements: list[str] = field(default_factory=list)
 
     @classmethod
     def authorize(cls, reference: str, amount: Money) -> Payment:

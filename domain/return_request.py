@@ -22,13 +22,13 @@ def open_return(
     policy: ReturnPolicy,
     case_id: str | None,
     now: datetime,
-    unit_prices: Mapping[str, Money],
+    unit_prices: Mapping[str, tuple[Money, Money]],
     returnable: Callable[[str], int],
     delivered_at: Callable[[str], datetime | None],
 ) -> Return:
     """The return `lines` ask for, in `requested`: refused with every shape problem at once
-    (`ValidationFailed`), then by the first policy rule it breaks. `unit_prices` has one entry per
-    line of the order; `returnable` and `delivered_at` answer for the order, per SKU."""
+    (`ValidationFailed`), then by the first policy rule it breaks. `unit_prices` has the unit price
+    and the unit's tax of every line of the order; `returnable` and `delivered_at` answer for the order, per SKU."""
     _ensure_well_formed(lines, case_id, unit_prices)
     policy.check(
         [(ln.sku, ln.quantity) for ln in lines],
@@ -41,7 +41,11 @@ def open_return(
         order_id=order_id,
         lines=[
             ReturnLine(
-                sku=ln.sku, quantity=ln.quantity, reason=ln.reason, unit_price=unit_prices[ln.sku]
+                sku=ln.sku,
+                quantity=ln.quantity,
+                reason=ln.reason,
+                unit_price=unit_prices[ln.sku][0],
+                unit_tax=unit_prices[ln.sku][1],
             )
             for ln in lines
         ],
@@ -55,7 +59,7 @@ def open_return(
 
 
 def _ensure_well_formed(
-    lines: Sequence[ReturnLineSpec], case_id: str | None, ordered: Mapping[str, Money]
+    lines: Sequence[ReturnLineSpec], case_id: str | None, ordered: Mapping[str, object]
 ) -> None:
     issues: list[FieldIssue] = []
     if not lines:

@@ -122,13 +122,17 @@ class ReturnLine:
     quantity: int
     reason: str
     unit_price: Money
+    #: The tax the customer paid on one unit (None: returns opened before lines carried tax).
+    unit_tax: Money | None = None
     received: int = 0
     disposition: Disposition | None = None
 
 
 @dataclass(slots=True, kw_only=True)
 class Return:
-    """Refund = Σ unit price × received − restocking fee (+ shipping when the policy says so).
+    """Refund = Σ unit price × received − restocking fee + Σ unit tax × received (+ shipping when
+    the policy says so). The fee is a percent of the tax-exclusive goods only: the tax of every
+    returned unit is refunded in full (docs/money.md).
 
     The fee percent is copied from the policy when the return is requested: a later policy change
     does not alter a return already open.
@@ -215,10 +219,13 @@ class Return:
         for sku, quantity in received:
             self._by_sku[sku].received = quantity
         self.shipping_refund = shipping_refund
-        goods = Money.zero(shipping_refund.currency)
+        goods = tax = Money.zero(shipping_refund.currency)
         for line in self.lines:
             goods = goods + line.unit_price * line.received
-        self.refund_amount = goods - goods.percent(self.restocking_fee_percent) + shipping_refund
+            if line.unit_tax is not None:
+                tax = tax + line.unit_tax * line.received
+        fee = goods.percent(self.restocking_fee_percent)
+        self.refund_amount = goods - fee + tax + shipping_refund
         self._move(_C.RECEIVE, _S.RECEIVED, now)
         return ReturnReceived(
             order_id=self.order_id,

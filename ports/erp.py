@@ -20,6 +20,8 @@ class ErpLine:
     quantity: int
     unit_price: Decimal
     location: str | None = None
+    #: Per unit, on top of `unit_price` (zero when the order carries no tax).
+    tax_amount: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -65,6 +65,7 @@ _WITH: Final[dict[tuple[str, str], _Doing]] = {
     ("RemainderCancelled", "payment"): _REFUND,
     ("OvercaptureRefunded", "payment"): _REFUND,
     ("RefundIssued", "payment"): _REFUND,
+    ("AppeasementIssued", "payment"): _REFUND,
     ("ReturnHeld", "crm"): _REVIEW,
 }
 #: Event type -> what its delivery does, when one remote does all of it (said for `hub` too).

@@ -59,6 +59,7 @@ _ENTRIES: dict[str, tuple[str, str, Any]] = {
     "PaymentVoided": ("payment.voided", "payment", lambda e: f"Payment authorization of {e['amount']} {e['currency']} released"),
     "CancelRequestedAfterShipment": (CANCEL_REQUESTED_AFTER_SHIPMENT, "channel", lambda e: f"The channel cancelled the order after it shipped; it was not cancelled here, an agent must settle it: {e['reason']}"),
     "RefundRecorded": ("refund.recorded", "channel", lambda e: f"Refund of {e['amount']} {e['currency']} made on the channel recorded (refund {e['refund_ref']})"),
+    "AppeasementIssued": ("refund.issued", "agent", lambda e: f"Refund of {e['amount']} {e['currency']} issued without a return: {e['reason']}"),
     "IntegrationFailing": ("integration.failing", _REMOTE, trouble.failing),
     "IntegrationDeadLettered": ("integration.dead_lettered", _REMOTE, trouble.dead_lettered),
     "IntegrationRecovered": ("integration.recovered", _REMOTE, trouble.recovered),

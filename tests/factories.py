@@ -49,7 +49,7 @@ class LineSpecFactory(factory.Factory):
 
 
 def _payment_for(lines: tuple[LineSpec, ...], shipping: Decimal) -> Decimal:
-    return sum((ln.unit_price * ln.quantity for ln in lines), shipping)
+    return sum(((ln.unit_price + ln.tax_amount) * ln.quantity for ln in lines), shipping)
 
 
 class PlaceOrderFactory(factory.Factory):

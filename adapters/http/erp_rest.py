@@ -163,12 +163,17 @@ def address_document(address: Address) -> dict[str, Any]:
 
 
 def line_document(line: ErpLine) -> dict[str, Any]:
-    return {
+    """`tax_amount` (per unit) only on a taxed line: an ERP integrated before the hub knew tax
+    gets the documents it always got, and an absent tax means none."""
+    document = {
         "sku": line.sku,
         "quantity": line.quantity,
         "unit_price": decimal_string(line.unit_price),
         "location": line.location,
     }
+    if line.tax_amount:
+        document["tax_amount"] = decimal_string(line.tax_amount)
+    return document
 
 
 def decimal_string(amount: Decimal) -> str:

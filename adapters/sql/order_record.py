@@ -49,6 +49,7 @@ def order_state(order: Order) -> Record:
                 "sku": ln.sku,
                 "quantity": ln.quantity,
                 "unit_price": str(ln.unit_price.amount),
+                "tax_amount": str(ln.tax_amount.amount),
                 "shipped": ln.shipped,
             }
             for ln in order.lines
@@ -61,6 +62,7 @@ def order_state(order: Order) -> Record:
             "captured": str(order.payment.captured.amount),
             "refunded": str(order.payment.refunded.amount),
             "channel_refunds": list(order.payment.channel_refunds),
+            "appeasements": list(order.payment.appeasements),
         },
         "allow_backorder": order.allow_backorder,
         "erp_order_ref": order.erp_order_ref,
@@ -123,6 +125,8 @@ def order_from_row(row: Any) -> Order:
                 sku=ln["sku"],
                 quantity=ln["quantity"],
                 unit_price=money(ln["unit_price"]),
+                # Absent from orders stored before lines carried tax.
+                tax_amount=money(ln["tax_amount"]) if "tax_amount" in ln else Money.zero(currency),
                 shipped=ln["shipped"],
             )
             for ln in s["lines"]
@@ -136,6 +140,8 @@ def order_from_row(row: Any) -> Order:
             refunded=money(payment["refunded"]),
             # Absent from orders stored before channel refunds were recorded.
             channel_refunds=list(payment.get("channel_refunds", [])),
+            # Absent from orders stored before appeasements.
+            appeasements=list(payment.get("appeasements", [])),
         ),
         allow_backorder=s["allow_backorder"],
         erp_order_ref=s["erp_order_ref"],
@@ -184,6 +190,7 @@ def _return_state(r: Return) -> Record:
                 "quantity": ln.quantity,
                 "reason": ln.reason,
                 "unit_price": str(ln.unit_price.amount),
+                "unit_tax": str(ln.unit_tax.amount) if ln.unit_tax else None,
                 "received": ln.received,
                 "disposition": ln.disposition.value if ln.disposition else None,
             }
@@ -214,6 +221,8 @@ def _return_from(r: Record, order_id: UUID, money: Any) -> Return:
                 quantity=ln["quantity"],
                 reason=ln["reason"],
                 unit_price=money(ln["unit_price"]),
+                # Absent from returns stored before lines carried tax.
+                unit_tax=money(ln["unit_tax"]) if ln.get("unit_tax") else None,
                 received=ln["received"],
                 disposition=Disposition(ln["disposition"]) if ln["disposition"] else None,
             )

@@ -33,7 +33,7 @@ _SUBSCRIBED = frozenset(
     for cls in (
         e.InventoryReserved, e.OrderResumed, e.OrderAmended, e.OrderBooked, e.OrderRejectedByErp,
         e.ShipmentDispatched, e.ShipmentDelivered, e.OrderCancelled, e.PaymentVoided,
-        e.RemainderCancelled, e.OvercaptureRefunded,
+        e.RemainderCancelled, e.OvercaptureRefunded, e.AppeasementIssued,
     )
 )  # fmt: skip
 
@@ -63,11 +63,15 @@ def erp_lines(order: Order) -> Iterator[ErpLine]:
             if r.is_active and r.sku == ln.sku and r.outstanding:
                 held[r.location] = held.get(r.location, 0) + r.outstanding
         unheld = ln.quantity - sum(held.values())
-        price = ln.unit_price.amount
+        price, tax = ln.unit_price.amount, ln.tax_amount.amount
         for location, quantity in held.items():
-            yield ErpLine(sku=ln.sku, quantity=quantity, unit_price=price, location=location)
+            yield ErpLine(
+                sku=ln.sku, quantity=quantity, unit_price=price, tax_amount=tax, location=location
+            )
         if unheld > 0:
-            yield ErpLine(sku=ln.sku, quantity=unheld, unit_price=price, location=None)
+            yield ErpLine(
+                sku=ln.sku, quantity=unheld, unit_price=price, tax_amount=tax, location=None
+            )
 
 
 class Fulfilment:
@@ -107,6 +111,8 @@ class Fulfilment:
                 await self._remainder_cancelled(event, envelope)
             case e.OvercaptureRefunded():
                 await self._refund_remainder(event.order_id, event.amount, event.currency)
+            case e.AppeasementIssued():
+                await self._appeasement_issued(event, envelope)
 
     # -- the ERP -----------------------------------------------------------------------------
 
@@ -226,6 +232,19 @@ class Fulfilment:
             currency,
             idempotency_key=f"refund:{order_id}:remainder",
         )
+
+    async def _appeasement_issued(self, event: e.AppeasementIssued, cause: EventEnvelope) -> None:
+        """An agent's refund without a return is paid out once (`refund:<refund id>`, the key
+        returns use with their own id), then the channel and the order's cases hear of it."""
+        order = await self._ctx.order(event.order_id)
+        await self._ctx.payment.refund(
+            order.payment.reference,
+            event.amount,
+            event.currency,
+            idempotency_key=f"refund:{event.refund_id}",
+        )
+        note = f"refund {event.amount} {event.currency} without a return: {event.reason}"
+        await self._push(order.id, cause, event.payment_status, note=note)
 
     # -- payment and the commerce platform -----------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from application.process_managers.context import ProcessContext
 from domain import events as e
 from domain.commands import CloseReturn, LinkCase
@@ -53,7 +55,12 @@ class Returns:
                 erp_order_ref=order.erp_order_ref or "",
                 rma_number=ret.rma_number,
                 lines=tuple(
-                    ErpLine(sku=ln.sku, quantity=ln.quantity, unit_price=ln.unit_price.amount)
+                    ErpLine(
+                        sku=ln.sku,
+                        quantity=ln.quantity,
+                        unit_price=ln.unit_price.amount,
+                        tax_amount=ln.unit_tax.amount if ln.unit_tax else Decimal(0),
+                    )
                     for ln in ret.lines
                 ),
             )

@@ -30,6 +30,7 @@ from entrypoints.http.ops import OpsController
 from entrypoints.http.orders import OrderController
 from entrypoints.http.problems import EXCEPTION_HANDLERS
 from entrypoints.http.rate_limit import PublicRouteLimit, RateLimit
+from entrypoints.http.refunds import RefundController
 from entrypoints.http.returns import ReturnController
 from entrypoints.http.shopify import ShopifyWebhookController, ShopifyWebhooks
 from entrypoints.http.strict_body import strict_json_body
@@ -63,6 +64,7 @@ def create_app(container: Container) -> Litestar:
         route_handlers=[
             OrderController,
             NoteController,
+            RefundController,
             ReturnController,
             InventoryController,
             InboundController,

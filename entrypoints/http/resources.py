@@ -33,6 +33,8 @@ class LineResource(Struct, kw_only=True):
     sku: str
     quantity: int
     unit_price: str
+    #: Per unit, not included in `unit_price` ("0.00" when the channel sent no tax).
+    tax_amount: str
     reserved: int
     shipped: int
     returned: int
@@ -132,6 +134,7 @@ def order_resource(order: Order) -> OrderResource:
                 sku=ln.sku,
                 quantity=ln.quantity,
                 unit_price=str(ln.unit_price.amount),
+                tax_amount=str(ln.tax_amount.amount),
                 reserved=order.reserved(ln.sku),
                 shipped=ln.shipped,
                 returned=order.returned(ln.sku),

@@ -58,6 +58,8 @@ class LineBody(Body):
     sku: Sku
     quantity: Quantity
     unit_price: Amount
+    #: Per unit, on top of `unit_price`.
+    tax_amount: Amount = Decimal(0)
 
 
 class PaymentBody(Body):
@@ -88,7 +90,12 @@ class PlaceOrderBody(Body):
             shipping_address=self.shipping_address.to_domain(),
             currency=self.currency,
             lines=tuple(
-                LineSpec(sku=ln.sku, quantity=ln.quantity, unit_price=ln.unit_price)
+                LineSpec(
+                    sku=ln.sku,
+                    quantity=ln.quantity,
+                    unit_price=ln.unit_price,
+                    tax_amount=ln.tax_amount,
+                )
                 for ln in self.lines
             ),
             payment_reference=self.payment.reference,
@@ -152,6 +159,13 @@ class RequestReturnBody(Body):
 
 class AddNoteBody(Body):
     text: LongText
+
+
+class AppeasementBody(Body):
+    """An agent's refund without a return, in the order's currency."""
+
+    amount: Amount
+    reason: LongText
 
 
 class RejectReturnBody(Body):

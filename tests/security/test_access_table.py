@@ -58,6 +58,8 @@ ACCESS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     # cases the hub writes to (a return naming a `case_id` is refused likewise: test_case_links)
     ("POST", "/v1/orders/{order_id:uuid}/case"):            ("case",    (UNAUTH, UNAUTH, DENIED, DENIED, OK, DENIED, DENIED, DENIED)),
     ("POST", "/v1/orders/{order_id:uuid}/cancel-remaining"): ("hold", (UNAUTH, UNAUTH, DENIED, DENIED, OK, DENIED, DENIED, DENIED)),
+    # an appeasement is an agent's refund (PRODUCT.md §8.6)
+    ("POST", "/v1/orders/{order_id:uuid}/refunds"):         ("refund",  (UNAUTH, UNAUTH, DENIED, DENIED, OK, DENIED, DENIED, DENIED)),
     ("POST", "/v1/orders/{order_id:uuid}/notes"):           ("note",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED, DENIED)),
     ("POST", "/v1/orders/{order_id:uuid}/returns"):         ("return",  (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED, DENIED)),
     ("POST", "/v1/returns/{return_id:uuid}/cancel"):        ("none",    (UNAUTH, UNAUTH, OK, HIDDEN, OK, DENIED, DENIED, DENIED)),
@@ -151,6 +153,7 @@ def body_for(kind: str, who: str) -> dict[str, Any]:
         "amend": {"lines": [{"sku": SKU, "quantity": 1}]},
         "hold": {"reason": "fraud check"},
         "note": {"text": "customer called"},
+        "refund": {"amount": "1.00", "reason": "parcel arrived late"},
         "case": {"case_id": "500000000000001"},
         "return": return_body(),
         "inbound": snapshot(on_hand=100),

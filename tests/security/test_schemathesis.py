@@ -111,7 +111,7 @@ class Target:
 
 
 def _seed(client: httpx.Client, keys: dict[str, str]) -> dict[str, str]:
-    """Stock, an order of channel web, booked, shipped and delivered, and a return on it; and an
+    """Stock, an order of channel web, booked, shipped, delivered and paid, and a return on it; and an
     order of two units with one shipped (`partly`)."""
 
     def call(method: str, path: str, who: str, body: Any) -> Any:
@@ -139,6 +139,7 @@ def _seed(client: httpx.Client, keys: dict[str, str]) -> dict[str, str]:
         "tracking_number": "JD1", "lines": [{"sku": SKU, "quantity": 2}],
     }))  # fmt: skip
     call("POST", "/v1/inbound/warehouse", "system", event("shipment.delivered", {"order_id": oid, "shipment_id": "S1"}))  # fmt: skip
+    call("POST", "/v1/inbound/payment", "system", event("payment.captured", {"order_id": oid, "amount": order["total"]}))  # fmt: skip
     returned = call("POST", f"/v1/orders/{oid}/returns", "web", return_body())
     partly = call("POST", "/v1/orders", "web", order_body(channel_order_ref="W-PARTLY"))["id"]
     call("POST", "/v1/inbound/erp", "system", event("order.booked", {"order_id": partly, "erp_order_ref": "SO-2"}))  # fmt: skip
@@ -233,6 +234,7 @@ HAPPY: list[tuple[str, str, str, dict[str, str], Any, dict[str, Any]]] = [
     ("POST", "/v1/orders/{order_id}/case", "agent", {"order_id": "fresh"}, {"case_id": "500ABC000000000"}, {}),
     ("POST", "/v1/orders/{order_id}/cancel", "web", {"order_id": "fresh"}, {"reason": "changed mind"}, {}),
     ("POST", "/v1/orders/{order_id}/notes", "agent", {"order_id": "fresh"}, {"text": "customer called"}, {}),
+    ("POST", "/v1/orders/{order_id}/refunds", "agent", {"order_id": "order_id"}, {"amount": "1.00", "reason": "parcel arrived late"}, {}),
     ("POST", "/v1/orders/{order_id}/cancel-remaining", "agent", {"order_id": "partly"}, {"reason": "discontinued"}, {}),
     ("POST", "/v1/orders/{order_id}/returns", "web", {"order_id": "order_id"}, return_body(), {}),
     ("POST", "/v1/returns/{return_id}/reject", "agent", {"return_id": "return_id"}, {"reason": "worn"}, {}),

@@ -32,9 +32,11 @@ from entrypoints.http.console.pages import Pages
 from entrypoints.http.console.session import Agent
 from entrypoints.http.correlation import correlation_of
 from entrypoints.http.problems import ApiError, status_of
+from entrypoints.http.refunds import refund_id
 from entrypoints.http.schemas import (
     AddNoteBody,
     AddressBody,
+    AppeasementBody,
     CancelOrderBody,
     CancelRemainingBody,
     HoldOrderBody,
@@ -250,6 +252,21 @@ def _add_note(order_id: UUID, form: Form) -> c.Command:
     return c.AddNote(order_id=order_id, text=body.text)
 
 
+def _refund(order_id: UUID, form: Form) -> c.Command:
+    """An appeasement: its refund id comes from the page's form id, so the form sent twice
+    refunds once (like the API's, from its `Idempotency-Key`)."""
+    form_id = _text(form, "form_id")
+    if not form_id:
+        raise FormRefused("Not done: this form has lost its id; reload the page and try again.")
+    body = _body(AppeasementBody, amount=_text(form, "amount") or "0", reason=_text(form, "reason"))
+    return c.IssueAppeasement(
+        order_id=order_id,
+        refund_id=refund_id("console", order_id, form_id),
+        amount=body.amount,
+        reason=body.reason,
+    )
+
+
 def _authorize(return_id: UUID, _: Form) -> c.Command:
     return c.AuthorizeReturn(return_id=return_id)
 
@@ -275,6 +292,7 @@ ON_ORDER: dict[Action, Build] = {
     Action.REQUEST_RETURN: _request_return,
     Action.LINK_CASE: _link_case,
     Action.ADD_NOTE: _add_note,
+    Action.REFUND: _refund,
 }
 ON_RETURN: dict[Action, Build] = {
     Action.AUTHORIZE_RETURN: _authorize,

@@ -8,6 +8,7 @@ its refusal is shown on the page.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
 
 from domain.order_lifecycle import ORDER_TRANSITIONS, OrderCommand, OrderStatus
@@ -28,6 +29,7 @@ class Action(StrEnum):
     REQUEST_RETURN = "request-return"
     LINK_CASE = "case"
     ADD_NOTE = "notes"
+    REFUND = "refund"
     AUTHORIZE_RETURN = "authorize"
     REJECT_RETURN = "reject"
     ACCEPT_CREDIT_MEMO = "accept-credit-memo"
@@ -43,6 +45,7 @@ DONE: dict[Action, str] = {
     Action.REQUEST_RETURN: "The return is requested.",
     Action.LINK_CASE: "The case is linked.",
     Action.ADD_NOTE: "The note is on the timeline.",
+    Action.REFUND: "The refund is issued; the payment provider pays it out shortly.",
     Action.AUTHORIZE_RETURN: "The return is authorized.",
     Action.REJECT_RETURN: "The return is refused.",
     Action.ACCEPT_CREDIT_MEMO: "The ERP's credit memo is accepted and refunded.",
@@ -90,6 +93,8 @@ def offers(order: OrderResource, returns: list[ReturnResource], role: Role) -> O
         and not (shipped and action in _BEFORE_SHIPPING)
     }
     acts |= {Action.LINK_CASE, Action.ADD_NOTE}  # in any state
+    if Decimal(order.payment.captured) > Decimal(order.payment.refunded):
+        acts.add(Action.REFUND)  # an appeasement, in any state, while some capture is left
     returnable = _returnable(order, returns)
     if any(returnable.values()):
         acts.add(Action.REQUEST_RETURN)

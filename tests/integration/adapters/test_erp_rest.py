@@ -63,6 +63,25 @@ async def test_a_line_split_across_locations_is_sent_once_per_location(
     ]
 
 
+async def test_a_taxed_line_carries_its_tax_per_unit_and_an_untaxed_one_none(
+    make_erp: MakeErp, fake_erp: FakeErp
+) -> None:
+    taxed = ErpLine(
+        sku="SKU-1", quantity=2, unit_price=Decimal("10.00"), tax_amount=Decimal("2.00"),
+        location="dc-east",
+    )  # fmt: skip
+    untaxed = ErpLine(sku="SKU-2", quantity=1, unit_price=Decimal("5.00"), location="dc-east")
+    order = replace(an_order(), lines=(taxed, untaxed), total=Decimal("29.00"))
+
+    await make_erp().submit_order(order)
+
+    assert fake_erp.orders[str(order.order_id)]["lines"] == [
+        {"sku": "SKU-1", "quantity": 2, "unit_price": "10.00", "tax_amount": "2.00",
+         "location": "dc-east"},
+        {"sku": "SKU-2", "quantity": 1, "unit_price": "5.00", "location": "dc-east"},
+    ]  # fmt: skip
+
+
 async def test_a_split_line_of_a_rejected_sku_names_it_once(
     make_erp: MakeErp, fake_erp: FakeErp
 ) -> None:

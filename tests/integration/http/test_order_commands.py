@@ -22,7 +22,8 @@ async def test_a_channel_places_amends_cancels_and_reads_an_order(api: Api) -> N
     )
     assert amended.status_code == 200, amended.text
     assert amended.json()["lines"][0] | {"unit_price": None} == {
-        "sku": "MUG-1", "quantity": 1, "unit_price": None, "reserved": 1, "shipped": 0, "returned": 0,
+        "sku": "MUG-1", "quantity": 1, "unit_price": None, "tax_amount": "0.00", "reserved": 1,
+        "shipped": 0, "returned": 0,
     }  # fmt: skip
     assert amended.json()["total"] == "12.50"
 

@@ -89,3 +89,19 @@ async def test_an_amended_order_is_sent_as_it_now_stands() -> None:
         line("MUG", 2, MUG, "dc-east"),
         line("LAMP", 1, LAMP, "dc-west"),
     )
+
+
+async def test_each_booked_line_carries_the_tax_of_one_unit() -> None:
+    hub = Hub(HubSettings(location_priority=LocationPriority(("dc-east", "dc-west"))))
+    await stock_split_across_dcs(hub)
+    taxed = LineSpecFactory(sku="MUG", quantity=3, unit_price=MUG, tax_amount=Decimal("2.50"))
+    order_id = await hub.run(PlaceOrderFactory(lines=(taxed,)))
+
+    document = erp_order(hub.order(order_id))
+
+    tax = Decimal("2.50")
+    assert document.lines == (
+        ErpLine(sku="MUG", quantity=2, unit_price=MUG, tax_amount=tax, location="dc-east"),
+        ErpLine(sku="MUG", quantity=1, unit_price=MUG, tax_amount=tax, location="dc-west"),
+    )
+    assert document.total == Decimal("45.00")  # 3 × (12.50 + 2.50)

@@ -7,6 +7,11 @@ runs: a `DomainError` is a legal answer to a random command, but the refused com
 changed nothing; an accepted command that makes units available again must offer them to
 backorders; any other exception is a bug. Rules mostly pick an order or return in a status the
 command expects, and sometimes any one, so illegal transitions are tried too.
+
+Orders carry tax on some lines, and agents appease (refund without a return) under a few
+Idempotency-Keys: refunded ≤ captured, the total is the lines with their tax plus shipping, and
+no refund id is issued twice. Checked to fail when the domain issues a refund id again or leaves
+tax out of the total (by breaking each on purpose).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from itertools import count
 from typing import Any
 from uuid import UUID
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -29,17 +34,20 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from adapters.message_codec import MsgspecCodec
 from application.settings import HubSettings
 from domain import commands as c
 from domain.allocation import LocationPriority
 from domain.errors import DomainError
-from domain.events import RefundRecorded
+from domain.events import AppeasementIssued, RefundRecorded
 from domain.inventory import StockKey
 from domain.order import Order
 from domain.order_lifecycle import OrderStatus
 from domain.order_lines import LineSpec
 from domain.return_policy import ReturnPolicies, ReturnPolicy
 from domain.returns import Disposition, Return, ReturnLineSpec, ReturnStatus
+from entrypoints.http.refunds import refund_id
+from read_models.order_view import fold
 from tests.factories import AddressFactory, PlaceOrderFactory
 from tests.hub import Hub
 from tests.unit.properties.store_view import (
@@ -55,6 +63,10 @@ SKUS = ("SKU-A", "SKU-B", "SKU-C")
 #: dc-east and dc-west are the configured priority; store-12 comes after them.
 LOCATIONS = ("dc-east", "dc-west", "store-12")
 PRICES = (Decimal("0.00"), Decimal("0.01"), Decimal("7.35"), Decimal("19.99"))
+#: Tax per unit: mostly none (orders without tax), sometimes a cent or a real rate's worth.
+TAXES = (Decimal("0.00"), Decimal("0.00"), Decimal("0.01"), Decimal("1.47"))
+#: The Idempotency-Keys agents send their appeasements under: few, so that retries happen.
+APPEASEMENT_KEYS = ("goodwill-1", "goodwill-2", "goodwill-3")
 CHANNELS = ("web", "pos", "b2b")
 SETTINGS = HubSettings(
     location_priority=LocationPriority(("dc-east", "dc-west")),
@@ -71,12 +83,17 @@ SETTINGS = HubSettings(
 
 
 def place_order(
-    channel: str, lines: list[tuple[str, int, Decimal]], allow_backorder: bool, shipping: Decimal
+    channel: str,
+    lines: list[tuple[str, int, Decimal, Decimal]],
+    allow_backorder: bool,
+    shipping: Decimal,
 ) -> c.PlaceOrder:
-    """A valid order whose payment covers it; `lines` are (sku, quantity, unit price)."""
+    """A valid order whose payment covers it; `lines` are (sku, quantity, unit price, unit tax)."""
     return PlaceOrderFactory(
         channel=channel,
-        lines=tuple(LineSpec(sku=s, quantity=q, unit_price=p) for s, q, p in lines),
+        lines=tuple(
+            LineSpec(sku=s, quantity=q, unit_price=p, tax_amount=t) for s, q, p, t in lines
+        ),
         allow_backorder=allow_backorder,
         shipping_amount=shipping,
     )
@@ -86,7 +103,12 @@ ORDERS = st.builds(
     place_order,
     channel=st.sampled_from(CHANNELS),
     lines=st.lists(
-        st.tuples(st.sampled_from(SKUS), st.integers(1, 3), st.sampled_from(PRICES)),
+        st.tuples(
+            st.sampled_from(SKUS),
+            st.integers(1, 3),
+            st.sampled_from(PRICES),
+            st.sampled_from(TAXES),
+        ),
         min_size=1,
         max_size=3,
         unique_by=lambda line: line[0],
@@ -159,6 +181,9 @@ class HubMachine(RuleBasedStateMachine):
         self.numbers = count(1)
         #: True when no command changed anything since the hub's reactions were last drained.
         self.quiet = True
+        #: Each order's view as last folded, and how many of its events that took.
+        self.views: dict[UUID, tuple[dict[str, Any] | None, int]] = {}
+        self.codec = MsgspecCodec()
 
     def teardown(self) -> None:
         self.loop.close()
@@ -193,6 +218,16 @@ class HubMachine(RuleBasedStateMachine):
 
     def order(self, order_id: UUID) -> Order:
         return self.hub.order(order_id)
+
+    def view(self, order_id: UUID) -> dict[str, Any]:
+        """The order's view folded from its events, the new ones onto the last fold."""
+        document, folded = self.views.get(order_id, (None, 0))
+        envelopes = self.hub.events(order_id)
+        for envelope in envelopes[folded:]:
+            document = fold(document, self.codec.encode(envelope))
+        assert document is not None
+        self.views[order_id] = (document, len(envelopes))
+        return document
 
     def ret(self, return_id: UUID) -> Return:
         order = next(o for o in self.hub.store.orders.values() if return_id in o.returns)
@@ -348,6 +383,30 @@ class HubMachine(RuleBasedStateMachine):
                 currency=order.currency,
             )
         )
+
+    @precondition(lambda self: self.order_ids)
+    @rule(
+        data=st.data(),
+        share=st.sampled_from(("0.1", "0.5", "1", "1.5")),
+        key=st.sampled_from(APPEASEMENT_KEYS),
+    )
+    def an_agent_appeases(self, data: st.DataObject, share: str, key: str) -> None:
+        """A refund without a return, a share of what is left to refund (above it: refused), under
+        an Idempotency-Key an agent may well send again: its refund is issued once."""
+        order = self.pick_order(data, _S.PARTIALLY_SHIPPED, _S.SHIPPED, _S.DELIVERED)
+        left = order.payment.refundable.amount
+        amount = max((left * Decimal(share)).quantize(Decimal("0.01")), Decimal("0.01"))
+        refund = refund_id("agent:desk", order.id, key)
+        issued_before = str(refund) in order.payment.appeasements
+        done, result = self.execute(
+            c.IssueAppeasement(order_id=order.id, refund_id=refund, amount=amount, reason="sorry")
+        )
+        if done:
+            assert result == (order.id, not issued_before), (
+                f"appeasement {refund} issued again" if issued_before else "not issued"
+            )
+        outcome = "retried" if issued_before else "issued" if done else "refused"
+        event(f"appeasement {outcome}")
 
     @precondition(lambda self: self.any_order(_S.RESERVED, _S.BACKORDERED, _S.BOOKED, _S.ON_HOLD))
     @rule(data=st.data())
@@ -625,24 +684,59 @@ class HubMachine(RuleBasedStateMachine):
                     assert 0 <= ln.received <= ln.quantity, (r.id, ln)
 
     @invariant()
-    def the_refunded_total_is_what_refunded_returns_computed_and_the_channel_refunded(
-        self,
-    ) -> None:
+    def the_refunded_total_is_what_returns_the_channel_and_agents_refunded(self) -> None:
+        """Refunded = refunded returns' computed refunds + the channel's recorded refunds + the
+        agents' appeasements; a return never refunds more than its units with their tax (and
+        shipping)."""
         zero = Decimal(0)
         for order in self.hub.store.orders.values():
             refunded = [r for r in order.returns.values() if r.status in _REFUNDED]
             paid = sum((r.refund_amount.amount for r in refunded if r.refund_amount), zero)
             paid += sum(
                 (e.payload.amount for e in self.hub.events(order.id)
-                 if isinstance(e.payload, RefundRecorded)),
+                 if isinstance(e.payload, RefundRecorded | AppeasementIssued)),
                 zero,
             )  # fmt: skip
             assert order.payment.refunded.amount == paid, (order.id, order.payment)
             for r in order.returns.values():
                 if r.refund_amount is not None:
-                    goods = sum((ln.unit_price.amount * ln.received for ln in r.lines), zero)
+                    goods = sum(
+                        ((ln.unit_price.amount + (ln.unit_tax.amount if ln.unit_tax else zero))
+                         * ln.received for ln in r.lines),
+                        zero,
+                    )  # fmt: skip
                     shipping = r.shipping_refund.amount if r.shipping_refund else zero
                     assert zero <= r.refund_amount.amount <= goods + shipping, r
+
+    @invariant()
+    def no_appeasement_is_issued_twice_for_one_key(self) -> None:
+        """One `AppeasementIssued` per refund id (so per agent, order and Idempotency-Key), and
+        every id the payment kept has its event."""
+        for order in self.hub.store.orders.values():
+            issued = [
+                str(e.payload.refund_id)
+                for e in self.hub.events(order.id)
+                if isinstance(e.payload, AppeasementIssued)
+            ]
+            assert len(issued) == len(set(issued)), (order.id, issued)
+            assert issued == order.payment.appeasements, (order.id, issued)
+
+    @invariant()
+    def the_order_total_is_its_lines_with_their_tax_plus_shipping(self) -> None:
+        """Σ quantity × (unit price + tax) + shipping, as the lines stand, is the total its events
+        last recorded (what the order view shows and the ERP is sent); at placement the
+        authorization covered it."""
+        for order in self.hub.store.orders.values():
+            lines = sum(
+                ((ln.unit_price.amount + ln.tax_amount.amount) * ln.quantity for ln in order.lines),
+                Decimal(0),
+            )
+            document = self.view(order.id)
+            assert Decimal(document["total"]) == lines + order.shipping_amount.amount, (
+                order.id,
+                document["total"],
+                [(ln.sku, ln.quantity, ln.unit_price, ln.tax_amount) for ln in order.lines],
+            )
 
     @invariant()
     def every_change_is_one_event_numbered_in_its_stream(self) -> None:

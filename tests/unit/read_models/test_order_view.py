@@ -193,3 +193,28 @@ async def test_a_shop_cancelling_late_and_refunding_folds_to_what_the_aggregate_
             "Refund of 12.50 EUR made on the channel recorded (refund R-2)",
         ),
     ]
+
+
+async def test_a_taxed_order_returned_in_part_folds_to_what_the_aggregate_renders(
+    hub: Hub,
+) -> None:
+    await hub.stock("MUG", "dc-east", 5)
+    taxed = LineSpecFactory(
+        sku="MUG", quantity=3, unit_price=Decimal("10.00"), tax_amount=Decimal("2.00")
+    )
+    oid = await hub.run(PlaceOrderFactory(lines=(taxed,)))
+    await hub.run(c.BookOrder(order_id=oid, erp_order_ref="SO-9"))
+    await hub.run(ship(oid, "S1", "dc-east", "MUG", 3, hub))
+    await hub.run(c.CapturePayment(order_id=oid))
+    ret = await hub.run(
+        c.RequestReturn(
+            order_id=oid, lines=(ReturnLineSpec(sku="MUG", quantity=1, reason="chipped"),)
+        )
+    )
+    await hub.run(c.ReceiveReturn(return_id=ret, lines=(c.SkuCount(sku="MUG", quantity=1),)))
+
+    document = folded(hub, oid)
+
+    assert document == rendered(hub, oid)
+    assert document["total"] == "36.00"
+    assert document["lines"][0]["tax_amount"] == "2.00"

@@ -40,8 +40,19 @@ def test_the_documented_payload_becomes_a_paid_shopify_order_that_may_wait_for_s
         ),
         currency="USD",
         lines=(
-            LineSpec(sku="IPOD2008PINK", quantity=2, unit_price=Decimal("189.00")),
-            LineSpec(sku="CBL-USBC-1M", quantity=3, unit_price=Decimal("12.99")),
+            # tax per unit: (11.34 + 11.34) / 2 and 2.34 / 3, on top (taxes_included is false)
+            LineSpec(
+                sku="IPOD2008PINK",
+                quantity=2,
+                unit_price=Decimal("189.00"),
+                tax_amount=Decimal("11.34"),
+            ),
+            LineSpec(
+                sku="CBL-USBC-1M",
+                quantity=3,
+                unit_price=Decimal("12.99"),
+                tax_amount=Decimal("0.78"),
+            ),
         ),
         payment_reference="shopify:5612345678901",
         payment_amount=Decimal("451.99"),
@@ -55,8 +66,9 @@ async def test_the_translated_order_passes_the_domain_rules_and_reserves_stock(h
     await hub.stock("CBL-USBC-1M", "dc-east", 5)
     order = hub.order(await hub.run(place_order_from_shopify(shopify_order())))
     assert order.status == "reserved"
-    assert order.total.amount == Decimal("426.97")  # 2 × 189.00 + 3 × 12.99 + 10.00 shipping
-    assert order.payment.authorized.amount == Decimal("451.99")  # tax on top
+    # 2 × (189.00 + 11.34) + 3 × (12.99 + 0.78) + 10.00 shipping: what the customer paid
+    assert order.total.amount == Decimal("451.99")
+    assert order.payment.authorized.amount == Decimal("451.99")
 
 
 async def test_an_order_short_of_stock_waits_backordered_instead_of_being_refused(
@@ -70,8 +82,10 @@ def test_line_items_sharing_a_sku_at_one_price_are_merged() -> None:
     payload = shopify_order()
     payload["line_items"][1]["quantity"] = 4
     (ipods, _) = place_order_from_shopify(payload).lines
-    # (199.00 × 5 − 2 × 10.00) / 5 = 195.00
-    assert ipods == LineSpec(sku="IPOD2008PINK", quantity=5, unit_price=Decimal("195.00"))
+    # (199.00 × 5 − 2 × 10.00) / 5 = 195.00; tax (11.34 + 11.34) / 5 = 4.536, rounded down
+    assert ipods == LineSpec(
+        sku="IPOD2008PINK", quantity=5, unit_price=Decimal("195.00"), tax_amount=Decimal("4.53")
+    )
 
 
 def test_line_items_sharing_a_sku_at_different_prices_are_refused() -> None:
@@ -253,3 +267,56 @@ def test_other_apps_attributes_are_left_alone_whatever_their_shape() -> None:
     payload = shopify_order()
     payload["note_attributes"] += ["gift", {"name": "gift_wrap", "value": None}]
     assert place_order_from_shopify(payload).payment_reference == "shopify:5612345678901"
+
+
+def test_a_tax_included_price_is_split_into_the_unit_price_and_its_tax() -> None:
+    """A VAT shop (`taxes_included`): Shopify's price contains the tax, the hub's does not."""
+    payload = shopify_order()
+    payload.update(taxes_included=True, currency="EUR", total_price="115.00")
+    payload["total_shipping_price_set"] = None
+    payload["line_items"] = [payload["line_items"][2]]
+    payload["line_items"][0].update(
+        price="38.00",
+        quantity=3,
+        discount_allocations=[],
+        tax_lines=[
+            {
+                "channel_liable": False,
+                "price": "19.00",
+                "price_set": {
+                    "shop_money": {"amount": "19.00", "currency_code": "EUR"},
+                    "presentment_money": {"amount": "19.00", "currency_code": "EUR"},
+                },
+                "rate": 0.2,
+                "title": "FR TVA",
+            }
+        ],
+    )
+    (line,) = place_order_from_shopify(payload).lines
+    # 3 × 38.00 paid, of which 19.00 tax: 6.33 a unit (rounded down), 31.67 without it
+    assert line == LineSpec(
+        sku="CBL-USBC-1M", quantity=3, unit_price=Decimal("31.67"), tax_amount=Decimal("6.33")
+    )
+    assert (line.unit_price + line.tax_amount) * 3 == Decimal("114.00")
+
+
+async def test_a_tax_included_order_totals_what_the_customer_paid(hub: Hub) -> None:
+    payload = shopify_order()
+    payload["taxes_included"] = True
+    await hub.stock("IPOD2008PINK", "dc-east", 5)
+    await hub.stock("CBL-USBC-1M", "dc-east", 5)
+    command = place_order_from_shopify(payload)
+    ipods, cables = command.lines
+    assert (ipods.unit_price, ipods.tax_amount) == (Decimal("177.66"), Decimal("11.34"))
+    assert (cables.unit_price, cables.tax_amount) == (Decimal("12.21"), Decimal("0.78"))
+    order = hub.order(await hub.run(command))
+    # tax inside the prices: 2 × 189.00 + 3 × 12.99 + 10.00, as without tax
+    assert order.total.amount == Decimal("426.97")
+
+
+def test_a_tax_line_whose_price_is_not_money_is_refused_by_its_path() -> None:
+    payload = shopify_order()
+    payload["line_items"][2]["tax_lines"][0]["price"] = 2.34
+    assert refusal(payload) == {
+        "line_items[2].tax_lines[0].price": 'must be a decimal amount such as "19.99"'
+    }
