@@ -32,7 +32,8 @@ ORDER_EXAMPLE: Final[dict[str, Any]] = {
         {
             "sku": "MUG-BLUE-350",
             "quantity": 2,
-            "unit_price": "29.99",
+            "unit_price": "24.99",
+            "tax_amount": "5.00",
             "reserved": 2,
             "shipped": 0,
             "returned": 0,
@@ -112,7 +113,7 @@ PLACE_ORDER_EXAMPLE: Final[dict[str, Any]] = {
         "country": "GB",
     },
     "currency": "EUR",
-    "lines": [{"sku": "MUG-BLUE-350", "quantity": 2, "unit_price": "29.99"}],
+    "lines": [{"sku": "MUG-BLUE-350", "quantity": 2, "unit_price": "24.99", "tax_amount": "5.00"}],
     "payment": {"reference": "pi_3PqL2x2eZvKYlo2C1a2b3c4d", "amount": "59.98"},
     "allow_backorder": False,
 }
@@ -123,6 +124,10 @@ REQUEST_EXAMPLES: Final[dict[str, tuple[str, dict[str, Any]]]] = {
     "amendOrder": ("one mug instead of two", {"lines": [{"sku": "MUG-BLUE-350", "quantity": 1}]}),
     "holdOrder": ("held for a fraud check", {"reason": "fraud check"}),
     "addNote": ("what the customer said", {"text": "customer called: leave at the door"}),
+    "issueAppeasement": (
+        "a goodwill refund for a late parcel",
+        {"amount": "5.00", "reason": "parcel arrived three days late"},
+    ),
 }
 
 #: operationId → (summary, example) of its success answer.

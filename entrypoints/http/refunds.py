@@ -12,6 +12,7 @@ from litestar.params import FromPath, JSONBody
 from domain import commands as c
 from entrypoints.http.auth import roles
 from entrypoints.http.commands import CommandRunner
+from entrypoints.http.openapi import IDEMPOTENCY_REQUIRED
 from entrypoints.http.orders import ORDER, IdempotencyKey, Lookup, Req, on_order
 from entrypoints.http.problems import ApiError
 from entrypoints.http.rendering import order_rendered
@@ -46,6 +47,7 @@ class RefundController(Controller):
         guards=[roles(Role.AGENT)],
         status_code=201,
         responses={201: ORDER[200]},
+        opt={IDEMPOTENCY_REQUIRED: True},
     )
     async def issue_appeasement(
         self,
