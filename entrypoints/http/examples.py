@@ -83,11 +83,15 @@ EVENT_PAGE_EXAMPLE: Final[dict[str, Any]] = {
             "aggregate_type": "order",
             "aggregate_id": _ORDER_ID,
             "aggregate_version": 3,
-            "occurred_at": "2026-03-02T09:16:41.220000Z",
+            "occurred_at": "2026-03-02T09:16:41Z",
             "correlation_id": "a1f4c2de-77b0-4c39-8d2e-6f1e0c9b5a34",
-            "causation_id": "erp:evt-20260302-0918",
-            "actor": "system:erp",
-            "payload": {"order_id": _ORDER_ID, "erp_order_ref": "SO-448120"},
+            "causation_id": "evt-sap-20260302-000918",  # the ERP's inbound event_id
+            "actor": "erp:7c02e127-2601-4ed4-8ee8-69e14e837f4c",  # source and key id
+            "payload": {
+                "order_id": _ORDER_ID,
+                "erp_order_ref": "SO-448120",
+                "order_status": "booked",
+            },
         }
     ],
     "next_cursor": "MTcyOTg0NToxNzI5ODQ1",
