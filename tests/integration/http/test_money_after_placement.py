@@ -84,6 +84,20 @@ async def test_a_payment_that_leaves_out_the_tax_is_refused(pg_api: Api) -> None
     assert [e["field"] for e in problem["errors"]] == ["payment.amount"]
 
 
+async def test_a_negative_or_too_precise_tax_is_refused_by_its_field(pg_api: Api) -> None:
+    await stock(pg_api)
+    for tax in ("-0.01", "0.001"):
+        lines = [{**TAXED[0], "tax_amount": tax}]
+        response = await pg_api.client.post(
+            "/v1/orders",
+            json=order_body(lines=lines, payment={"reference": "p", "amount": "100.00"}),
+            headers=idempotent(pg_api),
+        )
+
+        problem = assert_problem(response, 422, "validation_error")
+        assert [e["field"] for e in problem["errors"]] == ["lines[0].tax_amount"], tax
+
+
 async def test_a_partial_return_refunds_its_units_with_their_tax(pg_api: Api) -> None:
     order = await captured_taxed_order(pg_api)
     bus, meta = pg_api.container.bus(), CommandMeta(actor="system:test", correlation_id="t")
