@@ -132,6 +132,8 @@ def _when(moment: datetime | None) -> str:
 
 def _row(record: KeyRecord, now: datetime) -> tuple[str, ...]:
     scope = record.channel or ",".join(sorted(record.sources or ())) or "-"
+    if record.role is Role.SYSTEM and record.sources is None:
+        scope = "any(unbound)"  # from before sources: replace it (docs/configuration.md)
     label = "".join(c if c.isprintable() else "?" for c in record.label or "-")
     grace = record.grace_until if record.grace_until and record.grace_until > now else None
     return (

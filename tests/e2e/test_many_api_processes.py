@@ -78,8 +78,8 @@ def fresh_limits(apis: TwoApis) -> Iterator[TwoApis]:
 def until_each(
     clients: list[httpx.Client], done: Callable[[httpx.Client], bool], deadline: float
 ) -> list[float]:
-    """Poll every client until `done` says so for it, each until `deadline` (monotonic);
-    return when each was first seen done, as seconds before the deadline's start point."""
+    """Poll every client until `done` says so for it, all until `deadline` (monotonic); the
+    monotonic time at which each was first seen done."""
     seen: dict[int, float] = {}
     while len(seen) < len(clients) and time.monotonic() < deadline:
         for i, client in enumerate(clients):

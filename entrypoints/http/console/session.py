@@ -117,16 +117,16 @@ class SessionKeys:
 
     async def active(self, key_id: UUID, generation: int) -> bool:
         now = self._clock.now()
-        secret = (key_id, generation)
-        until = self._active_until.get(secret)
+        which = (key_id, generation)
+        until = self._active_until.get(which)
         if until is not None and until > now:
             return True
         if not await self._keys.is_active(key_id, generation):
-            self._active_until.pop(secret, None)
+            self._active_until.pop(which, None)
             return False
         if len(self._active_until) > 1000:  # one entry per signed-in key: a handful
             self._active_until = {k: u for k, u in self._active_until.items() if u > now}
-        self._active_until[secret] = now + timedelta(seconds=KEY_RECHECK_SECONDS)
+        self._active_until[which] = now + timedelta(seconds=KEY_RECHECK_SECONDS)
         return True
 
 
