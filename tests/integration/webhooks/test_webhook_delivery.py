@@ -12,7 +12,7 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy import func, select
 
-from adapters.sql.schema import deliveries
+from adapters.sql.schema import deliveries, outbox
 from domain import commands as c
 from tests.factories import LineSpecFactory, PlaceOrderFactory
 from tests.integration.delivery.conftest import Pipeline
@@ -59,7 +59,28 @@ async def ship(hub: Pipeline, order_id: UUID) -> None:
 
 
 async def expected(hub: Pipeline, channel: str = "pos", after: str | None = None) -> list[str]:
-    """The ids of the channel's events of TYPES in feed order (as the feed tells them)."""
+    """The ids of the channel's events of TYPES in feed order (as the feed tells them), once the
+    feed shows every one committed: it holds back the events of transactions newer than the
+    oldest one running anywhere on the cluster (another test's, a relay's), so a read at once
+    may still miss the last of them."""
+
+    async def committed() -> int:
+        async with hub.api.engine().connect() as conn:
+            count = await conn.scalar(
+                select(func.count()).where(
+                    outbox.c.channel == channel, outbox.c.event_type.in_(TYPES)
+                )
+            )
+        return int(count or 0)
+
+    async def complete() -> bool:
+        return len(await _feed(hub, channel, None)) >= await committed()
+
+    await eventually(hub, complete)
+    return await _feed(hub, channel, after)
+
+
+async def _feed(hub: Pipeline, channel: str, after: str | None) -> list[str]:
     ids: list[str] = []
     while True:
         page = await hub.api.feed().page(after, 500, types=TYPES, channel=channel)
