@@ -36,7 +36,7 @@ test-unit: env
 	$(VENV)/bin/pytest tests/unit
 
 # Fault injection on real API, relay and worker processes against PostgreSQL and Redis
-# (tests/faults, about 17 minutes, of which 3 are an ERP outage and 3 a Stripe outage; not part of
+# (tests/faults, about 14 minutes, of which 3 are an ERP outage and 3 a Stripe outage; not part of
 # `make test`). It restarts the machine's PostgreSQL once. Each scenario prints attempted /
 # accepted / lost / duplicated / time to recover.
 test-faults: env
