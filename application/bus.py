@@ -32,6 +32,7 @@ Finish = Callable[[Any, Any], Awaitable[None]]
 COMMAND_HANDLERS: Final[Mapping[type[c.Command], Handler]] = {
     c.PlaceOrder: orders.place_order,
     c.AmendOrder: orders.amend_order,
+    c.AddLines: orders.add_lines,
     c.CancelOrder: orders.cancel_order,
     c.FollowChannelCancellation: orders.follow_channel_cancellation,
     c.RecordChannelRefund: orders.record_channel_refund,

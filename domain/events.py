@@ -141,8 +141,7 @@ class OrderAmended(OrderEvent):
 class LinesAdded(OrderEvent):
     """Lines were added before booking under a new authorization (`payment_reference`,
     `payment_amount`) covering the new `total`; `previous_payment_reference` was authorized for
-    the order before, to be released. Not yet in `EVENT_TYPES`: no command records it until the
-    edit is wired at the edges (issue 20 item 3)."""
+    the order before, to be released (voided at the provider by the fulfilment process)."""
 
     lines: tuple[LineItem, ...]
     payment_reference: str
@@ -413,7 +412,8 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.__name__: cls
     for cls in (
         OrderPlaced, InventoryReserved, OrderBackordered, OrderBooked, OrderRejectedByErp,
-        OrderHeld, OrderResumed, NoteAdded, OrderAmended, OrderCancelled, RemainderCancelled,
+        OrderHeld, OrderResumed, NoteAdded, OrderAmended, LinesAdded, OrderCancelled,
+        RemainderCancelled,
         ReservationExpired,
         ShipmentDispatched, ShipmentDelivered, PaymentCaptured, OvercaptureRefunded, PaymentFailed,
         PaymentVoided,

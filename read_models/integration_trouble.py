@@ -56,6 +56,8 @@ _WITH: Final[dict[tuple[str, str], _Doing]] = {
     ("InventoryReserved", "erp"): _BOOK,
     ("OrderResumed", "erp"): _BOOK,
     ("OrderAmended", "erp"): _CHANGES,
+    ("LinesAdded", "erp"): _CHANGES,
+    ("LinesAdded", "payment"): _VOID,
     ("RemainderCancelled", "erp"): _CHANGES,
     ("OrderCancelled", "erp"): _CANCEL,
     ("ReturnAuthorized", "erp"): _RETURN,

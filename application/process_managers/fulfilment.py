@@ -31,7 +31,7 @@ _READ = CommandMeta(actor=ACTOR, correlation_id="read")
 _SUBSCRIBED = frozenset(
     cls.__name__
     for cls in (
-        e.InventoryReserved, e.OrderResumed, e.OrderAmended, e.OrderBooked, e.OrderRejectedByErp,
+        e.InventoryReserved, e.OrderResumed, e.OrderAmended, e.LinesAdded, e.OrderBooked, e.OrderRejectedByErp,
         e.ShipmentDispatched, e.ShipmentDelivered, e.OrderCancelled, e.PaymentVoided,
         e.RemainderCancelled, e.OvercaptureRefunded, e.AppeasementIssued,
     )
@@ -91,6 +91,8 @@ class Fulfilment:
                 await self.submit(event.order_id, envelope)
             case e.OrderAmended():
                 await self._amended(event, envelope)
+            case e.LinesAdded():
+                await self._lines_added(event, envelope)
             case e.OrderBooked():
                 await self._push(event.order_id, envelope, "booked")
             case e.OrderRejectedByErp():
@@ -204,6 +206,20 @@ class Fulfilment:
             await self._ctx.erp.amend_order(erp_order(order), order.erp_order_ref)
         elif event.order_status == OrderStatus.RESERVED:
             await self.submit(event.order_id, cause)
+
+    async def _lines_added(self, event: e.LinesAdded, cause: EventEnvelope) -> None:
+        """The replaced authorization is voided once (`void:<order id>:<its reference>`; the
+        order's own void on cancellation keeps `void:<order id>`), unless the channel sent the
+        same reference again (voiding it would void the new one). Then the ERP hears the order:
+        booked meanwhile under its old lines (a booking that raced the edit), it gets the
+        amendment; still reserved, it is booked in its turn (`InventoryReserved` follows)."""
+        previous = event.previous_payment_reference
+        if previous != event.payment_reference:
+            key = f"void:{event.order_id}:{previous}"
+            await self._ctx.payment.void(previous, idempotency_key=key)
+        order = await self._ctx.order(event.order_id)
+        if order.erp_order_ref is not None and order.status is not OrderStatus.CANCELLED:
+            await self._ctx.erp.amend_order(erp_order(order), order.erp_order_ref)
 
     async def _cancelled(self, event: e.OrderCancelled, cause: EventEnvelope) -> None:
         order = await self._ctx.order(event.order_id)
