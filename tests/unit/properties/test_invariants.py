@@ -8,7 +8,8 @@ changed nothing; an accepted command that makes units available again must offer
 backorders; any other exception is a bug. Rules mostly pick an order or return in a status the
 command expects, and sometimes any one, so illegal transitions are tried too.
 
-Orders carry tax on some lines, and agents appease (refund without a return) under a few
+Orders carry tax on some lines, channels add lines before booking under a new authorization, and
+agents appease (refund without a return) under a few
 Idempotency-Keys: refunded ≤ captured, the total is the lines with their tax plus shipping, and
 no refund id is issued twice. Checked to fail when the domain issues a refund id again or leaves
 tax out of the total (by breaking each on purpose).
@@ -349,6 +350,33 @@ class HubMachine(RuleBasedStateMachine):
         )
         address = AddressFactory() if new_address else None
         self.execute(c.AmendOrder(order_id=order.id, lines=changes, shipping_address=address))
+
+    @precondition(lambda self: self.any_order(_S.RESERVED, _S.BACKORDERED))
+    @rule(
+        data=st.data(),
+        quantity=st.integers(1, 3),
+        price=st.sampled_from(PRICES),
+        tax=st.sampled_from(TAXES),
+        short=RARELY,
+    )
+    def add_a_line(
+        self, data: st.DataObject, quantity: int, price: Decimal, tax: Decimal, short: bool
+    ) -> None:
+        """A SKU the order lacks (or, sometimes, one it has), under a new authorization for the
+        new total (or, sometimes, a cent short of it)."""
+        order = self.pick_order(data, _S.RESERVED, _S.BACKORDERED)
+        have = {ln.sku for ln in order.lines}
+        missing = [s for s in SKUS if s not in have] or list(SKUS)
+        sku = data.draw(st.sampled_from(missing), label="sku")
+        amount = order.total.amount + quantity * (price + tax) - (Decimal("0.01") if short else 0)
+        self.execute(
+            c.AddLines(
+                order_id=order.id,
+                lines=(LineSpec(sku=sku, quantity=quantity, unit_price=price, tax_amount=tax),),
+                payment_reference=self.next_ref("pay"),
+                payment_amount=amount,
+            )
+        )
 
     @precondition(lambda self: self.any_order(*_BEFORE_SHIPMENT))
     @rule(data=st.data())
