@@ -20,6 +20,7 @@ from domain.commands import (
     RecordCaseUpdate,
     RecordChannelRefund,
     RecordIntegrationTrouble,
+    RefuseAddedLines,
     RejectOrder,
     ResumeOrder,
 )
@@ -101,6 +102,22 @@ async def add_lines(cmd: AddLines, uow: UnitOfWork, ctx: HandlerContext) -> UUID
         stock=stock,
         priority=ctx.settings.location_priority,
         new_id=ctx.ids.new_id,
+    )
+    return order.id
+
+
+async def refuse_added_lines(cmd: RefuseAddedLines, uow: UnitOfWork, ctx: HandlerContext) -> UUID:
+    order = await uow.orders.get(cmd.order_id)
+    stock = await uow.stock.get_many(order.stock_keys())
+    order.refuse_added_lines(
+        skus=cmd.skus,
+        refused_payment_reference=cmd.payment_reference,
+        previous_payment_reference=cmd.previous_payment_reference,
+        previous_payment_amount=cmd.previous_payment_amount,
+        reason=cmd.reason,
+        now=ctx.clock.now(),
+        stock=stock,
+        hold_ttl=ctx.settings.reservation_ttl,
     )
     return order.id
 

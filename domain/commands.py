@@ -65,6 +65,18 @@ class AddLines(Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RefuseAddedLines(Command):
+    """The ERP refused the amendment that added `skus` under `payment_reference`: undo it."""
+
+    order_id: UUID
+    skus: tuple[str, ...]
+    payment_reference: str
+    previous_payment_reference: str
+    previous_payment_amount: Decimal
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CancelOrder(Command):
     order_id: UUID
     reason: str = "cancelled by the channel"

@@ -58,6 +58,7 @@ _WITH: Final[dict[tuple[str, str], _Doing]] = {
     ("OrderAmended", "erp"): _CHANGES,
     ("LinesAdded", "erp"): _CHANGES,
     ("LinesAdded", "payment"): _VOID,
+    ("AddedLinesRefused", "payment"): _VOID,
     ("RemainderCancelled", "erp"): _CHANGES,
     ("OrderCancelled", "erp"): _CANCEL,
     ("ReturnAuthorized", "erp"): _RETURN,

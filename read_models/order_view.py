@@ -127,6 +127,19 @@ def _lines_added(d: Document, e: Document) -> None:
     }
 
 
+def _added_lines_refused(d: Document, e: Document) -> None:
+    refused = {ln["sku"] for ln in e["lines"]}
+    d["lines"] = [ln for ln in d["lines"] if ln["sku"] not in refused]
+    d["total"] = e["total"]
+    d["payment"] = {
+        "status": "authorized",
+        "reference": e["payment_reference"],
+        "authorized": e["payment_amount"],
+        "captured": _zero(e["payment_amount"]),
+        "refunded": _zero(e["payment_amount"]),
+    }
+
+
 def _remainder_cancelled(d: Document, e: Document) -> None:
     _release("released")(d, e)
     for line in d["lines"]:
@@ -231,6 +244,7 @@ _APPLY: dict[str, Callable[[Document, Document], None]] = {
     "OrderHeld": _status("on_hold"),
     "OrderAmended": _amended,
     "LinesAdded": _lines_added,
+    "AddedLinesRefused": _added_lines_refused,
     "OrderCancelled": _cancelled,
     "RemainderCancelled": _remainder_cancelled,
     "ReservationExpired": _release("expired"),

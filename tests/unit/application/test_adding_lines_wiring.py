@@ -1,7 +1,7 @@
 """Adding lines through the hub: the command reaches `Order.add_lines`, the replaced
 authorization is voided once at the provider, the ERP books the order with its new lines (or
-hears of them as an amendment when a booking raced the edit), and the view and the timeline show
-the new lines."""
+hears of them as an amendment when it was booked), an ERP refusing that amendment leaves the
+order as it was, on hold, and the view and the timeline show it all."""
 
 from __future__ import annotations
 
@@ -128,9 +128,72 @@ async def test_a_booking_that_raced_the_edit_gets_the_added_lines_as_an_amendmen
     assert [ln.sku for ln in erp.orders[order_id].lines] == ["MUG", "BOWL"]
 
 
-async def test_a_booked_order_takes_no_new_lines_yet(hub: Hub) -> None:
+async def test_a_booked_order_takes_new_lines_the_erp_gets_them_then_the_old_payment_goes(
+    hub: Hub,
+) -> None:
+    payments, erp = InMemoryPayments(), InMemoryErp()
+    fulfilment = Fulfilment(hub.process_context(payment=payments, erp=erp))
     order_id = await mug_order(hub)
     await hub.run(c.BookOrder(order_id=order_id, erp_order_ref="SO-1"))
+    await hub.run(add_bowls(order_id))
+
+    order = hub.order(order_id)
+    assert (order.status, order.payment.reference) == (OrderStatus.BOOKED, "pay-2")
+    assert all(not r.expires_at for r in order.reservations)  # firm, like a booked order's
+    await deliver(hub, fulfilment, order_id, "LinesAdded")
+
+    assert erp.amendments == [(order_id, "SO-1")]
+    assert [ln.sku for ln in erp.orders[order_id].lines] == ["MUG", "BOWL"]
+    assert payments.voids == {"pay-1": f"void:{order_id}:pay-1"}
+
+
+async def test_the_erp_refusing_the_added_lines_puts_the_order_back_as_it_was_on_hold(
+    hub: Hub,
+) -> None:
+    payments, erp = InMemoryPayments(), InMemoryErp(rejected_skus={"BOWL"})
+    fulfilment = Fulfilment(hub.process_context(payment=payments, erp=erp))
+    order_id = await mug_order(hub)
+    await hub.run(c.BookOrder(order_id=order_id, erp_order_ref="SO-1"))
+    before = rendered(hub, order_id)
+    await hub.run(add_bowls(order_id))
+
+    for _ in range(2):  # the edit's event delivered twice: undone once
+        await deliver(hub, fulfilment, order_id, "LinesAdded")
+    for _ in range(2):  # and the undoing's twice: the edit's authorization voided once
+        await deliver(hub, fulfilment, order_id, "AddedLinesRefused")
+
+    order = hub.order(order_id)
+    assert [(ln.sku, ln.quantity) for ln in order.lines] == [("MUG", 1)]
+    assert (order.payment.reference, order.payment.authorized.amount) == (
+        "pay-1",
+        Decimal("19.99"),
+    )
+    assert order.total.amount == Decimal("19.99")
+    assert (order.status, order.resume_to) == (OrderStatus.ON_HOLD, OrderStatus.BOOKED)
+    assert order.hold_reason == "erp_rejected: unknown items BOWL"
+    assert hub.level("BOWL", "dc-east").reserved == 0
+    assert hub.level("MUG", "dc-east").reserved == 1
+    assert hub.event_types(order_id).count("AddedLinesRefused") == 1
+    assert payments.voids == {"pay-2": f"void:{order_id}:pay-2"}
+    assert erp.amendments == []  # the ERP still has the order as it booked it
+    view = folded(hub, order_id)
+    assert view == rendered(hub, order_id)
+    changed = {k for k in view if view[k] != before[k]} - {"version", "updated_at"}
+    assert changed == {"status"}  # lines, total, payment and reservations as before the edit
+    (refused,) = [m for m in hub.messages(order_id) if m["event_type"] == "AddedLinesRefused"]
+    shown = entry(refused)
+    assert shown is not None
+    assert (shown.kind, shown.source) == ("order.lines_refused", "erp")
+    assert shown.title == (
+        "The ERP refused the added lines (2 × BOWL): unknown items BOWL; the order is back as it"
+        " was, total 19.99 under pay-1, and on hold"
+    )
+
+
+async def test_a_shipped_order_takes_no_new_lines(hub: Hub) -> None:
+    order_id = await mug_order(hub)
+    await hub.run(c.BookOrder(order_id=order_id, erp_order_ref="SO-1"))
+    await hub.ship(order_id, "MUG", 1)
 
     with pytest.raises(InvalidTransition):
         await hub.run(add_bowls(order_id))
