@@ -118,7 +118,18 @@ class AmendOrderBody(Body):
 
     shipping_address: AddressBody | None = None
     lines: Annotated[list[LineQuantityBody], Meta(max_length=500)] = []
-    add_lines: Annotated[list[LineBody], Meta(max_length=500)] | None = None
+    add_lines: (
+        Annotated[
+            list[LineBody],
+            Meta(
+                max_length=500,
+                description="New lines (SKUs the order lacks), with `payment`; not with `lines` "
+                "or `shipping_address`. Before shipping; a booked order's edit goes to the ERP.",
+            ),
+        ]
+        | None
+    ) = None
+    #: Required with `add_lines`: the new authorization, covering the new total.
     payment: PaymentBody | None = None
 
     def to_command(self, order_id: UUID, expected_version: int | None) -> c.AmendOrder | c.AddLines:
