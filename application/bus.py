@@ -32,6 +32,8 @@ Finish = Callable[[Any, Any], Awaitable[None]]
 COMMAND_HANDLERS: Final[Mapping[type[c.Command], Handler]] = {
     c.PlaceOrder: orders.place_order,
     c.AmendOrder: orders.amend_order,
+    c.AddLines: orders.add_lines,
+    c.RefuseAddedLines: orders.refuse_added_lines,
     c.CancelOrder: orders.cancel_order,
     c.FollowChannelCancellation: orders.follow_channel_cancellation,
     c.RecordChannelRefund: orders.record_channel_refund,

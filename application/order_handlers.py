@@ -6,6 +6,7 @@ from uuid import UUID
 
 from application.context import HandlerContext
 from domain.commands import (
+    AddLines,
     AddNote,
     AmendOrder,
     BookOrder,
@@ -19,6 +20,7 @@ from domain.commands import (
     RecordCaseUpdate,
     RecordChannelRefund,
     RecordIntegrationTrouble,
+    RefuseAddedLines,
     RejectOrder,
     ResumeOrder,
 )
@@ -83,6 +85,39 @@ async def amend_order(cmd: AmendOrder, uow: UnitOfWork, ctx: HandlerContext) -> 
         stock=stock,
         shipping_address=cmd.shipping_address,
         quantities={line.sku: line.quantity for line in cmd.lines},
+    )
+    return order.id
+
+
+async def add_lines(cmd: AddLines, uow: UnitOfWork, ctx: HandlerContext) -> UUID:
+    order = await uow.orders.get(cmd.order_id)
+    order.ensure_version(cmd.expected_version)
+    skus = {ln.sku for ln in order.lines} | {ln.sku for ln in cmd.lines}
+    stock = await uow.stock.for_skus(skus)
+    order.add_lines(
+        lines=cmd.lines,
+        payment_reference=cmd.payment_reference,
+        payment_amount=cmd.payment_amount,
+        now=ctx.clock.now(),
+        stock=stock,
+        priority=ctx.settings.location_priority,
+        new_id=ctx.ids.new_id,
+    )
+    return order.id
+
+
+async def refuse_added_lines(cmd: RefuseAddedLines, uow: UnitOfWork, ctx: HandlerContext) -> UUID:
+    order = await uow.orders.get(cmd.order_id)
+    stock = await uow.stock.get_many(order.stock_keys())
+    order.refuse_added_lines(
+        skus=cmd.skus,
+        refused_payment_reference=cmd.payment_reference,
+        previous_payment_reference=cmd.previous_payment_reference,
+        previous_payment_amount=cmd.previous_payment_amount,
+        reason=cmd.reason,
+        now=ctx.clock.now(),
+        stock=stock,
+        hold_ttl=ctx.settings.reservation_ttl,
     )
     return order.id
 

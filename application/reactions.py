@@ -11,6 +11,7 @@ from typing import Any, Final
 
 from domain.commands import Command, FillBackorders
 from domain.events import (
+    AddedLinesRefused,
     DomainEvent,
     OrderAmended,
     OrderCancelled,
@@ -44,6 +45,7 @@ EVENT_REACTIONS: Final[Mapping[type[DomainEvent], tuple[Reaction, ...]]] = {
     StockSnapshotApplied: (_fill_if_available,),
     OrderCancelled: (lambda e: _fill_released(e.released),),
     OrderAmended: (lambda e: _fill_released(e.released),),
+    AddedLinesRefused: (lambda e: _fill_released(e.released),),
     ReservationExpired: (lambda e: _fill_released(e.expired),),
     ShipmentDispatched: (lambda e: _fill_released(e.released),),
     ReturnInspected: (_fill_restocked,),

@@ -53,6 +53,30 @@ class AmendOrder(Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AddLines(Command):
+    """New lines for an order not yet booked, under a new authorization covering the new total
+    (it replaces the order's authorization, which is then voided)."""
+
+    order_id: UUID
+    lines: tuple[LineSpec, ...]
+    payment_reference: str
+    payment_amount: Decimal
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefuseAddedLines(Command):
+    """The ERP refused the amendment that added `skus` under `payment_reference`: undo it."""
+
+    order_id: UUID
+    skus: tuple[str, ...]
+    payment_reference: str
+    previous_payment_reference: str
+    previous_payment_amount: Decimal
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CancelOrder(Command):
     order_id: UUID
     reason: str = "cancelled by the channel"

@@ -139,15 +139,35 @@ class OrderAmended(OrderEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LinesAdded(OrderEvent):
-    """Lines were added before booking under a new authorization (`payment_reference`,
-    `payment_amount`) covering the new `total`; `previous_payment_reference` was authorized for
-    the order before, to be released. Not yet in `EVENT_TYPES`: no command records it until the
-    edit is wired at the edges (issue 20 item 3)."""
+    """Lines were added under a new authorization (`payment_reference`, `payment_amount`)
+    covering the new `total`; `previous_payment_reference` (for `previous_payment_amount`) was
+    authorized for the order before. Before booking the previous one is voided at once; after
+    booking (`booked`) only once the ERP took the amendment, and if it refuses the edit is undone
+    (`AddedLinesRefused`)."""
 
     lines: tuple[LineItem, ...]
     payment_reference: str
     payment_amount: Decimal
     previous_payment_reference: str
+    previous_payment_amount: Decimal
+    booked: bool
+    total: Decimal
+    order_status: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddedLinesRefused(OrderEvent):
+    """The ERP refused the amendment that added `lines`: they are gone and their units
+    `released`, the order is back under its previous authorization (`payment_reference`,
+    `payment_amount`) and on hold with the ERP's `reason`; `refused_payment_reference`, the
+    edit's authorization, is to be voided."""
+
+    lines: tuple[SkuQuantity, ...]
+    released: tuple[ReservedUnits, ...]
+    payment_reference: str
+    payment_amount: Decimal
+    refused_payment_reference: str
+    reason: str
     total: Decimal
     order_status: str
 
@@ -413,7 +433,8 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.__name__: cls
     for cls in (
         OrderPlaced, InventoryReserved, OrderBackordered, OrderBooked, OrderRejectedByErp,
-        OrderHeld, OrderResumed, NoteAdded, OrderAmended, OrderCancelled, RemainderCancelled,
+        OrderHeld, OrderResumed, NoteAdded, OrderAmended, LinesAdded, AddedLinesRefused,
+        OrderCancelled, RemainderCancelled,
         ReservationExpired,
         ShipmentDispatched, ShipmentDelivered, PaymentCaptured, OvercaptureRefunded, PaymentFailed,
         PaymentVoided,

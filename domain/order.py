@@ -402,10 +402,11 @@ class Order(Aggregate):
         priority: LocationPriority,
         new_id: NewId,
     ) -> None:
-        """Before booking, add new lines, reserved like placement, under a new authorization
-        that covers the new total (it replaces the old one, which the event names to release).
-        A reserved order stays reserved: its new lines must be reservable at once
-        (`InsufficientStock`, nothing changes); a backordered order's may wait for stock too."""
+        """Add new lines, reserved like placement, under a new authorization that covers the new
+        total (it replaces the old one, which the event names to release). A reserved or booked
+        order stays so: its new lines must be reservable at once (`InsufficientStock`, nothing
+        changes); a backordered order's may wait for stock too. A booked order's new lines are
+        firm at once, and the ERP must take the amendment (`refuse_added_lines` undoes it)."""
         self._ensure_open_for_new_lines()
         added = build_added_lines(self.currency, self.lines, lines)
         issues = text_issues("payment.reference", payment_reference)
@@ -418,26 +419,74 @@ class Order(Aggregate):
         self.lines = [*kept, *added]
         try:
             created, shortages = self._allocate(
-                stock, priority, new_id, all_or_nothing=self.status is _S.RESERVED
+                stock, priority, new_id, all_or_nothing=self.status is not _S.BACKORDERED
             )
         except InsufficientStock:
             self.lines = kept
             raise
-        previous = self.payment.reference
+        previous = self.payment
         self.payment = Payment.authorize(payment_reference, authorized)
-        self._move(_C.AMEND, _S.BACKORDERED if shortages else _S.RESERVED, now)
+        booked = self.status is _S.BOOKED
+        if booked:
+            self.reservations.confirm_held()
+            target = _S.BOOKED
+        else:
+            target = _S.BACKORDERED if shortages else _S.RESERVED
+        self._move(_C.AMEND, target, now)
         self._record(
             events.LinesAdded(
                 order_id=self.id,
                 lines=tuple(_line_item(ln) for ln in added),
                 payment_reference=payment_reference,
                 payment_amount=authorized.amount,
-                previous_payment_reference=previous,
+                previous_payment_reference=previous.reference,
+                previous_payment_amount=previous.authorized.amount,
+                booked=booked,
                 total=self.total.amount,
                 order_status=self.status,
             )
         )
         self._record_allocation(created, shortages)
+
+    def refuse_added_lines(
+        self,
+        *,
+        skus: Sequence[str],
+        refused_payment_reference: str,
+        previous_payment_reference: str,
+        previous_payment_amount: Decimal,
+        reason: str,
+        now: datetime,
+        stock: Stock,
+        hold_ttl: timedelta,
+    ) -> None:
+        """The ERP refused the amendment that added lines `skus` under
+        `refused_payment_reference`: the lines go and their units are released, the previous
+        authorization is the order's again, and the order waits on hold for an agent with the
+        ERP's reason. Nothing of those lines may have shipped (the ERP never had them)."""
+        self._ensure_refusable_edit(skus, refused_payment_reference)
+        released, movements = self.reservations.release_excess(keep=dict.fromkeys(skus, 0))
+        apply_movements(movements, stock)
+        removed = [ln for ln in self.lines if ln.sku in skus]
+        self.lines = [ln for ln in self.lines if ln.sku not in skus]
+        amount = Money.of(previous_payment_amount, self.currency)
+        self.payment = Payment.authorize(previous_payment_reference, amount)
+        # Already on hold (an agent held it meanwhile): it stays held, the ERP's reason shown.
+        command = _C.REJECT if self.status is _S.ON_HOLD else _C.HOLD
+        self._hold(command, f"erp_rejected: {reason}", now, hold_ttl)
+        self._record(
+            events.AddedLinesRefused(
+                order_id=self.id,
+                lines=tuple(events.SkuQuantity(sku=ln.sku, quantity=ln.quantity) for ln in removed),
+                released=tuple(released),
+                payment_reference=previous_payment_reference,
+                payment_amount=amount.amount,
+                refused_payment_reference=refused_payment_reference,
+                reason=reason,
+                total=self.total.amount,
+                order_status=self.status,
+            )
+        )
 
     def cancel(self, reason: str, now: datetime, stock: Stock) -> None:
         """Cancel before the first shipment: every hold is released, the authorization voided."""
@@ -992,10 +1041,20 @@ class Order(Aggregate):
             raise TooManyCases(limits.max_cases)
 
     def _ensure_open_for_new_lines(self) -> None:
-        """New lines join an order only while it is reserved or backordered and the ERP never
-        booked it (after booking an edit is an amendment the ERP must accept: not yet here)."""
-        if self.status not in (_S.RESERVED, _S.BACKORDERED) or self.erp_order_ref is not None:
+        """New lines join an order while it is reserved or backordered and the ERP never booked
+        it, or while it is booked and nothing shipped (an amendment the ERP must accept)."""
+        before_booking = self.status in (_S.RESERVED, _S.BACKORDERED) and not self.erp_order_ref
+        if not before_booking and not (self.status is _S.BOOKED and not self.shipments):
             raise InvalidTransition("order", self.status, "add_lines")
+
+    def _ensure_refusable_edit(self, skus: Sequence[str], payment_reference: str) -> None:
+        """Only the edit the order still stands on is undone: its authorization is the order's,
+        and its lines are there, none shipped."""
+        lines = [self.line(sku) for sku in skus]
+        if self.payment.reference != payment_reference or any(
+            ln is None or ln.shipped for ln in lines
+        ):
+            raise InvalidTransition("order", self.status, "refuse_added_lines")
 
     def _ensure_nothing_shipped(self, command: OrderCommand) -> None:
         """Amending and cancelling stop at the first shipment, on hold or not."""

@@ -103,6 +103,43 @@ def _amended(d: Document, e: Document) -> None:
     d["total"] = e["total"]
 
 
+def _lines_added(d: Document, e: Document) -> None:
+    d["lines"] += [
+        {
+            "sku": ln["sku"],
+            "quantity": ln["quantity"],
+            "unit_price": ln["unit_price"],
+            "tax_amount": ln["tax_amount"],
+            "reserved": 0,
+            "shipped": 0,
+            "returned": 0,
+        }
+        for ln in e["lines"]
+    ]
+    d["total"] = e["total"]
+    # The new authorization replaces the old one; nothing was captured before booking.
+    d["payment"] = {
+        "status": "authorized",
+        "reference": e["payment_reference"],
+        "authorized": e["payment_amount"],
+        "captured": _zero(e["payment_amount"]),
+        "refunded": _zero(e["payment_amount"]),
+    }
+
+
+def _added_lines_refused(d: Document, e: Document) -> None:
+    refused = {ln["sku"] for ln in e["lines"]}
+    d["lines"] = [ln for ln in d["lines"] if ln["sku"] not in refused]
+    d["total"] = e["total"]
+    d["payment"] = {
+        "status": "authorized",
+        "reference": e["payment_reference"],
+        "authorized": e["payment_amount"],
+        "captured": _zero(e["payment_amount"]),
+        "refunded": _zero(e["payment_amount"]),
+    }
+
+
 def _remainder_cancelled(d: Document, e: Document) -> None:
     _release("released")(d, e)
     for line in d["lines"]:
@@ -206,6 +243,8 @@ _APPLY: dict[str, Callable[[Document, Document], None]] = {
     "OrderRejectedByErp": _status("on_hold"),
     "OrderHeld": _status("on_hold"),
     "OrderAmended": _amended,
+    "LinesAdded": _lines_added,
+    "AddedLinesRefused": _added_lines_refused,
     "OrderCancelled": _cancelled,
     "RemainderCancelled": _remainder_cancelled,
     "ReservationExpired": _release("expired"),

@@ -48,6 +48,8 @@ _ENTRIES: dict[str, tuple[str, str, Any]] = {
     "NoteAdded": ("note.added", "agent", lambda e: f"Note: {e['text']}"),
     "OrderResumed": ("order.resumed", "agent", lambda e: f"Taken off hold ({e['order_status']})"),
     "OrderAmended": ("order.amended", "channel", lambda e: "Order changed" + (": " + _lines(e["lines"]) if e["lines"] else ": new shipping address") + f"; total now {e['total']}"),
+    "LinesAdded": ("order.lines_added", "channel", lambda e: f"Lines added: {_lines(e['lines'])}; total now {e['total']}, authorized {e['payment_amount']} under {e['payment_reference']} (replacing {e['previous_payment_reference']})"),
+    "AddedLinesRefused": ("order.lines_refused", "erp", lambda e: f"The ERP refused the added lines ({_lines(e['lines'])}): {e['reason']}; the order is back as it was, total {e['total']} under {e['payment_reference']}, and on hold"),
     "OrderCancelled": ("order.cancelled", "channel", lambda e: f"Order cancelled: {e['reason']}"),
     "RemainderCancelled": ("order.remainder_cancelled", "agent", lambda e: f"What had not shipped was cancelled ({_lines(e['lines'])}): {e['reason']}; total now {e['total']} {e['currency']}{_refund_due(e)}"),
     "ReservationExpired": ("reservation.expired", "hub", lambda e: "Reserved stock released after the order sat on hold too long"),

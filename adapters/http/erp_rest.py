@@ -72,7 +72,18 @@ class RestErp:
 
     async def amend_order(self, order: ErpOrder, erp_order_ref: str) -> None:
         body = {"erp_order_ref": erp_order_ref, "order": order_document(order)}
-        await self._write("PUT", f"/orders/{order.order_id}/amendment", body)
+
+        async def attempt() -> None:
+            response = await self._http.send(
+                "PUT",
+                f"/orders/{order.order_id}/amendment",
+                json=body,
+                expect=(*_DONE, 422),
+            )
+            if response.status_code == 422:
+                raise RemoteRejected(refusal(response))
+
+        await self._http.run(attempt)
 
     async def cancel_order(self, order_id: UUID, erp_order_ref: str, reason: str) -> None:
         body = {"erp_order_ref": erp_order_ref, "reason": reason}
@@ -118,6 +129,15 @@ class RestErp:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def refusal(response: httpx.Response) -> str:
+    """Why the ERP refused an amendment (422): its `reason` when it decided against the change
+    (`{"status": "rejected", "reason": …}`), else its answer as it came."""
+    body = json_body(response, SYSTEM)
+    if isinstance(body, dict) and body.get("status") == "rejected" and body.get("reason"):
+        return str(body["reason"])
+    return f"ERP refused {describe(response.request)} as invalid: {body}"
 
 
 def decision(response: httpx.Response) -> ErpDecision:

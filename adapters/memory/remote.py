@@ -27,7 +27,8 @@ class _Switch:
 
 @dataclass
 class InMemoryErp(_Switch):
-    """Books every order under `ERP-<n>` unless one of its SKUs is in `rejected_skus`."""
+    """Books every order under `ERP-<n>` unless one of its SKUs is in `rejected_skus`; refuses
+    an amendment with such a SKU (`RemoteRejected`)."""
 
     remote = "erp"
 
@@ -53,6 +54,9 @@ class InMemoryErp(_Switch):
 
     async def amend_order(self, order: ErpOrder, erp_order_ref: str) -> None:
         self.ensure_up("ERP")
+        rejected = sorted({ln.sku for ln in order.lines if ln.sku in self.rejected_skus})
+        if rejected:
+            raise RemoteRejected(f"unknown items {', '.join(rejected)}")
         self.orders[order.order_id] = order
         self.amendments.append((order.order_id, erp_order_ref))
 

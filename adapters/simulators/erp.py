@@ -97,7 +97,8 @@ class SimulatedErp:
     `rejected_skus`, or the seeded `rejection_rate`). Submitting the same order again returns the
     same decision, through outages and lost replies; only a rejected order that comes back with
     different contents (an agent fixed it) is decided again. Amendments and cancellations are
-    refused (`RemoteRejected`) once the warehouse has shipped. A credit memo request is answered
+    refused (`RemoteRejected`) once the warehouse has shipped, and an amendment naming a SKU in
+    `rejected_skus` is refused with the reason a booking would get. A credit memo request is answered
     later by a `credit_memo.posted` event from `due_events(now)`, as is each booking by an
     `order.booked` event when `announce_bookings` is set.
     """
@@ -154,6 +155,7 @@ class SimulatedErp:
             self.stats.duplicates_suppressed += 1
         else:
             self._ensure_still_open(order.order_id, "amended")
+            self._ensure_known_items(order)
             self._current[order.order_id] = order
             self._amendments.append(Amendment(order, erp_order_ref, self._clock.now()))
             self.stats.amendments += 1
@@ -319,6 +321,12 @@ class SimulatedErp:
         booking = self._booking_of.get(order_id)
         if booking is None or booking.erp_order_ref != erp_order_ref:
             raise RemoteRejected(f"ERP: no order {erp_order_ref!r} booked for {order_id}")
+
+    def _ensure_known_items(self, order: ErpOrder) -> None:
+        """An amendment naming an item it rejects orders for is refused (the booking's rule)."""
+        rejected = sorted({ln.sku for ln in order.lines if ln.sku in self._behaviour.rejected_skus})
+        if rejected:
+            raise RemoteRejected(f"unknown items {', '.join(rejected)}")
 
     def _ensure_still_open(self, order_id: UUID, change: str) -> None:
         if order_id in self._cancellations:

@@ -14,7 +14,13 @@ from uuid import UUID
 
 from application.process_managers.context import ProcessContext
 from domain import events as e
-from domain.commands import BookOrder, CapturePayment, FailPayment, RejectOrder
+from domain.commands import (
+    BookOrder,
+    CapturePayment,
+    FailPayment,
+    RefuseAddedLines,
+    RejectOrder,
+)
 from domain.errors import InvalidTransition
 from domain.order import Order
 from domain.order_lifecycle import OrderStatus
@@ -31,7 +37,8 @@ _READ = CommandMeta(actor=ACTOR, correlation_id="read")
 _SUBSCRIBED = frozenset(
     cls.__name__
     for cls in (
-        e.InventoryReserved, e.OrderResumed, e.OrderAmended, e.OrderBooked, e.OrderRejectedByErp,
+        e.InventoryReserved, e.OrderResumed, e.OrderAmended, e.LinesAdded, e.AddedLinesRefused,
+        e.OrderBooked, e.OrderRejectedByErp,
         e.ShipmentDispatched, e.ShipmentDelivered, e.OrderCancelled, e.PaymentVoided,
         e.RemainderCancelled, e.OvercaptureRefunded, e.AppeasementIssued,
     )
@@ -91,6 +98,12 @@ class Fulfilment:
                 await self.submit(event.order_id, envelope)
             case e.OrderAmended():
                 await self._amended(event, envelope)
+            case e.LinesAdded():
+                await self._lines_added(event, envelope)
+            case e.AddedLinesRefused():
+                if event.refused_payment_reference != event.payment_reference:
+                    await self._void_replaced(event.order_id, event.refused_payment_reference)
+                await self._push(event.order_id, envelope, "on_hold", note=event.reason)
             case e.OrderBooked():
                 await self._push(event.order_id, envelope, "booked")
             case e.OrderRejectedByErp():
@@ -204,6 +217,47 @@ class Fulfilment:
             await self._ctx.erp.amend_order(erp_order(order), order.erp_order_ref)
         elif event.order_status == OrderStatus.RESERVED:
             await self.submit(event.order_id, cause)
+
+    async def _lines_added(self, event: e.LinesAdded, cause: EventEnvelope) -> None:
+        """A booked order (booked before the edit, or by a booking that raced it) is amended at
+        the ERP with every line; only once the ERP took it is the replaced authorization voided,
+        and if the ERP refuses, the edit is undone (`RefuseAddedLines`: the order on hold, the
+        previous authorization back, the edit's voided on `AddedLinesRefused`). An order not
+        booked is booked in its turn (`InventoryReserved` follows) and the replaced
+        authorization is voided at once."""
+        order = await self._ctx.order(event.order_id)
+        replaced = event.previous_payment_reference
+        if replaced != event.payment_reference and order.payment.reference == replaced:
+            return  # the edit was undone (this is a redelivery): the old payment is in use again
+        if order.erp_order_ref is not None and order.status is not OrderStatus.CANCELLED:
+            try:
+                await self._ctx.erp.amend_order(erp_order(order), order.erp_order_ref)
+            except RemoteRejected as refused:
+                await self._refuse(event, str(refused), cause)
+                return
+        if replaced != event.payment_reference:
+            await self._void_replaced(event.order_id, replaced)
+
+    async def _refuse(self, event: e.LinesAdded, reason: str, cause: EventEnvelope) -> None:
+        undo = RefuseAddedLines(
+            order_id=event.order_id,
+            skus=tuple(ln.sku for ln in event.lines),
+            payment_reference=event.payment_reference,
+            previous_payment_reference=event.previous_payment_reference,
+            previous_payment_amount=event.previous_payment_amount,
+            reason=reason,
+        )
+        # Another edit or a cancellation came first (the event redelivered after the undo):
+        # nothing of this edit is left to undo.
+        with suppress(InvalidTransition):
+            await self._ctx.run(undo, cause, ACTOR)
+
+    async def _void_replaced(self, order_id: UUID, payment_reference: str) -> None:
+        """An authorization the order no longer stands on, voided once
+        (`void:<order id>:<reference>`; the order's own void on cancellation keeps
+        `void:<order id>`)."""
+        key = f"void:{order_id}:{payment_reference}"
+        await self._ctx.payment.void(payment_reference, idempotency_key=key)
 
     async def _cancelled(self, event: e.OrderCancelled, cause: EventEnvelope) -> None:
         order = await self._ctx.order(event.order_id)

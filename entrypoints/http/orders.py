@@ -230,7 +230,10 @@ class OrderController(Controller):
         if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[bytes]:
-        """Reduce lines or change the address before shipping; `If-Match` guards a stale read."""
+        """Reduce lines or change the address before shipping, or add lines (`add_lines`) under
+        a new `payment` authorization covering the new total (the old one is voided; a booked
+        order's edit is undone, the order held, if the ERP refuses it); `If-Match` guards a
+        stale read."""
         command = data.to_command(order_id, expected_version(if_match))
         return await on_order(request, order_id, command, runner, lookup, idempotency_key)
 

@@ -10,6 +10,7 @@ from msgspec import Meta, Struct
 
 from domain import commands as c
 from domain.customer import Address, Customer
+from domain.errors import FieldIssue, ValidationFailed
 from domain.order_lines import LineSpec
 from domain.returns import ReturnLineSpec
 
@@ -61,6 +62,14 @@ class LineBody(Body):
     #: Per unit, on top of `unit_price`.
     tax_amount: Amount = Decimal(0)
 
+    def to_spec(self) -> LineSpec:
+        return LineSpec(
+            sku=self.sku,
+            quantity=self.quantity,
+            unit_price=self.unit_price,
+            tax_amount=self.tax_amount,
+        )
+
 
 class PaymentBody(Body):
     reference: Text
@@ -89,15 +98,7 @@ class PlaceOrderBody(Body):
             customer=self.customer.to_domain(),
             shipping_address=self.shipping_address.to_domain(),
             currency=self.currency,
-            lines=tuple(
-                LineSpec(
-                    sku=ln.sku,
-                    quantity=ln.quantity,
-                    unit_price=ln.unit_price,
-                    tax_amount=ln.tax_amount,
-                )
-                for ln in self.lines
-            ),
+            lines=tuple(ln.to_spec() for ln in self.lines),
             payment_reference=self.payment.reference,
             payment_amount=self.payment.amount,
             allow_backorder=self.allow_backorder,
@@ -112,15 +113,54 @@ class LineQuantityBody(Body):
 
 
 class AmendOrderBody(Body):
+    """Either changes (`shipping_address`, `lines`: new quantities) or new lines (`add_lines`,
+    with the `payment` that covers the new total), not both in one request."""
+
     shipping_address: AddressBody | None = None
     lines: Annotated[list[LineQuantityBody], Meta(max_length=500)] = []
+    add_lines: (
+        Annotated[
+            list[LineBody],
+            Meta(
+                max_length=500,
+                description="New lines (SKUs the order lacks), with `payment`; not with `lines` "
+                "or `shipping_address`. Before shipping; a booked order's edit goes to the ERP.",
+            ),
+        ]
+        | None
+    ) = None
+    #: Required with `add_lines`: the new authorization, covering the new total.
+    payment: PaymentBody | None = None
 
-    def to_command(self, order_id: UUID, expected_version: int | None) -> c.AmendOrder:
+    def to_command(self, order_id: UUID, expected_version: int | None) -> c.AmendOrder | c.AddLines:
+        if self.add_lines is not None or self.payment is not None:
+            return self._adding(order_id, expected_version)
         return c.AmendOrder(
             order_id=order_id,
             expected_version=expected_version,
             shipping_address=self.shipping_address.to_domain() if self.shipping_address else None,
             lines=tuple(c.SkuCount(sku=ln.sku, quantity=ln.quantity) for ln in self.lines),
+        )
+
+    def _adding(self, order_id: UUID, expected_version: int | None) -> c.AddLines:
+        issues: list[FieldIssue] = []
+        if self.add_lines is None:
+            issues.append(FieldIssue("add_lines", "payment is only sent with add_lines"))
+        if self.payment is None:
+            issues.append(FieldIssue("payment", "required with add_lines: it covers the new total"))
+        # One aggregate method per command: a reduction and an addition are two edits.
+        if self.lines:
+            issues.append(FieldIssue("lines", "send quantity changes apart from add_lines"))
+        if self.shipping_address is not None:
+            issues.append(FieldIssue("shipping_address", "send it apart from add_lines"))
+        if issues or self.add_lines is None or self.payment is None:
+            raise ValidationFailed(issues)
+        return c.AddLines(
+            order_id=order_id,
+            expected_version=expected_version,
+            lines=tuple(ln.to_spec() for ln in self.add_lines),
+            payment_reference=self.payment.reference,
+            payment_amount=self.payment.amount,
         )
 
 

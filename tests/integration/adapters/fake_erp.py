@@ -79,6 +79,12 @@ class FakeErp(ScriptedApp):
             return Reply(409, {"title": "erp_order_ref does not match"})
         if order_problems(seen.body.get("order"), order_id):
             return Reply(422, {"title": "invalid order"})
+        rejected = sorted(
+            {ln["sku"] for ln in seen.body["order"]["lines"] if ln["sku"] in self.rejected_skus}
+        )
+        if rejected:
+            reason = f"unknown items {', '.join(rejected)}"
+            return Reply(422, {"status": "rejected", "reason": reason})
         versions = self.amendments.setdefault(order_id, [])
         if not versions or versions[-1] != seen.body["order"]:
             versions.append(seen.body["order"])

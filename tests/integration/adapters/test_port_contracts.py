@@ -111,6 +111,20 @@ async def test_erp_an_order_with_an_item_it_does_not_know_is_rejected_with_a_rea
     assert erp.effects() == 0
 
 
+async def test_erp_an_amendment_adding_an_item_it_does_not_know_is_refused_with_a_reason(
+    erp: Subject[ErpPort],
+) -> None:
+    port = erp.port
+    order = an_order("SKU-1")
+    ref = (await port.submit_order(order)).erp_order_ref or ""
+
+    with pytest.raises(RemoteRejected) as refused:
+        await port.amend_order(an_order("SKU-1", "SKU-X", order_id=order.order_id), ref)
+    await port.amend_order(an_order("SKU-1", "SKU-2", order_id=order.order_id), ref)
+
+    assert str(refused.value) == "unknown items SKU-X"
+
+
 async def test_erp_cancellation_and_credit_memo_may_be_repeated(erp: Subject[ErpPort]) -> None:
     port = erp.port
     order = an_order()

@@ -1,5 +1,6 @@
-"""Order edits that add lines before booking (issue 20 item 3, the domain only): reserved like
-placement, under a new authorization covering the new total; refused whole otherwise."""
+"""Order edits that add lines before booking, or to a booked order before it ships (issue 20
+item 3): reserved like placement, under a new authorization covering the new total; refused whole
+otherwise; an ERP refusing a booked order's edit undoes it."""
 
 from __future__ import annotations
 
@@ -10,10 +11,18 @@ from uuid import UUID
 import pytest
 
 from domain.errors import InsufficientStock, InvalidTransition, ValidationFailed
-from domain.events import InventoryReserved, LineItem, LinesAdded, OrderBackordered
+from domain.events import (
+    AddedLinesRefused,
+    InventoryReserved,
+    LineItem,
+    LinesAdded,
+    OrderBackordered,
+)
 from domain.money import Money
 from domain.order import Order
+from domain.order_lifecycle import OrderStatus
 from domain.order_lines import LineSpec
+from domain.reservation import ReservationStatus
 from tests.factories import LineSpecFactory
 from tests.unit.domain.builders import (
     HOLD_TTL,
@@ -28,6 +37,7 @@ from tests.unit.domain.builders import (
     on_hand_and_reserved,
     place,
     settled,
+    ship,
     state_of,
     stock_state,
     the_event,
@@ -149,12 +159,14 @@ def test_nothing_to_add_is_refused() -> None:
     assert issue_fields(refused.value) == ["add_lines"]
 
 
-@pytest.mark.parametrize("how", ["booked", "on hold", "cancelled", "re-reserved after booking"])
-def test_lines_are_added_only_before_booking(how: str) -> None:
+@pytest.mark.parametrize("how", ["shipped", "on hold", "cancelled", "re-reserved after booking"])
+def test_lines_are_added_only_before_booking_or_to_a_booked_order_before_shipping(
+    how: str,
+) -> None:
     stock = levels(("MUG", "dc-east", 5), ("BOWL", "dc-east", 5))
     order = reserved_mug_order(stock)
-    if how == "booked":
-        book(order)
+    if how == "shipped":
+        ship(book(order), stock, ("MUG", 1))
     elif how == "on hold":
         order.hold("customer called", NOW, HOLD_TTL)
     elif how == "cancelled":
@@ -168,3 +180,69 @@ def test_lines_are_added_only_before_booking(how: str) -> None:
 
     assert refused.value.command == "add_lines"
     assert state_of(order) == before
+
+
+def test_a_booked_order_takes_firm_new_lines_and_names_the_authorization_it_replaced() -> None:
+    stock = levels(("MUG", "dc-east", 5), ("BOWL", "dc-east", 5))
+    order = settled(book(reserved_mug_order(stock)))
+
+    add(order, stock, taxed("BOWL", 2, "8.00", "1.60"), amount="39.19")
+
+    assert order.status is OrderStatus.BOOKED
+    assert all(r.status is ReservationStatus.CONFIRMED for r in order.reservations)
+    added = the_event(order, LinesAdded)
+    assert (added.booked, added.previous_payment_reference) == (True, "pay-1")
+    assert added.previous_payment_amount == Decimal("19.99")
+    assert on_hand_and_reserved(stock, "BOWL", "dc-east") == (5, 2)
+
+
+def test_the_erp_refusing_a_booked_orders_edit_leaves_it_as_it_was_on_hold() -> None:
+    stock = levels(("MUG", "dc-east", 5), ("BOWL", "dc-east", 5))
+    order = settled(book(reserved_mug_order(stock)))
+    before, stock_before = state_of(order), stock_state(stock)
+    add(order, stock, taxed("BOWL", 2, "8.00", "1.60"), amount="39.19")
+
+    refuse(order, stock)
+
+    after = state_of(order)
+    # The released holds of the refused lines stay in the order's history, released.
+    held = {"status", "hold_reason", "held_at", "resume_to", "updated_at", "version", "events"}
+    held |= {"reservations"}
+    assert {k: v for k, v in after.items() if k not in held} == {
+        k: v for k, v in before.items() if k not in held
+    }
+    active = [r for r in order.reservations if r.is_active]
+    assert active == [r for r in before["reservations"] if r.is_active]
+    assert (order.status, order.resume_to) == (OrderStatus.ON_HOLD, OrderStatus.BOOKED)
+    assert order.hold_reason == "erp_rejected: unknown items BOWL"
+    assert {k: v[:2] for k, v in stock_state(stock).items()} == {
+        k: v[:2] for k, v in stock_before.items()
+    }
+    refused = the_event(order, AddedLinesRefused)
+    assert (refused.payment_reference, refused.refused_payment_reference) == ("pay-1", "pay-2")
+    assert refused.total == Decimal("19.99")
+
+
+def test_only_the_edit_the_order_stands_on_is_undone() -> None:
+    stock = levels(("MUG", "dc-east", 5), ("BOWL", "dc-east", 5))
+    order = settled(book(reserved_mug_order(stock)))
+    add(order, stock, taxed("BOWL", 2, "8.00", "1.60"), amount="39.19")
+    refuse(order, stock)
+    before = state_of(settled(order))
+
+    with pytest.raises(InvalidTransition):
+        refuse(order, stock)  # the same refusal again: already undone
+    assert state_of(order) == before
+
+
+def refuse(order: Order, stock: Stock) -> None:
+    order.refuse_added_lines(
+        skus=("BOWL",),
+        refused_payment_reference="pay-2",
+        previous_payment_reference="pay-1",
+        previous_payment_amount=Decimal("19.99"),
+        reason="unknown items BOWL",
+        now=NOW,
+        stock=stock,
+        hold_ttl=HOLD_TTL,
+    )

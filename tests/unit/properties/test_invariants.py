@@ -8,7 +8,9 @@ changed nothing; an accepted command that makes units available again must offer
 backorders; any other exception is a bug. Rules mostly pick an order or return in a status the
 command expects, and sometimes any one, so illegal transitions are tried too.
 
-Orders carry tax on some lines, and agents appease (refund without a return) under a few
+Orders carry tax on some lines, channels add lines (before booking, or to a booked order the ERP may refuse them for) under a new
+authorization, and
+agents appease (refund without a return) under a few
 Idempotency-Keys: refunded ≤ captured, the total is the lines with their tax plus shipping, and
 no refund id is issued twice. Checked to fail when the domain issues a refund id again or leaves
 tax out of the total (by breaking each on purpose).
@@ -39,7 +41,7 @@ from application.settings import HubSettings
 from domain import commands as c
 from domain.allocation import LocationPriority
 from domain.errors import DomainError
-from domain.events import AppeasementIssued, RefundRecorded
+from domain.events import AppeasementIssued, LinesAdded, RefundRecorded
 from domain.inventory import StockKey
 from domain.order import Order
 from domain.order_lifecycle import OrderStatus
@@ -349,6 +351,58 @@ class HubMachine(RuleBasedStateMachine):
         )
         address = AddressFactory() if new_address else None
         self.execute(c.AmendOrder(order_id=order.id, lines=changes, shipping_address=address))
+
+    @precondition(lambda self: self.any_order(_S.RESERVED, _S.BACKORDERED, _S.BOOKED))
+    @rule(
+        data=st.data(),
+        quantity=st.integers(1, 3),
+        price=st.sampled_from(PRICES),
+        tax=st.sampled_from(TAXES),
+        short=RARELY,
+    )
+    def add_a_line(
+        self, data: st.DataObject, quantity: int, price: Decimal, tax: Decimal, short: bool
+    ) -> None:
+        """A SKU the order lacks (or, sometimes, one it has), under a new authorization for the
+        new total (or, sometimes, a cent short of it)."""
+        order = self.pick_order(data, _S.RESERVED, _S.BACKORDERED, _S.BOOKED)
+        have = {ln.sku for ln in order.lines}
+        missing = [s for s in SKUS if s not in have] or list(SKUS)
+        sku = data.draw(st.sampled_from(missing), label="sku")
+        amount = order.total.amount + quantity * (price + tax) - (Decimal("0.01") if short else 0)
+        self.execute(
+            c.AddLines(
+                order_id=order.id,
+                lines=(LineSpec(sku=sku, quantity=quantity, unit_price=price, tax_amount=tax),),
+                payment_reference=self.next_ref("pay"),
+                payment_amount=amount,
+            )
+        )
+
+    @precondition(lambda self: self.booked_edits())
+    @rule(data=st.data())
+    def the_erp_refuses_added_lines(self, data: st.DataObject) -> None:
+        """Any edit of a booked order, the latest or an older one (then refused: only the edit
+        the order stands on is undone)."""
+        edit = data.draw(st.sampled_from(self.booked_edits()), label="edit")
+        self.execute(
+            c.RefuseAddedLines(
+                order_id=edit.order_id,
+                skus=tuple(ln.sku for ln in edit.lines),
+                payment_reference=edit.payment_reference,
+                previous_payment_reference=edit.previous_payment_reference,
+                previous_payment_amount=edit.previous_payment_amount,
+                reason="unknown items",
+            )
+        )
+
+    def booked_edits(self) -> list[LinesAdded]:
+        return [
+            e.payload
+            for i in self.order_ids
+            for e in self.hub.events(i)
+            if isinstance(e.payload, LinesAdded) and e.payload.booked
+        ]
 
     @precondition(lambda self: self.any_order(*_BEFORE_SHIPMENT))
     @rule(data=st.data())
