@@ -321,6 +321,11 @@ class ReturnEvent(OrderEvent):
 class ReturnRequested(ReturnEvent):
     lines: tuple[ReturnLineItem, ...]
     case_id: str | None
+    #: The replacement an exchange asks for (empty: a plain return), with the authorization for
+    #: the difference when it costs more than the refund.
+    exchange_lines: tuple[LineItem, ...] = ()
+    exchange_payment_reference: str | None = None
+    exchange_payment_amount: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -343,6 +348,32 @@ class ReturnReceived(ReturnEvent):
     lines: tuple[SkuQuantity, ...]
     refund_amount: Decimal
     currency: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplacementDue(ReturnEvent):
+    """Every unit of an exchange came back: its replacement is to be placed and the difference
+    settled. Recorded after the `ReturnReceived` whose `refund_amount` the credit memo matches;
+    the customer gets back `refund`, the rest of it (`credit`) pays for the replacement, and
+    `payment_due` is taken from the difference payment. Not in `EVENT_TYPES` until a command
+    records it."""
+
+    lines: tuple[LineItem, ...]
+    currency: str
+    replacement_total: Decimal
+    credit: Decimal
+    refund: Decimal
+    payment_reference: str | None
+    payment_due: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExchangeFellBack(ReturnEvent):
+    """Fewer units came back than the exchange asked for: no replacement, the received units are
+    refunded as a plain return, and an authorization for the difference (if any) is to be
+    released. Not in `EVENT_TYPES` until a command records it."""
+
+    payment_reference: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
