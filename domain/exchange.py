@@ -46,8 +46,9 @@ class Exchange:
     """The replacement lines of a return, and once received, how it was settled.
 
     Settled at receipt against the refund of what came back (R) and the replacement's total with
-    tax (T): the replacement is paid first from R; `refund_due` = max(R − T, 0) goes back to the
-    customer, `payment_due` = max(T − R, 0) is taken from the difference payment.
+    tax (T): the replacement is paid first from R, `credit` = min(R, T); the customer gets back
+    R − credit (`Return.money_refund`), and `payment_due` = T − credit is taken from the
+    difference payment.
     """
 
     lines: list[OrderLine]

@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import pytest
 
-from domain.errors import ExchangePaymentRequired, ValidationFailed
+from domain.errors import ExchangePaymentRequired, InvalidTransition, ValidationFailed
 from domain.events import (
     ExchangeFellBack,
     LineItem,
@@ -234,3 +234,40 @@ def test_a_plain_return_records_no_exchange_event() -> None:
 
     assert event_types(order) == ["ReturnReceived"]
     assert ret.exchange is None
+
+
+def test_a_refunded_shipping_lowers_what_the_difference_payment_gives() -> None:
+    order, _ = delivered(taxed("MUG", 2, "10.00", "2.00"), shipping="4.95")
+    every_unit_back = ReturnPolicy(refund_shipping=True)
+    # asked for 6.00 (shipping is only refunded if every unit of the order comes back)
+    ret = exchange(
+        order,
+        taxed("JUG", 1, "25.00", "5.00"),
+        payment=("pay-diff", "6.00"),
+        policy=every_unit_back,
+    )
+    settled(order)
+
+    order.receive_return(ret.id, [("MUG", 2)], NOW)
+
+    assert ret.refund_amount == eur("28.95")
+    due = the_event(order, ReplacementDue)
+    assert (due.credit, due.payment_due, due.refund) == (
+        Decimal("28.95"),
+        Decimal("1.05"),
+        Decimal("0.00"),
+    )
+
+
+def test_a_cancelled_exchange_places_nothing_and_keeps_its_payment_to_release() -> None:
+    order = two_mugs()
+    ret = exchange(order, taxed("JUG", 1, "25.00", "5.00"), payment=("pay-diff", "6.00"))
+
+    order.cancel_return(ret.id, NOW)
+
+    assert ret.exchange is not None
+    assert ret.exchange.payment is not None
+    assert ret.exchange.payment.reference == "pay-diff"
+    assert ret.exchange.outcome is None
+    with pytest.raises(InvalidTransition):
+        order.receive_return(ret.id, [("MUG", 2)], NOW)
