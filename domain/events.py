@@ -368,6 +368,23 @@ class ReplacementDue(ReturnEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ReplacementPlaced(ReturnEvent):
+    """On the original order: the replacement its exchange made due was placed."""
+
+    replacement_order_id: UUID
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlacedAsReplacement(OrderEvent):
+    """On the replacement order: it replaces what a return of `original_order_id` took back, and
+    the refund of those units (and the difference payment) paid for it in full."""
+
+    return_id: UUID
+    original_order_id: UUID
+    rma_number: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ExchangeFellBack(ReturnEvent):
     """Fewer units came back than the exchange asked for: no replacement, the received units are
     refunded as a plain return, and an authorization for the difference (if any) is to be

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from typing import Final
+from uuid import UUID
 
 from domain.errors import ExchangePaymentRequired, FieldIssue
 from domain.events import LineItem
@@ -57,6 +58,8 @@ class Exchange:
     #: The part of the return's refund that pays for the replacement (zero unless replaced).
     credit: Money | None = None
     payment_due: Money | None = None
+    #: The replacement order, once placed (`domain.replacement.place_replacement`).
+    replacement_order_id: UUID | None = None
 
     @property
     def total(self) -> Money:

@@ -28,6 +28,7 @@ from domain.errors import (
     TooManyReturns,
     UnknownReplacementReturn,
 )
+from domain.exchange import ExchangeOutcome
 from domain.integration_trouble import Trouble
 from domain.inventory import Movement, StockKey, StockLevel, StockMovement, apply_movements
 from domain.money import Money
@@ -842,6 +843,47 @@ class Order(Aggregate):
         if money.amount > 0:
             self.payment.refund(money)
         self._on_return(ret.refund_issued(self.payment.status), now)
+
+    def record_replacement(
+        self, return_id: UUID, replacement_order_id: UUID, now: datetime
+    ) -> bool:
+        """The replacement an exchange's receipt made due was placed; answers False (changing
+        nothing) when one already was, so a replacement is placed once."""
+        exchange = self.get_return(return_id).exchange
+        if exchange is None or exchange.outcome is not ExchangeOutcome.REPLACED:
+            raise InvalidTransition(
+                "return", self.get_return(return_id).status, "place_replacement"
+            )
+        if exchange.replacement_order_id is not None:
+            return False
+        exchange.replacement_order_id = replacement_order_id
+        self._on_return(
+            events.ReplacementPlaced(
+                order_id=self.id, return_id=return_id, replacement_order_id=replacement_order_id
+            ),
+            now,
+        )
+        return True
+
+    def settle_as_replacement(self, original: Order, return_id: UUID, now: datetime) -> None:
+        """This new order is `original`'s exchange replacement: the returned units' refund and
+        the difference payment paid its total, so its payment is captured at once (no capture
+        waits for its first shipment)."""
+        self.payment.capture(self.total)
+        self.updated_at = now
+        self._record(
+            events.PaymentCaptured(
+                order_id=self.id, amount=self.total.amount, currency=self.currency
+            )
+        )
+        self._record(
+            events.PlacedAsReplacement(
+                order_id=self.id,
+                return_id=return_id,
+                original_order_id=original.id,
+                rma_number=original.get_return(return_id).rma_number,
+            )
+        )
 
     def release_return_hold(self, return_id: UUID, now: datetime) -> None:
         """An agent sorted out a mismatched credit memo: the return waits for a matching one."""

@@ -230,6 +230,7 @@ def _exchange_state(x: Exchange) -> Record:
         "outcome": x.outcome.value if x.outcome else None,
         "credit": str(x.credit.amount) if x.credit is not None else None,
         "payment_due": str(x.payment_due.amount) if x.payment_due is not None else None,
+        "replacement_order_id": _str(x.replacement_order_id),
     }
 
 
@@ -251,6 +252,9 @@ def _exchange_from(x: Record, money: Any) -> Exchange:
         outcome=ExchangeOutcome(x["outcome"]) if x["outcome"] else None,
         credit=money(x["credit"]) if x["credit"] else None,
         payment_due=money(x["payment_due"]) if x["payment_due"] else None,
+        replacement_order_id=UUID(x["replacement_order_id"])
+        if x.get("replacement_order_id")
+        else None,
     )
 
 

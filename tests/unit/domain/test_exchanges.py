@@ -11,22 +11,30 @@ from domain.errors import ExchangePaymentRequired, InvalidTransition, Validation
 from domain.events import (
     ExchangeFellBack,
     LineItem,
+    PlacedAsReplacement,
     RefundIssued,
     ReplacementDue,
+    ReplacementPlaced,
     ReturnRequested,
 )
 from domain.exchange import ExchangeOutcome
 from domain.money import Money
 from domain.order import Order
+from domain.order_lifecycle import OrderStatus
 from domain.order_lines import LineSpec
+from domain.payment import PaymentStatus
+from domain.replacement import place_replacement
 from domain.return_policy import ReturnPolicy
 from domain.returns import Disposition, Return
 from tests.factories import LineSpecFactory, ReturnLineSpecFactory
 from tests.unit.domain.builders import (
     NOW,
+    PRIORITY,
     delivered,
     event_types,
     issue_fields,
+    levels,
+    on_hand_and_reserved,
     settled,
     state_of,
     the_event,
@@ -271,3 +279,89 @@ def test_a_cancelled_exchange_places_nothing_and_keeps_its_payment_to_release() 
     assert ret.exchange.outcome is None
     with pytest.raises(InvalidTransition):
         order.receive_return(ret.id, [("MUG", 2)], NOW)
+
+
+def received_in_full(
+    order: Order, *replacement: LineSpec, payment: tuple[str, str] | None = None
+) -> Return:
+    ret = exchange(order, *replacement, payment=payment)
+    order.receive_return(ret.id, [("MUG", 2)], NOW)
+    settled(order)
+    return ret
+
+
+def test_the_replacement_is_the_original_s_customer_and_address_with_the_exchange_lines_paid() -> (
+    None
+):
+    order = two_mugs()
+    ret = received_in_full(order, taxed("CUP", 1, "15.00", "3.00"))
+    stock = levels(("CUP", "dc-east", 1))
+
+    replacement = place_replacement(
+        order, ret.id, id=uuid4(), now=NOW, stock=stock, priority=PRIORITY, new_id=uuid4
+    )
+
+    assert replacement is not None
+    assert (replacement.channel, replacement.customer, replacement.shipping_address) == (
+        order.channel,
+        order.customer,
+        order.shipping_address,
+    )
+    assert replacement.replacement_for_return_id == ret.id
+    assert replacement.status is OrderStatus.RESERVED
+    assert replacement.total == eur("18.00")
+    assert (replacement.payment.captured, replacement.payment.status) == (
+        eur("18.00"),
+        PaymentStatus.CAPTURED,
+    )
+    linked = the_event(replacement, PlacedAsReplacement)
+    assert (linked.original_order_id, linked.return_id) == (order.id, ret.id)
+    assert the_event(order, ReplacementPlaced).replacement_order_id == replacement.id
+    assert ret.exchange is not None
+    assert ret.exchange.replacement_order_id == replacement.id
+
+
+def test_a_replacement_out_of_stock_is_backordered() -> None:
+    order = two_mugs()
+    ret = received_in_full(order, taxed("CUP", 1, "15.00", "3.00"))
+
+    replacement = place_replacement(
+        order, ret.id, id=uuid4(), now=NOW, stock={}, priority=PRIORITY, new_id=uuid4
+    )
+
+    assert replacement is not None
+    assert replacement.status is OrderStatus.BACKORDERED
+
+
+def test_a_replacement_is_placed_once() -> None:
+    order = two_mugs()
+    ret = received_in_full(order, taxed("CUP", 1, "15.00", "3.00"))
+    stock = levels(("CUP", "dc-east", 2))
+    place_replacement(
+        order, ret.id, id=uuid4(), now=NOW, stock=stock, priority=PRIORITY, new_id=uuid4
+    )
+    settled(order)
+    before = state_of(order)
+
+    again = place_replacement(
+        order, ret.id, id=uuid4(), now=NOW, stock=stock, priority=PRIORITY, new_id=uuid4
+    )
+
+    assert again is None
+    assert state_of(order) == before
+    assert on_hand_and_reserved(stock, "CUP", "dc-east") == (2, 1)
+
+
+@pytest.mark.parametrize("received", [1, None])
+def test_no_replacement_for_an_exchange_that_fell_back_or_is_not_received(
+    received: int | None,
+) -> None:
+    order = two_mugs()
+    ret = exchange(order, taxed("CUP", 1, "15.00", "3.00"))
+    if received is not None:
+        order.receive_return(ret.id, [("MUG", received)], NOW)
+
+    with pytest.raises(InvalidTransition):
+        place_replacement(
+            order, ret.id, id=uuid4(), now=NOW, stock={}, priority=PRIORITY, new_id=uuid4
+        )
