@@ -355,8 +355,7 @@ class ReplacementDue(ReturnEvent):
     """Every unit of an exchange came back: its replacement is to be placed and the difference
     settled. Recorded after the `ReturnReceived` whose `refund_amount` the credit memo matches;
     the customer gets back `refund`, the rest of it (`credit`) pays for the replacement, and
-    `payment_due` is taken from the difference payment. Not in `EVENT_TYPES` until a command
-    records it."""
+    `payment_due` is taken from the difference payment."""
 
     lines: tuple[LineItem, ...]
     currency: str
@@ -388,7 +387,7 @@ class PlacedAsReplacement(OrderEvent):
 class ExchangeFellBack(ReturnEvent):
     """Fewer units came back than the exchange asked for: no replacement, the received units are
     refunded as a plain return, and an authorization for the difference (if any) is to be
-    released. Not in `EVENT_TYPES` until a command records it."""
+    released."""
 
     payment_reference: str | None
 
@@ -412,10 +411,13 @@ class ReturnHoldReleased(ReturnEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RefundIssued(ReturnEvent):
-    amount: Decimal
+    amount: Decimal  #: what the payment refunds (of an exchange: what its replacement left)
     currency: str
     credit_memo_ref: str
     payment_status: str
+    #: The credit memo's amount, the return's refund amount (absent from events recorded before
+    #: exchanges, when it always equalled `amount`).
+    credit_memo_amount: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -469,7 +471,8 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         IntegrationFailing, IntegrationRecovered, IntegrationDeadLettered,
         CaseLinked, CaseUpdated, ReturnRequested, ReturnAuthorized, ReturnRejected, ReturnCancelled,
         ReturnReceived, ReturnInspected, ReturnHeld, ReturnHoldReleased, RefundIssued,
-        ReturnClosed, StockSnapshotApplied, StockAdjusted, StockShortfallDetected,
+        ReturnClosed, ReplacementDue, ExchangeFellBack, ReplacementPlaced, PlacedAsReplacement,
+        StockSnapshotApplied, StockAdjusted, StockShortfallDetected,
     )
 }  # fmt: skip
 """Every concrete event by its `event_type` name, for decoding envelopes."""

@@ -371,6 +371,7 @@ class Return:
             order_id=self.order_id,
             return_id=self.id,
             amount=self.money_refund(self.refund_amount).amount,
+            credit_memo_amount=self.refund_amount.amount,
             currency=self.refund_amount.currency,
             credit_memo_ref=self.credit_memo_ref,
             payment_status=payment_status,

@@ -123,7 +123,7 @@ def _hold_released(d: Document, e: Document) -> None:
 def _refunded(d: Document, e: Document) -> None:
     d["status"] = "refunded"
     d["credit_memo_ref"] = e["credit_memo_ref"]
-    d["refund_amount"] = e["amount"]
+    d["refund_amount"] = e.get("credit_memo_amount") or e["amount"]  # older events: the same
 
 
 _APPLY: dict[str, Callable[[Document, Document], None]] = {
