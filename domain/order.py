@@ -857,6 +857,7 @@ class Order(Aggregate):
         if exchange.replacement_order_id is not None:
             return False
         exchange.replacement_order_id = replacement_order_id
+        self.get_return(return_id).updated_at = now
         self._on_return(
             events.ReplacementPlaced(
                 order_id=self.id, return_id=return_id, replacement_order_id=replacement_order_id

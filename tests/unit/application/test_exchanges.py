@@ -20,6 +20,8 @@ from ports.payment import PaymentDeclined
 from read_models.timeline import entry
 from tests.factories import LineSpecFactory, PlaceOrderFactory
 from tests.hub import Hub
+from tests.unit.read_models import test_order_view as order_view
+from tests.unit.read_models import test_return_view as return_view
 
 
 def taxed(sku: str, quantity: int, price: str, tax: str) -> LineSpec:
@@ -72,6 +74,13 @@ async def deliver_to(pm: Returns, hub: Hub, order_id: UUID, times: int = 1) -> N
                 await pm.handle(envelope)
 
 
+def assert_views_agree(hub: Hub, *order_ids: UUID) -> None:
+    """The order and return views folded from the events are what the write side renders."""
+    for order_id in order_ids:
+        assert order_view.folded(hub, order_id) == order_view.rendered(hub, order_id)
+        assert return_view.folded(hub, order_id) == return_view.rendered(hub, order_id)
+
+
 def kinds(hub: Hub, order_id: UUID) -> list[str]:
     found = (entry(m) for m in hub.messages(order_id))
     return [e.kind for e in found if e is not None]
@@ -106,6 +115,15 @@ async def test_a_dearer_replacement_is_placed_once_and_the_difference_captured_o
     assert payments.captures == {f"exchange:{return_id}": ("pay-diff", Decimal("6.00"))}
     assert "exchange.replacement_placed" in kinds(hub, order_id)
     assert "exchange.replacement_for" in kinds(hub, replacement.id)
+    assert_views_agree(hub, order_id, replacement.id)
+    rendered = return_view.rendered(hub, order_id)[str(return_id)]["exchange"]
+    assert rendered["replacement_order_id"] == str(replacement.id)
+    assert (rendered["outcome"], rendered["credit"], rendered["payment_due"]) == (
+        "replaced",
+        "24.00",
+        "6.00",
+    )
+    assert order_view.rendered(hub, replacement.id)["replacement_for_return_id"] == str(return_id)
 
 
 async def test_a_cheaper_replacement_refunds_the_difference_through_the_payment_port(
@@ -132,6 +150,8 @@ async def test_a_cheaper_replacement_refunds_the_difference_through_the_payment_
     assert payments.refunds == {f"refund:{return_id}": (reference, Decimal("6.00"))}
     assert payments.captures == {}
     assert hub.order(order_id).payment.refunded.amount == Decimal("6.00")
+    assert_views_agree(hub, order_id)
+    assert return_view.folded(hub, order_id)[str(return_id)]["refund_amount"] == "24.00"
 
 
 async def test_an_exchange_received_in_part_places_nothing_and_releases_its_payment(
@@ -149,6 +169,7 @@ async def test_an_exchange_received_in_part_places_nothing_and_releases_its_paym
     assert len(hub.store.orders) == orders_before
     assert payments.voids == {"pay-diff": f"exchange-void:{return_id}"}
     assert "exchange.fell_back" in kinds(hub, order_id)
+    assert_views_agree(hub, order_id)
 
 
 async def test_a_cancelled_exchange_releases_its_payment(hub: Hub) -> None:
@@ -161,6 +182,7 @@ async def test_a_cancelled_exchange_releases_its_payment(hub: Hub) -> None:
     await deliver_to(pm, hub, order_id)
 
     assert payments.voids == {"pay-diff": f"exchange-void:{return_id}"}
+    assert_views_agree(hub, order_id)
 
 
 async def test_a_declined_difference_payment_places_no_replacement(hub: Hub) -> None:
