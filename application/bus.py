@@ -61,6 +61,7 @@ COMMAND_HANDLERS: Final[Mapping[type[c.Command], Handler]] = {
     c.ReleaseReturnHold: returns.release_return_hold,
     c.AcceptCreditMemo: returns.accept_credit_memo,
     c.CloseReturn: returns.close_return,
+    c.PlaceReplacement: returns.place_replacement_order,
     c.ApplyStockSnapshot: stock.apply_stock_snapshot,
     c.AdjustStock: stock.adjust_stock,
     c.FillBackorders: stock.fill_backorders,

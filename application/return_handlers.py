@@ -11,6 +11,7 @@ from domain.commands import (
     CancelReturn,
     CloseReturn,
     InspectReturn,
+    PlaceReplacement,
     PostCreditMemo,
     ReceiveReturn,
     RejectReturn,
@@ -18,6 +19,7 @@ from domain.commands import (
     RequestReturn,
 )
 from domain.money import Money
+from domain.replacement import place_replacement
 from ports.unit_of_work import UnitOfWork
 
 
@@ -31,8 +33,37 @@ async def request_return(cmd: RequestReturn, uow: UnitOfWork, ctx: HandlerContex
         now=ctx.clock.now(),
         case_id=cmd.case_id,
         limits=ctx.settings.order_limits,
+        exchange_lines=cmd.exchange_lines,
+        exchange_payment=(cmd.exchange_payment.reference, cmd.exchange_payment.amount)
+        if cmd.exchange_payment
+        else None,
     )
     return ret.id
+
+
+async def place_replacement_order(
+    cmd: PlaceReplacement, uow: UnitOfWork, ctx: HandlerContext
+) -> UUID:
+    """The original order and its replacement commit together: the original's record of the
+    replacement is what makes a second placement a no-op."""
+    original = await uow.orders.get_by_return(cmd.return_id)
+    exchange = original.get_return(cmd.return_id).exchange
+    skus = {ln.sku for ln in exchange.lines} if exchange else set()
+    replacement = place_replacement(
+        original,
+        cmd.return_id,
+        id=ctx.ids.new_id(),
+        now=ctx.clock.now(),
+        stock=await uow.stock.for_skus(skus),
+        priority=ctx.settings.location_priority,
+        new_id=ctx.ids.new_id,
+    )
+    if replacement is not None:
+        uow.orders.add(replacement)
+        return replacement.id
+    assert exchange is not None
+    assert exchange.replacement_order_id is not None
+    return exchange.replacement_order_id
 
 
 async def authorize_return(cmd: AuthorizeReturn, uow: UnitOfWork, ctx: HandlerContext) -> UUID:

@@ -160,9 +160,27 @@ class RecordCaseUpdate(Command):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RequestReturn(Command):
+    """With `exchange_lines` an exchange; `exchange_payment` authorizes the difference when the
+    replacement costs more than the returned units' refund (docs/money.md, "Exchanges")."""
+
     order_id: UUID
     lines: tuple[ReturnLineSpec, ...]
     case_id: str | None = None
+    exchange_lines: tuple[LineSpec, ...] = ()
+    exchange_payment: PaymentSpec | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PaymentSpec:
+    reference: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlaceReplacement(Command):
+    """Place the replacement of an exchange received in full, once (`domain.replacement`)."""
+
+    return_id: UUID
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

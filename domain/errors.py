@@ -239,6 +239,28 @@ class RefundExceedsCaptured(DomainError):
         return {"refundable": self.refundable}
 
 
+class ExchangePaymentRequired(DomainError):
+    """Raised when an exchange's replacement costs more than the refund of the returned units and
+    the request carries no `payment`, or one for less than the difference."""
+
+    code = "exchange_payment_required"
+    kind = "invalid"
+
+    def __init__(self, difference: str, *, short: bool) -> None:
+        self.difference = difference
+        self.field = "payment.amount" if short else "payment"
+        super().__init__(
+            f"the replacement costs {difference} more than the refund of the returned units: "
+            f"a payment of at least that is required"
+        )
+
+    def context(self) -> dict[str, Any]:
+        return {
+            "difference": self.difference,
+            "errors": [{"field": self.field, "message": f"must cover {self.difference}"}],
+        }
+
+
 class ReturnPolicyViolation(DomainError):
     """Base for a return request that breaks the channel's return policy; nothing is stored."""
 

@@ -341,6 +341,11 @@ class ReturnEvent(OrderEvent):
 class ReturnRequested(ReturnEvent):
     lines: tuple[ReturnLineItem, ...]
     case_id: str | None
+    #: The replacement an exchange asks for (empty: a plain return), with the authorization for
+    #: the difference when it costs more than the refund.
+    exchange_lines: tuple[LineItem, ...] = ()
+    exchange_payment_reference: str | None = None
+    exchange_payment_amount: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -366,6 +371,48 @@ class ReturnReceived(ReturnEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ReplacementDue(ReturnEvent):
+    """Every unit of an exchange came back: its replacement is to be placed and the difference
+    settled. Recorded after the `ReturnReceived` whose `refund_amount` the credit memo matches;
+    the customer gets back `refund`, the rest of it (`credit`) pays for the replacement, and
+    `payment_due` is taken from the difference payment."""
+
+    lines: tuple[LineItem, ...]
+    currency: str
+    replacement_total: Decimal
+    credit: Decimal
+    refund: Decimal
+    payment_reference: str | None
+    payment_due: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplacementPlaced(ReturnEvent):
+    """On the original order: the replacement its exchange made due was placed."""
+
+    replacement_order_id: UUID
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlacedAsReplacement(OrderEvent):
+    """On the replacement order: it replaces what a return of `original_order_id` took back, and
+    the refund of those units (and the difference payment) paid for it in full."""
+
+    return_id: UUID
+    original_order_id: UUID
+    rma_number: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExchangeFellBack(ReturnEvent):
+    """Fewer units came back than the exchange asked for: no replacement, the received units are
+    refunded as a plain return, and an authorization for the difference (if any) is to be
+    released."""
+
+    payment_reference: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReturnInspected(ReturnEvent):
     lines: tuple[InspectedLine, ...]
 
@@ -384,10 +431,13 @@ class ReturnHoldReleased(ReturnEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RefundIssued(ReturnEvent):
-    amount: Decimal
+    amount: Decimal  #: what the payment refunds (of an exchange: what its replacement left)
     currency: str
     credit_memo_ref: str
     payment_status: str
+    #: The credit memo's amount, the return's refund amount (absent from events recorded before
+    #: exchanges, when it always equalled `amount`).
+    credit_memo_amount: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -442,7 +492,8 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         IntegrationFailing, IntegrationRecovered, IntegrationDeadLettered,
         CaseLinked, CaseUpdated, ReturnRequested, ReturnAuthorized, ReturnRejected, ReturnCancelled,
         ReturnReceived, ReturnInspected, ReturnHeld, ReturnHoldReleased, RefundIssued,
-        ReturnClosed, StockSnapshotApplied, StockAdjusted, StockShortfallDetected,
+        ReturnClosed, ReplacementDue, ExchangeFellBack, ReplacementPlaced, PlacedAsReplacement,
+        StockSnapshotApplied, StockAdjusted, StockShortfallDetected,
     )
 }  # fmt: skip
 """Every concrete event by its `event_type` name, for decoding envelopes."""

@@ -28,6 +28,7 @@ from domain.errors import (
     TooManyReturns,
     UnknownReplacementReturn,
 )
+from domain.exchange import ExchangeOutcome
 from domain.integration_trouble import Trouble
 from domain.inventory import Movement, StockKey, StockLevel, StockMovement, apply_movements
 from domain.money import Money
@@ -776,11 +777,14 @@ class Order(Aggregate):
         now: datetime,
         case_id: str | None = None,
         limits: OrderLimits = DEFAULT_LIMITS,
+        exchange_lines: Sequence[LineSpec] = (),
+        exchange_payment: tuple[str, Decimal] | None = None,
     ) -> Return:
         """Open a return if the channel's policy allows it; authorize it at once when the policy
         authorizes automatically (the hub owns the policy, the RMA number is ours). An order has
         at most `limits.max_returns` returns, cancelled and rejected ones included
-        (`TooManyReturns`), and a new case linked with it counts toward `limits.max_cases`."""
+        (`TooManyReturns`), and a new case linked with it counts toward `limits.max_cases`.
+        With `exchange_lines` it is an exchange (`domain.exchange`; docs/money.md)."""
         self._ensure_room_for_a_return(limits)
         if case_id is not None:
             self._ensure_room_for_case(case_id, limits)
@@ -794,6 +798,9 @@ class Order(Aggregate):
             unit_prices={ln.sku: (ln.unit_price, ln.tax_amount) for ln in self.lines},
             returnable=self.returnable,
             delivered_at=self.delivered_at,
+            currency=self.currency,
+            exchange_lines=exchange_lines,
+            exchange_payment=exchange_payment,
         )
         self.returns.add(ret)
         self.updated_at = now
@@ -821,10 +828,13 @@ class Order(Aggregate):
     def receive_return(
         self, return_id: UUID, received: Sequence[tuple[str, int]], now: datetime
     ) -> None:
-        """The warehouse counted what came back; the refund due is computed now."""
+        """The warehouse counted what came back; the refund due is computed now, and an exchange
+        is settled (its replacement due, or a fall back to a plain return)."""
         ret = self.get_return(return_id)
         RETURN_TRANSITIONS.ensure_allowed(ret.status, ReturnCommand.RECEIVE)
         self._on_return(ret.receive(received, self._shipping_refund(ret, received), now), now)
+        if ret.exchange is not None:
+            self._on_return(ret.exchange_settled(), now)
 
     def inspect_return(
         self, return_id: UUID, dispositions: Mapping[str, Disposition], now: datetime, stock: Stock
@@ -857,14 +867,15 @@ class Order(Aggregate):
         ):
             return
         RETURN_TRANSITIONS.ensure_allowed(ret.status, ReturnCommand.POST_CREDIT_MEMO)
-        refunds_money = amount == ret.refund_amount and amount.amount > 0
+        money = ret.money_refund(amount)  # an exchange's replacement keeps its share
+        refunds_money = amount == ret.refund_amount and money.amount > 0
         if refunds_money:
-            self.payment.ensure_refundable(amount)
+            self.payment.ensure_refundable(money)
         if not ret.post_credit_memo(credit_memo_ref, amount, now):
             self._on_return(ret.held(), now)
             return
         if refunds_money:
-            self.payment.refund(amount)
+            self.payment.refund(money)
         self._on_return(ret.refund_issued(self.payment.status), now)
 
     def accept_credit_memo(self, return_id: UUID, now: datetime) -> None:
@@ -874,12 +885,55 @@ class Order(Aggregate):
         ret = self.get_return(return_id)
         RETURN_TRANSITIONS.ensure_allowed(ret.status, ReturnCommand.ACCEPT_CREDIT_MEMO)
         assert ret.credit_memo_amount is not None
-        if ret.credit_memo_amount.amount > 0:
-            self.payment.ensure_refundable(ret.credit_memo_amount)
-        amount = ret.accept_credit_memo(now)
-        if amount.amount > 0:
-            self.payment.refund(amount)
+        money = ret.money_refund(ret.credit_memo_amount)
+        if money.amount > 0:
+            self.payment.ensure_refundable(money)
+        ret.accept_credit_memo(now)
+        if money.amount > 0:
+            self.payment.refund(money)
         self._on_return(ret.refund_issued(self.payment.status), now)
+
+    def record_replacement(
+        self, return_id: UUID, replacement_order_id: UUID, now: datetime
+    ) -> bool:
+        """The replacement an exchange's receipt made due was placed; answers False (changing
+        nothing) when one already was, so a replacement is placed once."""
+        exchange = self.get_return(return_id).exchange
+        if exchange is None or exchange.outcome is not ExchangeOutcome.REPLACED:
+            raise InvalidTransition(
+                "return", self.get_return(return_id).status, "place_replacement"
+            )
+        if exchange.replacement_order_id is not None:
+            return False
+        exchange.replacement_order_id = replacement_order_id
+        self.get_return(return_id).updated_at = now
+        self._on_return(
+            events.ReplacementPlaced(
+                order_id=self.id, return_id=return_id, replacement_order_id=replacement_order_id
+            ),
+            now,
+        )
+        return True
+
+    def settle_as_replacement(self, original: Order, return_id: UUID, now: datetime) -> None:
+        """This new order is `original`'s exchange replacement: the returned units' refund and
+        the difference payment paid its total, so its payment is captured at once (no capture
+        waits for its first shipment)."""
+        self.payment.capture(self.total)
+        self.updated_at = now
+        self._record(
+            events.PaymentCaptured(
+                order_id=self.id, amount=self.total.amount, currency=self.currency
+            )
+        )
+        self._record(
+            events.PlacedAsReplacement(
+                order_id=self.id,
+                return_id=return_id,
+                original_order_id=original.id,
+                rma_number=original.get_return(return_id).rma_number,
+            )
+        )
 
     def release_return_hold(self, return_id: UUID, now: datetime) -> None:
         """An agent sorted out a mismatched credit memo: the return waits for a matching one."""

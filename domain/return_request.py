@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from uuid import UUID
 
 from domain.case_ids import case_id_issues
 from domain.errors import FieldIssue
+from domain.exchange import open_exchange
 from domain.money import Money
-from domain.order_lines import MAX_REASON_LENGTH, ensure_no_issues, sku_issues, text_issues
+from domain.order_lines import (
+    MAX_REASON_LENGTH,
+    LineSpec,
+    ensure_no_issues,
+    sku_issues,
+    text_issues,
+)
 from domain.return_policy import ReturnPolicy
 from domain.returns import Return, ReturnLine, ReturnLineSpec
 
@@ -25,18 +33,27 @@ def open_return(
     unit_prices: Mapping[str, tuple[Money, Money]],
     returnable: Callable[[str], int],
     delivered_at: Callable[[str], datetime | None],
+    currency: str,
+    exchange_lines: Sequence[LineSpec] = (),
+    exchange_payment: tuple[str, Decimal] | None = None,
 ) -> Return:
     """The return `lines` ask for, in `requested`: refused with every shape problem at once
-    (`ValidationFailed`), then by the first policy rule it breaks. `unit_prices` has the unit price
-    and the unit's tax of every line of the order; `returnable` and `delivered_at` answer for the order, per SKU."""
+    (`ValidationFailed`), then by the first policy rule it breaks, then by its exchange's rules
+    (`domain.exchange.open_exchange`) when it asks for replacement `exchange_lines`. `unit_prices`
+    has the unit price and the unit's tax of every line of the order; `returnable` and
+    `delivered_at` answer for the order, per SKU."""
     _ensure_well_formed(lines, case_id, unit_prices)
+    if exchange_payment is not None and not exchange_lines:
+        ensure_no_issues(
+            [FieldIssue("payment", "only an exchange (exchange_lines) takes a payment")]
+        )
     policy.check(
         [(ln.sku, ln.quantity) for ln in lines],
         returnable={ln.sku: returnable(ln.sku) for ln in lines},
         delivered_at={ln.sku: delivered_at(ln.sku) for ln in lines},
         now=now,
     )
-    return Return(
+    ret = Return(
         id=return_id,
         order_id=order_id,
         lines=[
@@ -56,6 +73,11 @@ def open_return(
         created_at=now,
         updated_at=now,
     )
+    if exchange_lines:
+        ret.exchange = open_exchange(
+            currency, exchange_lines, exchange_payment, ret.refund_if_all_back(currency)
+        )
+    return ret
 
 
 def _ensure_well_formed(

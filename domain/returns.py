@@ -12,8 +12,10 @@ from uuid import UUID
 
 from domain.errors import FieldIssue, ReceiptExceedsReturn, ReturnNotFound, ValidationFailed
 from domain.events import (
+    ExchangeFellBack,
     InspectedLine,
     RefundIssued,
+    ReplacementDue,
     ReturnAuthorized,
     ReturnCancelled,
     ReturnClosed,
@@ -27,6 +29,7 @@ from domain.events import (
     ReturnRequested,
     SkuQuantity,
 )
+from domain.exchange import Exchange, ExchangeOutcome
 from domain.money import Money
 from domain.state_machine import TransitionTable
 
@@ -152,6 +155,8 @@ class Return:
     #: What the ERP's credit memo says (kept when it did not match, for an agent to accept).
     credit_memo_amount: Money | None = None
     hold_reason: str | None = None
+    #: The replacement this return is exchanged for (None: a plain return).
+    exchange: Exchange | None = None
     created_at: datetime
     updated_at: datetime
     _by_sku: dict[str, ReturnLine] = field(init=False, repr=False, compare=False)
@@ -172,6 +177,7 @@ class Return:
         return self._by_sku[sku]
 
     def requested(self) -> ReturnRequested:
+        payment = self.exchange.payment if self.exchange else None
         return ReturnRequested(
             order_id=self.order_id,
             return_id=self.id,
@@ -180,7 +186,35 @@ class Return:
                 for ln in self.lines
             ),
             case_id=self.case_id,
+            exchange_lines=self.exchange.line_items() if self.exchange else (),
+            exchange_payment_reference=payment.reference if payment else None,
+            exchange_payment_amount=payment.amount.amount if payment else None,
         )
+
+    def refund_of(self, quantities: Mapping[str, int], currency: str) -> Money:
+        """What `quantities` (units per SKU of this return) refund, shipping left out: their
+        tax-exclusive price less the restocking fee, plus their tax in full."""
+        goods = tax = Money.zero(currency)
+        for line in self.lines:
+            units = quantities.get(line.sku, 0)
+            goods = goods + line.unit_price * units
+            if line.unit_tax is not None:
+                tax = tax + line.unit_tax * units
+        return goods - goods.percent(self.restocking_fee_percent) + tax
+
+    def refund_if_all_back(self, currency: str) -> Money:
+        """The refund if every requested unit comes back (shipping left out)."""
+        return self.refund_of({ln.sku: ln.quantity for ln in self.lines}, currency)
+
+    def money_refund(self, credit_memo_amount: Money) -> Money:
+        """What the customer gets back of a credit memo for `credit_memo_amount`: all of it for a
+        plain return; for a replaced exchange, what is left once the replacement is paid (never
+        below zero)."""
+        credit = self.exchange.credit if self.exchange and self.exchange.credit else None
+        if credit is None or not credit.amount:
+            return credit_memo_amount
+        left = credit_memo_amount - credit
+        return left if left.amount > 0 else Money.zero(left.currency)
 
     def authorize(self, rma_number: str, now: datetime) -> ReturnEvent:
         self._move(_C.AUTHORIZE, _S.AUTHORIZED, now)
@@ -219,13 +253,12 @@ class Return:
         for sku, quantity in received:
             self._by_sku[sku].received = quantity
         self.shipping_refund = shipping_refund
-        goods = tax = Money.zero(shipping_refund.currency)
-        for line in self.lines:
-            goods = goods + line.unit_price * line.received
-            if line.unit_tax is not None:
-                tax = tax + line.unit_tax * line.received
-        fee = goods.percent(self.restocking_fee_percent)
-        self.refund_amount = goods - fee + tax + shipping_refund
+        received_units = {ln.sku: ln.received for ln in self.lines}
+        self.refund_amount = self.refund_of(received_units, shipping_refund.currency)
+        self.refund_amount = self.refund_amount + shipping_refund
+        if self.exchange is not None:
+            everything_back = all(ln.received == ln.quantity for ln in self.lines)
+            self.exchange.settle(self.refund_amount, everything_back)
         self._move(_C.RECEIVE, _S.RECEIVED, now)
         return ReturnReceived(
             order_id=self.order_id,
@@ -298,6 +331,31 @@ class Return:
         self._move(_C.POST_CREDIT_MEMO, _S.REFUNDED, now)
         return True
 
+    def exchange_settled(self) -> ReturnEvent:
+        """What the receipt decided for this exchange (`ReplacementDue` or `ExchangeFellBack`)."""
+        exchange = self.exchange
+        assert exchange is not None
+        assert exchange.outcome is not None
+        reference = exchange.payment.reference if exchange.payment else None
+        if exchange.outcome is ExchangeOutcome.FELL_BACK:
+            return ExchangeFellBack(
+                order_id=self.order_id, return_id=self.id, payment_reference=reference
+            )
+        assert self.refund_amount is not None
+        assert exchange.credit is not None
+        assert exchange.payment_due is not None
+        return ReplacementDue(
+            order_id=self.order_id,
+            return_id=self.id,
+            lines=exchange.line_items(),
+            currency=self.refund_amount.currency,
+            replacement_total=exchange.total.amount,
+            credit=exchange.credit.amount,
+            refund=self.money_refund(self.refund_amount).amount,
+            payment_reference=reference,
+            payment_due=exchange.payment_due.amount,
+        )
+
     def held(self) -> ReturnEvent:
         return ReturnHeld(
             order_id=self.order_id,
@@ -312,7 +370,8 @@ class Return:
         return RefundIssued(
             order_id=self.order_id,
             return_id=self.id,
-            amount=self.refund_amount.amount,
+            amount=self.money_refund(self.refund_amount).amount,
+            credit_memo_amount=self.refund_amount.amount,
             currency=self.refund_amount.currency,
             credit_memo_ref=self.credit_memo_ref,
             payment_status=payment_status,

@@ -75,6 +75,7 @@ def _placed(d: Document, e: Document) -> None:
         erp_order_ref=None,
         returns=[],
         case_ids=[],
+        replacement_for_return_id=e.get("replacement_for_return_id"),
     )
 
 

@@ -74,7 +74,52 @@ def _requested(d: Document, e: Document) -> None:
         refund_amount=None,
         credit_memo_ref=None,
         case_id=e["case_id"],
+        exchange=_exchange(e),
     )
+
+
+def _exchange(e: Document) -> Document | None:
+    """The exchange a request asked for (absent from events recorded before exchanges)."""
+    if not e.get("exchange_lines"):
+        return None
+    reference = e.get("exchange_payment_reference")
+    return {
+        "lines": [
+            {
+                "sku": ln["sku"],
+                "quantity": ln["quantity"],
+                "unit_price": ln["unit_price"],
+                "tax_amount": ln["tax_amount"],
+            }
+            for ln in e["exchange_lines"]
+        ],
+        "payment": {"reference": reference, "amount": e["exchange_payment_amount"]}
+        if reference is not None
+        else None,
+        "outcome": None,
+        "credit": None,
+        "payment_due": None,
+        "replacement_order_id": None,
+    }
+
+
+def _replacement_due(d: Document, e: Document) -> None:
+    d["exchange"].update(outcome="replaced", credit=e["credit"], payment_due=e["payment_due"])
+
+
+def _fell_back(d: Document, e: Document) -> None:
+    zero = _zero(d["exchange"]["lines"][0]["unit_price"])
+    d["exchange"].update(outcome="fell_back", credit=zero, payment_due=zero)
+
+
+def _replacement_placed(d: Document, e: Document) -> None:
+    d["exchange"]["replacement_order_id"] = e["replacement_order_id"]
+
+
+def _zero(like: str) -> str:
+    """Zero with the places of `like` (the currency's), as the write side renders it."""
+    places = len(like.split(".")[1]) if "." in like else 0
+    return "0." + "0" * places if places else "0"
 
 
 def _authorized(d: Document, e: Document) -> None:
@@ -123,7 +168,7 @@ def _hold_released(d: Document, e: Document) -> None:
 def _refunded(d: Document, e: Document) -> None:
     d["status"] = "refunded"
     d["credit_memo_ref"] = e["credit_memo_ref"]
-    d["refund_amount"] = e["amount"]
+    d["refund_amount"] = e.get("credit_memo_amount") or e["amount"]  # older events: the same
 
 
 _APPLY: dict[str, Callable[[Document, Document], None]] = {
@@ -137,6 +182,9 @@ _APPLY: dict[str, Callable[[Document, Document], None]] = {
     "ReturnHoldReleased": _hold_released,
     "RefundIssued": _refunded,
     "ReturnClosed": _status("closed"),
+    "ReplacementDue": _replacement_due,
+    "ExchangeFellBack": _fell_back,
+    "ReplacementPlaced": _replacement_placed,
 }
 
 

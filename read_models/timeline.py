@@ -77,6 +77,10 @@ _ENTRIES: dict[str, tuple[str, str, Any]] = {
     "ReturnHoldReleased": ("return.released", "agent", lambda e: "Refund hold released"),
     "RefundIssued": ("refund.issued", "payment", lambda e: f"Refund of {e['amount']} {e['currency']} issued (credit memo {e['credit_memo_ref']})"),
     "ReturnClosed": ("return.closed", "hub", lambda e: "Return closed"),
+    "ReplacementDue": ("exchange.settled", "hub", lambda e: f"Exchange settled: replacement {_lines(e['lines'])} for {e['replacement_total']} {e['currency']}; {e['refund']} {e['currency']} to refund, {e['payment_due']} {e['currency']} from the difference payment"),
+    "ExchangeFellBack": ("exchange.fell_back", "hub", lambda e: "Not every unit of the exchange came back: no replacement, the units received are refunded as a plain return"),
+    "ReplacementPlaced": ("exchange.replacement_placed", "hub", lambda e: f"Replacement order {e['replacement_order_id']} placed for the exchange"),
+    "PlacedAsReplacement": ("exchange.replacement_for", "hub", lambda e: f"Replacement for return {e['rma_number'] or e['return_id']} of order {e['original_order_id']}, paid by the exchange"),
 }  # fmt: skip
 
 #: When the event records when it happened out there, that is the entry's time.

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.customer import Address, Customer
+from domain.exchange import Exchange, ExchangeOutcome, ExchangePayment
 from domain.money import Money
 from domain.order import Order
 from domain.order_lifecycle import OrderStatus
@@ -206,9 +207,55 @@ def _return_state(r: Return) -> Record:
         "credit_memo_ref": r.credit_memo_ref,
         "credit_memo_amount": str(r.credit_memo_amount.amount) if r.credit_memo_amount else None,
         "hold_reason": r.hold_reason,
+        "exchange": _exchange_state(r.exchange) if r.exchange else None,
         "created_at": _time(r.created_at),
         "updated_at": _time(r.updated_at),
     }
+
+
+def _exchange_state(x: Exchange) -> Record:
+    return {
+        "lines": [
+            {
+                "sku": ln.sku,
+                "quantity": ln.quantity,
+                "unit_price": str(ln.unit_price.amount),
+                "tax_amount": str(ln.tax_amount.amount),
+            }
+            for ln in x.lines
+        ],
+        "payment": {"reference": x.payment.reference, "amount": str(x.payment.amount.amount)}
+        if x.payment
+        else None,
+        "outcome": x.outcome.value if x.outcome else None,
+        "credit": str(x.credit.amount) if x.credit is not None else None,
+        "payment_due": str(x.payment_due.amount) if x.payment_due is not None else None,
+        "replacement_order_id": _str(x.replacement_order_id),
+    }
+
+
+def _exchange_from(x: Record, money: Any) -> Exchange:
+    payment = x["payment"]
+    return Exchange(
+        lines=[
+            OrderLine(
+                sku=ln["sku"],
+                quantity=ln["quantity"],
+                unit_price=money(ln["unit_price"]),
+                tax_amount=money(ln["tax_amount"]),
+            )
+            for ln in x["lines"]
+        ],
+        payment=ExchangePayment(reference=payment["reference"], amount=money(payment["amount"]))
+        if payment
+        else None,
+        outcome=ExchangeOutcome(x["outcome"]) if x["outcome"] else None,
+        credit=money(x["credit"]) if x["credit"] else None,
+        payment_due=money(x["payment_due"]) if x["payment_due"] else None,
+        replacement_order_id=UUID(x["replacement_order_id"])
+        if x.get("replacement_order_id")
+        else None,
+    )
 
 
 def _return_from(r: Record, order_id: UUID, money: Any) -> Return:
@@ -239,6 +286,8 @@ def _return_from(r: Record, order_id: UUID, money: Any) -> Return:
         # absent from returns stored before it was kept
         credit_memo_amount=money(r["credit_memo_amount"]) if r.get("credit_memo_amount") else None,
         hold_reason=r["hold_reason"],
+        # absent from returns stored before exchanges
+        exchange=_exchange_from(r["exchange"], money) if r.get("exchange") else None,
         created_at=_required(r["created_at"]),
         updated_at=_required(r["updated_at"]),
     )

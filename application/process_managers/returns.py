@@ -1,4 +1,5 @@
-"""Returns (PRODUCT.md §3.2): ERP authorization, CRM comments, credit memo, refund, close."""
+"""Returns (PRODUCT.md §3.2): ERP authorization, CRM comments, credit memo, refund, close; an
+exchange's replacement and its difference payment (§8.6, docs/money.md)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from decimal import Decimal
 
 from application.process_managers.context import ProcessContext
 from domain import events as e
-from domain.commands import CloseReturn, LinkCase
+from domain.commands import CloseReturn, LinkCase, PlaceReplacement
 from domain.order import Order
 from domain.returns import Return, ReturnStatus
 from ports.commerce import CommerceStatus
@@ -16,8 +17,12 @@ from ports.outbox import EventEnvelope
 ACTOR = "pm:returns"
 
 _SUBSCRIBED = frozenset(
-    cls.__name__ for cls in (e.ReturnAuthorized, e.ReturnInspected, e.RefundIssued, e.ReturnHeld)
-)
+    cls.__name__
+    for cls in (
+        e.ReturnAuthorized, e.ReturnInspected, e.RefundIssued, e.ReturnHeld, e.ReplacementDue,
+        e.ExchangeFellBack, e.ReturnCancelled, e.ReturnRejected,
+    )
+)  # fmt: skip
 
 
 class Returns:
@@ -43,6 +48,37 @@ class Returns:
                 await self._refunded(order, ret, event, envelope)
             case e.ReturnHeld():
                 await self._held(order, ret, event, envelope)
+            case e.ReplacementDue():
+                await self._replacement_due(ret, event, envelope)
+            case e.ExchangeFellBack() | e.ReturnCancelled() | e.ReturnRejected():
+                await self._release_difference_payment(ret)
+
+    async def _replacement_due(
+        self, ret: Return, event: e.ReplacementDue, cause: EventEnvelope
+    ) -> None:
+        """Take what the replacement still costs from the difference payment (releasing what it
+        does not need), then place the replacement: a declined payment places nothing."""
+        if event.payment_reference is not None and event.payment_due > 0:
+            await self._ctx.payment.capture(
+                event.payment_reference,
+                event.payment_due,
+                event.currency,
+                idempotency_key=f"exchange:{ret.id}",
+            )
+        elif event.payment_reference is not None:
+            await self._ctx.payment.void(
+                event.payment_reference, idempotency_key=f"exchange-void:{ret.id}"
+            )
+        await self._ctx.run(PlaceReplacement(return_id=ret.id), cause, ACTOR)
+
+    async def _release_difference_payment(self, ret: Return) -> None:
+        """No replacement (received in part, cancelled or rejected): the difference payment's
+        authorization, if the exchange had one, is released."""
+        payment = ret.exchange.payment if ret.exchange else None
+        if payment is not None:
+            await self._ctx.payment.void(
+                payment.reference, idempotency_key=f"exchange-void:{ret.id}"
+            )
 
     async def _authorized(self, order: Order, ret: Return, cause: EventEnvelope) -> None:
         if ret.is_withdrawn:

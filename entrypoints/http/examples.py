@@ -49,6 +49,7 @@ ORDER_EXAMPLE: Final[dict[str, Any]] = {
     "erp_order_ref": None,
     "returns": [],
     "case_ids": [],
+    "replacement_for_return_id": None,
     "created_at": "2026-03-02T09:14:07.512000Z",
     "updated_at": "2026-03-02T09:14:07.698000Z",
 }
@@ -70,6 +71,7 @@ RETURN_EXAMPLE: Final[dict[str, Any]] = {
     "refund_amount": None,
     "credit_memo_ref": None,
     "case_id": None,
+    "exchange": None,
     "created_at": "2026-03-09T15:40:22.004000Z",
     "updated_at": "2026-03-09T15:40:22.004000Z",
 }

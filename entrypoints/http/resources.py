@@ -7,6 +7,7 @@ from uuid import UUID
 
 from msgspec import Struct
 
+from domain.exchange import Exchange, ExchangeOutcome
 from domain.order import Order
 from domain.order_lifecycle import OrderStatus
 from domain.payment import PaymentStatus
@@ -69,6 +70,8 @@ class OrderResource(Struct, kw_only=True):
     erp_order_ref: str | None
     returns: list[ReturnRef]
     case_ids: list[str]
+    #: Set on an order placed as the replacement of an exchange (or by a channel for a return).
+    replacement_for_return_id: UUID | None
     created_at: datetime
     updated_at: datetime
 
@@ -81,15 +84,44 @@ class ReturnLineResource(Struct, kw_only=True):
     disposition: Disposition | None
 
 
+class ExchangeLineResource(Struct, kw_only=True):
+    sku: str
+    quantity: int
+    unit_price: str
+    tax_amount: str
+
+
+class ExchangePaymentResource(Struct, kw_only=True):
+    reference: str
+    amount: str
+
+
+class ExchangeResource(Struct, kw_only=True):
+    """The replacement a return is exchanged for; how receipt settled it (docs/money.md)."""
+
+    lines: list[ExchangeLineResource]
+    payment: ExchangePaymentResource | None
+    #: null until received: `replaced` (every unit came back) or `fell_back` (a plain return).
+    outcome: ExchangeOutcome | None
+    #: The part of the return's `refund_amount` that pays for the replacement.
+    credit: str | None
+    #: What the difference payment is charged.
+    payment_due: str | None
+    replacement_order_id: UUID | None
+
+
 class ReturnResource(Struct, kw_only=True):
     id: UUID
     order_id: UUID
     status: ReturnStatus
     rma_number: str | None
     lines: list[ReturnLineResource]
+    #: What the credit memo must match (of an exchange, its `credit` pays for the replacement
+    #: and only the rest is refunded).
     refund_amount: str | None
     credit_memo_ref: str | None
     case_id: str | None
+    exchange: ExchangeResource | None
     created_at: datetime
     updated_at: datetime
 
@@ -151,6 +183,7 @@ def order_resource(order: Order) -> OrderResource:
         erp_order_ref=order.erp_order_ref,
         returns=[ReturnRef(id=r.id, status=r.status) for r in order.returns.values()],
         case_ids=list(order.case_ids),
+        replacement_for_return_id=order.replacement_for_return_id,
         created_at=order.created_at,
         updated_at=order.updated_at,
     )
@@ -175,8 +208,32 @@ def return_resource(ret: Return) -> ReturnResource:
         refund_amount=str(ret.refund_amount.amount) if ret.refund_amount else None,
         credit_memo_ref=ret.credit_memo_ref,
         case_id=ret.case_id,
+        exchange=exchange_resource(ret.exchange) if ret.exchange else None,
         created_at=ret.created_at,
         updated_at=ret.updated_at,
+    )
+
+
+def exchange_resource(x: Exchange) -> ExchangeResource:
+    return ExchangeResource(
+        lines=[
+            ExchangeLineResource(
+                sku=ln.sku,
+                quantity=ln.quantity,
+                unit_price=str(ln.unit_price.amount),
+                tax_amount=str(ln.tax_amount.amount),
+            )
+            for ln in x.lines
+        ],
+        payment=ExchangePaymentResource(
+            reference=x.payment.reference, amount=str(x.payment.amount.amount)
+        )
+        if x.payment
+        else None,
+        outcome=x.outcome,
+        credit=str(x.credit.amount) if x.credit is not None else None,
+        payment_due=str(x.payment_due.amount) if x.payment_due is not None else None,
+        replacement_order_id=x.replacement_order_id,
     )
 
 

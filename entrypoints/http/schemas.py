@@ -185,6 +185,12 @@ class ReturnLineBody(Body):
 class RequestReturnBody(Body):
     lines: Annotated[list[ReturnLineBody], Meta(max_length=500)]
     case_id: Text | None = None
+    #: An exchange: the replacement to place once every returned unit is received
+    #: (docs/money.md, "Exchanges").
+    exchange_lines: Annotated[list[LineBody], Meta(max_length=50)] | None = None
+    #: Only with `exchange_lines`, and required (422 `exchange_payment_required`) when the
+    #: replacement costs more than the returned units' refund: it authorizes the difference.
+    payment: PaymentBody | None = None
 
     def to_command(self, order_id: UUID) -> c.RequestReturn:
         return c.RequestReturn(
@@ -194,6 +200,20 @@ class RequestReturnBody(Body):
                 for ln in self.lines
             ),
             case_id=self.case_id,
+            exchange_lines=tuple(
+                LineSpec(
+                    sku=ln.sku,
+                    quantity=ln.quantity,
+                    unit_price=ln.unit_price,
+                    tax_amount=ln.tax_amount,
+                )
+                for ln in self.exchange_lines or ()
+            ),
+            exchange_payment=c.PaymentSpec(
+                reference=self.payment.reference, amount=self.payment.amount
+            )
+            if self.payment
+            else None,
         )
 
 

@@ -412,6 +412,7 @@ def test_a_matching_credit_memo_refunds_part_of_the_payment() -> None:
             currency="EUR",
             credit_memo_ref="CM-1",
             payment_status="partially_refunded",
+            credit_memo_amount=Decimal("19.99"),
         )
     ]
 

@@ -14,11 +14,17 @@ agents appease (refund without a return) under a few
 Idempotency-Keys: refunded ≤ captured, the total is the lines with their tax plus shipping, and
 no refund id is issued twice. Checked to fail when the domain issues a refund id again or leaves
 tax out of the total (by breaking each on purpose).
+
+Some returns are exchanges (paid for the difference when dearer), and a rule places their
+replacements (sometimes twice, as a redelivery would): a replacement joins the orders every rule
+drives, an exchange has at most one, and a refunded exchange paid back only what its replacement
+left (checked to fail when the domain refunds an exchange's whole credit memo).
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from itertools import count
@@ -40,8 +46,9 @@ from adapters.message_codec import MsgspecCodec
 from application.settings import HubSettings
 from domain import commands as c
 from domain.allocation import LocationPriority
-from domain.errors import DomainError
+from domain.errors import DomainError, ExchangePaymentRequired
 from domain.events import AppeasementIssued, LinesAdded, RefundRecorded
+from domain.exchange import ExchangeOutcome
 from domain.inventory import StockKey
 from domain.order import Order
 from domain.order_lifecycle import OrderStatus
@@ -119,6 +126,15 @@ ORDERS = st.builds(
     shipping=st.sampled_from((Decimal("0.00"), Decimal("4.95"))),
 )
 
+#: Replacement lines of an exchange (mostly none: a plain return).
+EXCHANGE_LINES = st.builds(
+    LineSpec,
+    sku=st.sampled_from(SKUS),
+    quantity=st.integers(1, 2),
+    unit_price=st.sampled_from(PRICES),
+    tax_amount=st.sampled_from(TAXES),
+)
+
 #: Four times in five (and shrinking towards true); `RARELY` is its opposite.
 USUALLY = st.sampled_from((True, True, True, True, False))
 RARELY = st.sampled_from((False, False, False, False, True))
@@ -166,6 +182,20 @@ def _can_advance(order: Order) -> bool:
     if order.status is _S.DELIVERED:
         return bool(_open_returns(order)) or any(order.returnable(ln.sku) for ln in order.lines)
     return order.status in _ADVANCING
+
+
+def _paid_back(ret: Return) -> Decimal:
+    """What a refunded return paid back: its refund, less (for an exchange) what paid for the
+    replacement, never below zero (docs/money.md, "Exchanges")."""
+    refund = ret.refund_amount.amount if ret.refund_amount else Decimal(0)
+    credit = ret.exchange.credit if ret.exchange and ret.exchange.credit else None
+    return max(refund - credit.amount, Decimal(0)) if credit is not None else refund
+
+
+def _replacement_due(ret: Return) -> bool:
+    """An exchange received in full whose replacement is not placed yet."""
+    x = ret.exchange
+    return x is not None and x.outcome is ExchangeOutcome.REPLACED and not x.replacement_order_id
 
 
 def _open_returns(order: Order) -> list[Return]:
@@ -499,7 +529,7 @@ class HubMachine(RuleBasedStateMachine):
         elif _open_returns(order):
             self.move_a_return_along(data, ret=_open_returns(order)[0])
         else:
-            self.request_return(data, over=False, case_id=None, order=order)
+            self.request_return(data, over=False, case_id=None, exchange_lines=[], order=order)
 
     # -- the ERP and the payment provider ------------------------------------------------------
 
@@ -599,11 +629,23 @@ class HubMachine(RuleBasedStateMachine):
     # -- returns -------------------------------------------------------------------------------
 
     @precondition(lambda self: self.any_order(*_SHIPPED))
-    @rule(data=st.data(), over=RARELY, case_id=st.sampled_from((None, "500C10000000000")))
+    @rule(
+        data=st.data(),
+        over=RARELY,
+        case_id=st.sampled_from((None, "500C10000000000")),
+        exchange_lines=st.lists(EXCHANGE_LINES, max_size=2, unique_by=lambda ln: ln.sku),
+    )
     def request_return(
-        self, data: st.DataObject, over: bool, case_id: str | None, order: Order | None = None
+        self,
+        data: st.DataObject,
+        over: bool,
+        case_id: str | None,
+        exchange_lines: list[LineSpec],
+        order: Order | None = None,
     ) -> None:
-        """Within what is returnable, or one unit over it (refused)."""
+        """Within what is returnable, or one unit over it (refused); sometimes an exchange for
+        `exchange_lines`, first without a payment (refused when the replacement costs more),
+        then with one for the difference."""
         order = order or self.pick_order(data, *_SHIPPED)
         shipped = [ln for ln in order.lines if ln.shipped] or order.lines
         lines = data.draw(
@@ -618,9 +660,17 @@ class HubMachine(RuleBasedStateMachine):
             else:
                 quantity = data.draw(st.integers(1, returnable), label="quantity")
             specs.append(ReturnLineSpec(sku=ln.sku, quantity=quantity, reason="too small"))
-        done, return_id = self.execute(
-            c.RequestReturn(order_id=order.id, lines=tuple(specs), case_id=case_id)
+        request = c.RequestReturn(
+            order_id=order.id,
+            lines=tuple(specs),
+            case_id=case_id,
+            exchange_lines=tuple(exchange_lines),
         )
+        done, return_id = self.execute(request)
+        if isinstance(return_id, ExchangePaymentRequired):
+            difference = Decimal(return_id.difference.split()[0])
+            payment = c.PaymentSpec(reference=self.next_ref("pay-diff"), amount=difference)
+            done, return_id = self.execute(replace(request, exchange_payment=payment))
         assert not (done and too_many), "a return of more than is returnable was accepted"
         if done:
             self.return_ids.append(return_id)
@@ -654,6 +704,22 @@ class HubMachine(RuleBasedStateMachine):
             self.execute(c.ReleaseReturnHold(return_id=ret.id))
         else:
             self.execute(c.CloseReturn(return_id=ret.id))
+
+    @precondition(lambda self: any(_replacement_due(self.ret(i)) for i in self.return_ids))
+    @rule(data=st.data(), again=RARELY)
+    def place_a_replacement(self, data: st.DataObject, again: bool) -> None:
+        """The returns process manager places an exchange's replacement (sometimes once more, as
+        a redelivery would: nothing more is placed)."""
+        due = [i for i in self.return_ids if _replacement_due(self.ret(i))]
+        return_id = data.draw(st.sampled_from(due), label="exchange")
+        done, replacement_id = self.execute(c.PlaceReplacement(return_id=return_id))
+        assert done, replacement_id
+        event("an exchange's replacement placed")
+        self.order_ids.append(replacement_id)
+        if again:
+            orders = len(self.hub.store.orders)
+            assert self.execute(c.PlaceReplacement(return_id=return_id)) == (True, replacement_id)
+            assert len(self.hub.store.orders) == orders
 
     def inspect(self, data: st.DataObject, ret: Return) -> None:
         """Leaving a received line without a disposition is refused."""
@@ -745,7 +811,7 @@ class HubMachine(RuleBasedStateMachine):
         zero = Decimal(0)
         for order in self.hub.store.orders.values():
             refunded = [r for r in order.returns.values() if r.status in _REFUNDED]
-            paid = sum((r.refund_amount.amount for r in refunded if r.refund_amount), zero)
+            paid = sum((_paid_back(r) for r in refunded), zero)
             paid += sum(
                 (e.payload.amount for e in self.hub.events(order.id)
                  if isinstance(e.payload, RefundRecorded | AppeasementIssued)),
@@ -806,6 +872,17 @@ class HubMachine(RuleBasedStateMachine):
         assert set(streams) <= {a.stream_id for a in aggregates}, "events of unsaved aggregates"
         event_ids = [e.event_id for e in store.outbox]
         assert len(event_ids) == len(set(event_ids)), "duplicate event ids"
+
+    @invariant()
+    def an_exchange_has_at_most_one_replacement_and_it_names_the_return(self) -> None:
+        orders = self.hub.store.orders.values()
+        for order in orders:
+            for r in order.returns.values():
+                placed = [o for o in orders if o.channel_order_ref == f"exchange:{r.id}"]
+                replacement_id = r.exchange.replacement_order_id if r.exchange else None
+                assert [o.id for o in placed] == ([replacement_id] if replacement_id else []), r
+                for replacement in placed:
+                    assert replacement.replacement_for_return_id == r.id
 
     @invariant()
     def cancelled_orders_hold_nothing_and_delivered_orders_shipped_everything(self) -> None:

@@ -32,6 +32,12 @@ POLICIES = ReturnPolicies(
 )
 
 
+#: Events that change a return although their names do not start with `Return`.
+RETURN_EVENTS_NAMED_OTHERWISE = frozenset(
+    {"RefundIssued", "ReplacementDue", "ExchangeFellBack", "ReplacementPlaced"}
+)
+
+
 def folded(hub: Hub, order_id: UUID) -> dict[str, Document]:
     """The return documents of the order, checking on the way what `fold_returns` answers."""
     documents: dict[str, Document] = {}
@@ -40,7 +46,7 @@ def folded(hub: Hub, order_id: UUID) -> dict[str, Document]:
         changed = fold_returns(documents, message)
         return_id = message["payload"].get("return_id")
         event_type = message["event_type"]
-        if event_type.startswith("Return") or event_type == "RefundIssued":
+        if event_type.startswith("Return") or event_type in RETURN_EVENTS_NAMED_OTHERWISE:
             assert changed == str(return_id)
             assert {k: v for k, v in documents.items() if k != changed} == {
                 k: v for k, v in before.items() if k != changed
